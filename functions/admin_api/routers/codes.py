@@ -1,0 +1,60 @@
+"""/admin/codes: create, list, read, update, archive and restore live codes."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from services import code_admin, scan_url
+
+from siyu.api_models import CodeCreate, CodeList, CodeUpdate, CodeView, ErrorBody, code_view
+from siyu.live_codes import ACTIVE, ARCHIVED
+from siyu.times import utcnow
+
+router = Router()
+ERRORS = {404: {"description": "No such code", "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}}
+
+
+def view(code_id: str) -> CodeView:
+    code, scans = code_admin().get_code(code_id)
+    return code_view(code, scans, scan_url(router.current_event, code.id), utcnow())
+
+
+@router.post("/admin/codes", status_code=201, tags=["codes"], summary="Create a group live code")
+def create_code(body: Annotated[CodeCreate, Body()]) -> CodeView:
+    code = code_admin().create_code(**body.model_dump())
+    return code_view(code, {}, scan_url(router.current_event, code.id), utcnow())
+
+
+@router.get("/admin/codes", tags=["codes"], summary="List codes, newest first")
+def list_codes(
+    status: Annotated[str | None, Query(pattern="^(active|archived)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query()] = None,
+) -> CodeList:
+    codes, next_cursor = code_admin().list_codes(status, limit, cursor)
+    now = utcnow()
+    items = [code_view(c, {}, scan_url(router.current_event, c.id), now) for c in codes]
+    return CodeList(items=items, next_cursor=next_cursor)
+
+
+@router.get("/admin/codes/<code_id>", tags=["codes"], summary="A code with per-target scan counts", responses=ERRORS)
+def get_code(code_id: str) -> CodeView:
+    return view(code_id)
+
+
+@router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings", responses=ERRORS)
+def update_code(code_id: str, body: Annotated[CodeUpdate, Body()]) -> CodeView:
+    code_admin().update_code(code_id, **body.model_dump())
+    return view(code_id)
+
+
+@router.post("/admin/codes/<code_id>/archive", tags=["codes"], summary="End a code: its scan URL shows an 'ended' page")
+def archive_code(code_id: str) -> CodeView:
+    code_admin().set_status(code_id, ARCHIVED)
+    return view(code_id)
+
+
+@router.post("/admin/codes/<code_id>/restore", tags=["codes"], summary="Bring an archived code back")
+def restore_code(code_id: str) -> CodeView:
+    code_admin().set_status(code_id, ACTIVE)
+    return view(code_id)

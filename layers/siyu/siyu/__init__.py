@@ -1,0 +1,1 @@
+"""siyu: the shared package every siyu Lambda function imports (the SAM layer)."""

@@ -1,0 +1,253 @@
+"""What operators do to live codes and their targets (the admin API's logic).
+
+Every change to a code is read-modify-write on its one config item with an optimistic
+version check, retried a few times, so two operators editing at once never lose an edit.
+Uploads are fully validated in memory before anything is written; if the table write fails
+after the image reached S3, the image is removed again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from siyu.errors import Conflict, InvalidInput, NotFound, UploadRefused
+from siyu.live_codes import (
+    ACTIVE,
+    ARCHIVED,
+    DEFAULT_FALLBACK_TEXT,
+    DEFAULT_GUIDANCE,
+    DEFAULT_SWITCH_THRESHOLD,
+    DEFAULT_TARGET_LIFETIME,
+    MAX_TARGETS_PER_CODE,
+    BackupQr,
+    LiveCode,
+    Target,
+    reorder,
+)
+from siyu.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot
+from siyu.storage.codes_table import CodesTable, VersionConflict
+from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.times import utcnow
+
+_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud and typed
+SAVE_ATTEMPTS = 5
+MAX_WECHAT_GROUP_QR_LIFETIME = timedelta(days=7)
+
+
+def new_id(length: int = 10) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+@dataclass
+class CodeAdmin:
+    table: CodesTable
+    bucket: UploadsBucket
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def from_environment(cls) -> CodeAdmin:
+        return cls(CodesTable.from_environment(), UploadsBucket.from_environment())
+
+    # -- codes ---------------------------------------------------------------------------
+
+    def create_code(
+        self,
+        name: str,
+        title: str | None = None,
+        guidance: str | None = None,
+        switch_threshold: int | None = None,
+        fallback_text: str | None = None,
+    ) -> LiveCode:
+        now = self.clock()
+        code = LiveCode(
+            id=new_id(),
+            name=name,
+            title=title or name,
+            guidance=guidance or DEFAULT_GUIDANCE,
+            switch_threshold=switch_threshold or DEFAULT_SWITCH_THRESHOLD,
+            fallback_text=fallback_text or DEFAULT_FALLBACK_TEXT,
+            status=ACTIVE,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        self.table.create(code)
+        return code
+
+    def get_code(self, code_id: str) -> tuple[LiveCode, dict[str, int]]:
+        code, scans = self.table.load(code_id, consistent=True)
+        if code is None:
+            raise NotFound(f"no live code with id {code_id!r}")
+        return code, scans
+
+    def list_codes(self, status: str | None, limit: int, cursor: str | None):
+        return self.table.list(status, limit, cursor)
+
+    def update_code(self, code_id: str, **changes) -> LiveCode:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return self._modify(code_id, lambda code: replace(code, **changes))
+
+    def set_status(self, code_id: str, status: str) -> LiveCode:
+        return self._modify(code_id, lambda code: replace(code, status=status))
+
+    # -- targets -------------------------------------------------------------------------
+
+    def add_target(self, code_id: str, image_base64: str, expires_at: datetime | None) -> Target:
+        upload, image = _read_upload(image_base64)
+        now = self.clock()
+        expires_at = _checked_expiry(expires_at, upload.kind, now)
+        target_id = new_id(8)
+        target = Target(
+            id=target_id,
+            url=upload.url,
+            kind=upload.kind,
+            image_key=f"codes/{code_id}/targets/{target_id}.{upload.extension}",
+            expires_at=expires_at,
+            created_at=now,
+        )
+
+        def append(code: LiveCode) -> LiveCode:
+            if code.status == ARCHIVED:
+                raise Conflict("this code is archived; restore it before adding targets")
+            duplicate = next((t for t in code.targets if t.url == upload.url), None)
+            if duplicate:
+                raise Conflict(f"this QR ({upload.url}) is already target {duplicate.id} of this code")
+            if len(code.targets) >= MAX_TARGETS_PER_CODE:
+                raise Conflict(
+                    f"a code holds at most {MAX_TARGETS_PER_CODE} targets; delete expired ones first"
+                )
+            return replace(code, targets=code.targets + (target,))
+
+        self._get(code_id)  # refuse an unknown code before anything reaches S3
+        self.bucket.put(target.image_key, image, upload.content_type)
+        try:
+            self._modify(code_id, append)
+        except BaseException:
+            self.bucket.delete(target.image_key)
+            raise
+        return target
+
+    def update_target(self, code_id: str, target_id: str, enabled: bool | None, expires_at: datetime | None) -> Target:
+        def change(code: LiveCode) -> LiveCode:
+            target = _target_of(code, target_id)
+            updated = replace(
+                target,
+                enabled=target.enabled if enabled is None else enabled,
+                expires_at=target.expires_at
+                if expires_at is None
+                else _checked_expiry(expires_at, target.kind, self.clock()),
+            )
+            return replace(code, targets=tuple(updated if t.id == target_id else t for t in code.targets))
+
+        return _target_of(self._modify(code_id, change), target_id)
+
+    def delete_target(self, code_id: str, target_id: str) -> None:
+        for _ in range(SAVE_ATTEMPTS):
+            code = self._get(code_id)
+            target = _target_of(code, target_id)
+            remaining = replace(code, targets=tuple(t for t in code.targets if t.id != target_id))
+            try:
+                self.table.save_without_target(remaining, target_id, self.clock())
+            except VersionConflict:
+                continue
+            # The bucket is versioned: the original stays recoverable for the retention period.
+            self.bucket.delete(target.image_key)
+            return
+        raise _busy()
+
+    def reorder_targets(self, code_id: str, target_ids: list[str]) -> LiveCode:
+        def change(code: LiveCode) -> LiveCode:
+            try:
+                return replace(code, targets=reorder(code.targets, target_ids))
+            except ValueError as error:
+                current = ", ".join(t.id for t in code.targets) or "none"
+                raise InvalidInput(f"{error} (current targets: {current})") from None
+
+        return self._modify(code_id, change)
+
+    def target_image_url(self, code_id: str, target_id: str) -> str:
+        return self.bucket.download_url(_target_of(self._get(code_id), target_id).image_key)
+
+    # -- backup QR (shown with the fallback text when no target is usable) ---------------
+
+    def set_backup_qr(self, code_id: str, image_base64: str) -> LiveCode:
+        upload, image = _read_upload(image_base64)
+        key = f"codes/{code_id}/backup/{new_id(8)}.{upload.extension}"
+        self._get(code_id)
+        previous: list[BackupQr | None] = []
+
+        def change(code: LiveCode) -> LiveCode:
+            previous[:] = [code.backup_qr]
+            return replace(code, backup_qr=BackupQr(url=upload.url, image_key=key))
+
+        self.bucket.put(key, image, upload.content_type)
+        try:
+            code = self._modify(code_id, change)
+        except BaseException:
+            self.bucket.delete(key)
+            raise
+        if previous and previous[0]:
+            self.bucket.delete(previous[0].image_key)
+        return code
+
+    def remove_backup_qr(self, code_id: str) -> LiveCode:
+        return self._modify(code_id, lambda code: replace(code, backup_qr=None))
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _get(self, code_id: str) -> LiveCode:
+        return self.get_code(code_id)[0]
+
+    def _modify(self, code_id: str, change: Callable[[LiveCode], LiveCode]) -> LiveCode:
+        for _ in range(SAVE_ATTEMPTS):
+            code = self._get(code_id)
+            try:
+                return self.table.save(change(code), self.clock())
+            except VersionConflict:
+                continue
+        raise _busy()
+
+
+def _busy() -> Conflict:
+    return Conflict("the code kept changing while saving (someone else is editing it); try again")
+
+
+def _target_of(code: LiveCode, target_id: str) -> Target:
+    target = code.target(target_id)
+    if target is None:
+        raise NotFound(f"code {code.id} has no target {target_id!r}")
+    return target
+
+
+def _read_upload(image_base64: str) -> tuple[UploadedQr, bytes]:
+    text = image_base64.strip()
+    if text.startswith("data:") and "," in text:  # accept a data URI as browsers produce it
+        text = text.split(",", 1)[1]
+    if len(text) > (MAX_UPLOAD_BYTES * 4) // 3 + 4:
+        raise UploadRefused(
+            f"image too large: the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB; send a plain screenshot of the QR",
+            status=413,
+        )
+    try:
+        image = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("image_base64 is not valid base64; send the file's bytes base64-encoded") from None
+    return read_qr_screenshot(image), image
+
+
+def _checked_expiry(expires_at: datetime | None, kind: str, now: datetime) -> datetime:
+    if expires_at is None:
+        return now + DEFAULT_TARGET_LIFETIME
+    if expires_at <= now:
+        raise InvalidInput("expires_at is in the past; give the time the QR stops working, e.g. its 7th day")
+    if kind == "wechat_group" and expires_at > now + MAX_WECHAT_GROUP_QR_LIFETIME:
+        raise InvalidInput(
+            "expires_at is more than 7 days away, but a WeChat group QR is valid for 7 days at most; "
+            "use the date WeChat shows under the QR"
+        )
+    return expires_at

@@ -1,0 +1,78 @@
+"""The public landing page a scanner sees, as an API Gateway (HTTP API v2) response.
+
+Plain HTML with inline CSS and the QR inlined as a PNG data URI: one round trip on a weak
+network, and a raster <img> that WeChat's long-press recognition can read.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from siyu.qr_image import qr_data_uri
+
+_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    # Every scan must reach us to be counted and to see the current target.
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+}
+
+_STYLE = """
+body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei",sans-serif;
+background:#f2f3f5;color:#1f2329;display:flex;justify-content:center}
+main{box-sizing:border-box;width:100%;max-width:480px;min-height:100vh;padding:32px 20px;text-align:center;background:#fff}
+h1{font-size:22px;margin:8px 0 12px;line-height:1.4}
+p{font-size:16px;line-height:1.6;margin:8px 0;white-space:pre-line}
+.qr{width:72vw;max-width:300px;height:auto;margin:20px auto 8px;display:block;image-rendering:pixelated}
+.hint{color:#07c160;font-weight:600}
+.muted{color:#8a8f99;font-size:14px}
+"""
+
+
+def _page(status: int, title: str, body: str, extra_head: str = "") -> dict:
+    html = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1">'
+        f"<title>{escape(title)}</title>{extra_head}<style>{_STYLE}</style></head>"
+        f"<body><main>{body}</main></body></html>"
+    )
+    return {"statusCode": status, "headers": dict(_HEADERS), "body": html}
+
+
+def _qr(url: str, alt: str) -> str:
+    return f'<img class="qr" src="{qr_data_uri(url)}" alt="{escape(alt)}">'
+
+
+def target_page(title: str, guidance: str, url: str) -> dict:
+    body = f"<h1>{escape(title)}</h1>{_qr(url, guidance)}<p class='hint'>{escape(guidance)}</p>"
+    return _page(200, title, body)
+
+
+def fallback_page(title: str, fallback_text: str, backup_url: str | None) -> dict:
+    body = f"<h1>{escape(title)}</h1><p>{escape(fallback_text)}</p>"
+    if backup_url:
+        body += _qr(backup_url, "备用二维码") + "<p class='hint'>长按识别备用二维码</p>"
+    return _page(200, title, body)
+
+
+def ended_page(title: str) -> dict:
+    body = f"<h1>{escape(title)}</h1><p>本活动已结束，感谢您的关注。</p><p class='muted'>This event has ended.</p>"
+    return _page(200, title, body)
+
+
+def not_found_page() -> dict:
+    body = (
+        "<h1>二维码不存在</h1><p>这个二维码已失效或地址有误，请向商家索取新的二维码。</p>"
+        "<p class='muted'>This code does not exist or is no longer valid.</p>"
+    )
+    return _page(404, "二维码不存在", body)
+
+
+def busy_page() -> dict:
+    body = (
+        "<h1>正在加载…</h1><p>访问人数较多，页面将在几秒后自动刷新。</p>"
+        "<p class='muted'>Busy right now; this page refreshes itself in a few seconds.</p>"
+    )
+    return _page(200, "正在加载", body, extra_head='<meta http-equiv="refresh" content="3">')

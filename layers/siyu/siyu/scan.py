@@ -1,0 +1,132 @@
+"""Resolving a scan of a live code to the page the scanner sees.
+
+Steady path: one conditional UpdateItem (count the scan against the current target). The
+code's config and counters are cached per container for a few seconds and refreshed with one
+Query; every count answer keeps the cached counters honest. When storage fails, the scanner
+still gets a page: the last target this container served, or the fallback, never an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from siyu import landing_page
+from siyu.live_codes import ARCHIVED, LiveCode, Target, candidate_targets, is_usable, pick_target
+from siyu.storage.codes_table import CodesTable
+from siyu.times import utcnow
+
+logger = logging.getLogger(__name__)
+
+CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
+MAX_CACHED_CODES = 2_000
+StorageError = (ClientError, BotoCoreError)
+
+
+@dataclass
+class _CachedCode:
+    code: LiveCode | None
+    scans: dict[str, int]
+    loaded_at: float
+    last_served: Target | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan resolved to: `page` is the API Gateway response to send."""
+
+    outcome: str  # target | fallback | ended | not_found | busy
+    page: dict
+    target_id: str | None = None
+    counted: bool = False
+
+
+@dataclass
+class ScanService:
+    table: CodesTable
+    cache_seconds: float
+    clock: Callable[[], datetime] = utcnow
+    monotonic: Callable[[], float] = time.monotonic
+    _cache: dict[str, _CachedCode] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> ScanService:
+        return cls(CodesTable.from_environment(fast=True), float(os.environ.get("SCAN_CACHE_SECONDS", "3")))
+
+    def scan(self, code_id: str) -> ScanResult:
+        if not CODE_ID_PATTERN.match(code_id or ""):
+            return ScanResult("not_found", landing_page.not_found_page())
+        now = self.clock()
+        cached = self._cache.get(code_id)
+        try:
+            fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
+            if fresh:
+                cached = self._load(code_id)
+            result = self._count(cached, now)
+            if result.outcome == "fallback" and not fresh:
+                # Before telling a scanner everything is full, make sure the operator has not
+                # just added a target this container has not seen yet.
+                cached = self._load(code_id)
+                result = self._count(cached, now)
+            return result
+        except StorageError:
+            logger.exception("storage failed while scanning %s; serving the last known good page", code_id)
+            return self._last_known_good(cached, now)
+
+    def _load(self, code_id: str) -> _CachedCode:
+        code, scans = self.table.load(code_id)
+        previous = self._cache.pop(code_id, None)
+        entry = _CachedCode(code, scans, self.monotonic(), previous.last_served if previous else None)
+        if len(self._cache) >= MAX_CACHED_CODES:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[code_id] = entry
+        return entry
+
+    def _count(self, cached: _CachedCode, now: datetime) -> ScanResult:
+        code = cached.code
+        if code is None:
+            return ScanResult("not_found", landing_page.not_found_page())
+        if code.status == ARCHIVED:
+            return ScanResult("ended", landing_page.ended_page(code.title))
+        for target in candidate_targets(code, cached.scans, now):
+            count = self.table.count_scan(code.id, target.id, code.switch_threshold)
+            if count is None:  # filled up by other scanners since we last looked
+                cached.scans[target.id] = code.switch_threshold
+                continue
+            cached.scans[target.id] = count
+            cached.last_served = target
+            return ScanResult("target", _target_page(code, target), target.id, counted=True)
+        try:
+            self.table.count_fallback(code.id)
+        except StorageError:
+            logger.exception("could not count a fallback scan of %s", code.id)
+        return ScanResult("fallback", _fallback_page(code))
+
+    def _last_known_good(self, cached: _CachedCode | None, now: datetime) -> ScanResult:
+        if cached is None or cached.code is None:
+            return ScanResult("busy", landing_page.busy_page())
+        code = cached.code
+        if code.status == ARCHIVED:
+            return ScanResult("ended", landing_page.ended_page(code.title))
+        target = cached.last_served
+        if target is None or not is_usable(target, now):
+            target = pick_target(code, cached.scans, now)
+        if target is None:
+            return ScanResult("fallback", _fallback_page(code))
+        return ScanResult("target", _target_page(code, target), target.id, counted=False)
+
+
+def _target_page(code: LiveCode, target: Target) -> dict:
+    return landing_page.target_page(code.title, code.guidance, target.url)
+
+
+def _fallback_page(code: LiveCode) -> dict:
+    backup = code.backup_qr.url if code.backup_qr else None
+    return landing_page.fallback_page(code.title, code.fallback_text, backup)

@@ -1,0 +1,265 @@
+"""All access to live codes in the DynamoDB table.
+
+Key design (one table, see README):
+
+    pk = CODE#<code_id>   sk = CODE               the code and its ordered targets (config)
+    pk = CODE#<code_id>   sk = SCANS#<target_id>  one scan counter per target
+    pk = CODE#<code_id>   sk = SCANS#fallback     scans that found no usable target
+
+Config lives in one item so an admin edit is one conditional write (optimistic ``version``).
+Counters live apart so scans never contend with edits, and a hot code spreads its writes
+over the counter of whichever target is current. One Query on the partition returns config
+and counters together: that is how the scan path refreshes its cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import replace
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from siyu import aws
+from siyu.errors import InvalidInput
+from siyu.live_codes import BackupQr, LiveCode, Target
+from siyu.times import from_iso, to_iso
+
+CODE_SK = "CODE"
+SCANS_PREFIX = "SCANS#"
+FALLBACK = "fallback"
+LIST_INDEX = "ListIndex"
+
+
+class VersionConflict(Exception):
+    """Someone else changed the code since it was read."""
+
+
+def _pk(code_id: str) -> str:
+    return f"CODE#{code_id}"
+
+
+def _s(value: str) -> dict:
+    return {"S": value}
+
+
+def _n(value: int) -> dict:
+    return {"N": str(value)}
+
+
+def _target_to_item(t: Target) -> dict:
+    return {
+        "M": {
+            "id": _s(t.id),
+            "url": _s(t.url),
+            "kind": _s(t.kind),
+            "image_key": _s(t.image_key),
+            "expires_at": _s(to_iso(t.expires_at)),
+            "created_at": _s(to_iso(t.created_at)),
+            "enabled": {"BOOL": t.enabled},
+        }
+    }
+
+
+def _target_from_item(m: dict) -> Target:
+    return Target(
+        id=m["id"]["S"],
+        url=m["url"]["S"],
+        kind=m["kind"]["S"],
+        image_key=m["image_key"]["S"],
+        expires_at=from_iso(m["expires_at"]["S"]),
+        created_at=from_iso(m["created_at"]["S"]),
+        enabled=m["enabled"]["BOOL"],
+    )
+
+
+def code_to_item(code: LiveCode) -> dict:
+    item = {
+        "pk": _s(_pk(code.id)),
+        "sk": _s(CODE_SK),
+        "list_pk": _s("CODE"),
+        "list_sk": _s(f"{to_iso(code.created_at)}#{code.id}"),
+        "id": _s(code.id),
+        "name": _s(code.name),
+        "title": _s(code.title),
+        "guidance": _s(code.guidance),
+        "switch_threshold": _n(code.switch_threshold),
+        "fallback_text": _s(code.fallback_text),
+        "status": _s(code.status),
+        "created_at": _s(to_iso(code.created_at)),
+        "updated_at": _s(to_iso(code.updated_at)),
+        "version": _n(code.version),
+        "targets": {"L": [_target_to_item(t) for t in code.targets]},
+    }
+    if code.backup_qr:
+        item["backup_qr"] = {
+            "M": {"url": _s(code.backup_qr.url), "image_key": _s(code.backup_qr.image_key)}
+        }
+    return item
+
+
+def code_from_item(item: dict) -> LiveCode:
+    backup = item.get("backup_qr", {}).get("M")
+    return LiveCode(
+        id=item["id"]["S"],
+        name=item["name"]["S"],
+        title=item["title"]["S"],
+        guidance=item["guidance"]["S"],
+        switch_threshold=int(item["switch_threshold"]["N"]),
+        fallback_text=item["fallback_text"]["S"],
+        status=item["status"]["S"],
+        created_at=from_iso(item["created_at"]["S"]),
+        updated_at=from_iso(item["updated_at"]["S"]),
+        version=int(item["version"]["N"]),
+        targets=tuple(_target_from_item(t["M"]) for t in item["targets"]["L"]),
+        backup_qr=BackupQr(url=backup["url"]["S"], image_key=backup["image_key"]["S"]) if backup else None,
+    )
+
+
+class CodesTable:
+    def __init__(self, client, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    @classmethod
+    def from_environment(cls, fast: bool = False) -> CodesTable:
+        return cls(aws.dynamodb(fast), os.environ["TABLE_NAME"])
+
+    # -- reads -------------------------------------------------------------------------
+
+    def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, dict[str, int]]:
+        """The code and its scan counters (target id -> scans) in one Query."""
+        code, scans = None, {}
+        kwargs = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": _s(_pk(code_id))},
+            "ConsistentRead": consistent,
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            for item in page["Items"]:
+                sk = item["sk"]["S"]
+                if sk == CODE_SK:
+                    code = code_from_item(item)
+                elif sk.startswith(SCANS_PREFIX):
+                    scans[sk[len(SCANS_PREFIX):]] = int(item["scans"]["N"])
+            if "LastEvaluatedKey" not in page:
+                return code, scans
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
+        """Codes newest first, one page at a time; `cursor` continues where the last page ended."""
+        kwargs = {
+            "TableName": self._table,
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "list_pk = :kind",
+            "ExpressionAttributeValues": {":kind": _s("CODE")},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status:
+            kwargs["FilterExpression"] = "#status = :status"
+            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
+            kwargs["ExpressionAttributeValues"][":status"] = _s(status)
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
+        page = self._client.query(**kwargs)
+        next_cursor = _encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
+        return [code_from_item(i) for i in page["Items"]], next_cursor
+
+    # -- config writes -----------------------------------------------------------------
+
+    def create(self, code: LiveCode) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=code_to_item(code),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def save(self, code: LiveCode, now: datetime) -> LiveCode:
+        """Write `code` if nobody changed it since it was read; returns the saved version."""
+        saved = replace(code, version=code.version + 1, updated_at=now)
+        try:
+            self._client.put_item(TableName=self._table, **self._versioned_put(saved))
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise VersionConflict(code.id) from error
+            raise
+        return saved
+
+    def save_without_target(self, code: LiveCode, target_id: str, now: datetime) -> LiveCode:
+        """Save `code` (which no longer lists `target_id`) and drop that target's counter, atomically."""
+        saved = replace(code, version=code.version + 1, updated_at=now)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table, **self._versioned_put(saved)}},
+                    {"Delete": {"TableName": self._table, "Key": self._counter_key(code.id, target_id)}},
+                ]
+            )
+        except ClientError as error:
+            if _code(error) == "TransactionCanceledException":
+                raise VersionConflict(code.id) from error
+            raise
+        return saved
+
+    def _versioned_put(self, saved: LiveCode) -> dict:
+        return {
+            "Item": code_to_item(saved),
+            "ConditionExpression": "version = :read",
+            "ExpressionAttributeValues": {":read": _n(saved.version - 1)},
+        }
+
+    # -- counters (the scan path) ------------------------------------------------------
+
+    def count_scan(self, code_id: str, target_id: str, threshold: int) -> int | None:
+        """Count one scan against a target if it is still under `threshold`.
+
+        Returns the new count, or None when the target was already full (nothing written).
+        One conditional UpdateItem: atomic, so concurrent scans never overshoot.
+        """
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=self._counter_key(code_id, target_id),
+                UpdateExpression="ADD scans :one",
+                ConditionExpression="attribute_not_exists(scans) OR scans < :threshold",
+                ExpressionAttributeValues={":one": _n(1), ":threshold": _n(threshold)},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(answer["Attributes"]["scans"]["N"])
+
+    def count_fallback(self, code_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._counter_key(code_id, FALLBACK),
+            UpdateExpression="ADD scans :one",
+            ExpressionAttributeValues={":one": _n(1)},
+        )
+
+    def _counter_key(self, code_id: str, target_id: str) -> dict:
+        return {"pk": _s(_pk(code_id)), "sk": _s(SCANS_PREFIX + target_id)}
+
+
+def _code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+def _encode_cursor(key: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        assert isinstance(key, dict) and set(key) == {"pk", "sk", "list_pk", "list_sk"}
+        return key
+    except Exception as error:
+        raise InvalidInput("cursor is not one this API returned; start again without it") from error
