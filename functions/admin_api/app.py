@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
-from routers import codes, targets
 
+from routers import codes, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
@@ -42,6 +42,9 @@ def domain_error(error: SiyuError):
 def invalid_request(error: RequestValidationError):
     problems = []
     for item in error.errors():
+        if item.get("type") == "json_invalid":
+            problems.append("the request body is not valid JSON")
+            continue
         where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body",)) or "body"
         problems.append(f"{where}: {item.get('msg', 'invalid')}")
     return _json_error(422, "; ".join(problems) or "the request is not valid", errors=problems)

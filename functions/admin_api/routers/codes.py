@@ -4,14 +4,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from services import code_admin, scan_url
 
+from services import code_admin, scan_url
 from siyu.api_models import CodeCreate, CodeList, CodeUpdate, CodeView, ErrorBody, code_view
 from siyu.live_codes import ACTIVE, ARCHIVED
 from siyu.times import utcnow
 
 router = Router()
-ERRORS = {404: {"description": "No such code", "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}}
+ERRORS = {
+    404: {"description": "No such code", "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
+}
 
 
 def view(code_id: str) -> CodeView:

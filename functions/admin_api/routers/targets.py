@@ -4,10 +4,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from routers.codes import view
 
+from routers.codes import view
 from services import code_admin
-from siyu.api_models import CodeView, ImageLink, ImageUpload, TargetOrder, TargetUpdate, TargetUpload, TargetView, target_view
+from siyu.api_models import (
+    CodeView,
+    ImageLink,
+    ImageUpload,
+    TargetOrder,
+    TargetUpdate,
+    TargetUpload,
+    TargetView,
+    target_view,
+)
 from siyu.times import utcnow
 
 router = Router()
@@ -19,19 +28,25 @@ def _view(code_id: str, target_id: str) -> TargetView:
     return target_view(code, code.target(target_id), scans, utcnow())
 
 
-@router.post("/admin/codes/<code_id>/targets", status_code=201, tags=["targets"], summary="Upload a group QR screenshot")
+@router.post(
+    "/admin/codes/<code_id>/targets", status_code=201, tags=["targets"], summary="Upload a group QR screenshot"
+)
 def add_target(code_id: str, body: Annotated[TargetUpload, Body()]) -> TargetView:
     target = code_admin().add_target(code_id, body.image_base64, body.expires_at)
     return _view(code_id, target.id)
 
 
-@router.patch("/admin/codes/<code_id>/targets/<target_id>", tags=["targets"], summary="Enable, disable or re-date a target")
+@router.patch(
+    "/admin/codes/<code_id>/targets/<target_id>", tags=["targets"], summary="Enable, disable or re-date a target"
+)
 def update_target(code_id: str, target_id: str, body: Annotated[TargetUpdate, Body()]) -> TargetView:
     code_admin().update_target(code_id, target_id, body.enabled, body.expires_at)
     return _view(code_id, target_id)
 
 
-@router.delete("/admin/codes/<code_id>/targets/<target_id>", status_code=204, tags=["targets"], summary="Delete a target")
+@router.delete(
+    "/admin/codes/<code_id>/targets/<target_id>", status_code=204, tags=["targets"], summary="Delete a target"
+)
 def delete_target(code_id: str, target_id: str) -> None:
     code_admin().delete_target(code_id, target_id)
 

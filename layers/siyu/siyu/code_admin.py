@@ -118,9 +118,7 @@ class CodeAdmin:
             if duplicate:
                 raise Conflict(f"this QR ({upload.url}) is already target {duplicate.id} of this code")
             if len(code.targets) >= MAX_TARGETS_PER_CODE:
-                raise Conflict(
-                    f"a code holds at most {MAX_TARGETS_PER_CODE} targets; delete expired ones first"
-                )
+                raise Conflict(f"a code holds at most {MAX_TARGETS_PER_CODE} targets; delete expired ones first")
             return replace(code, targets=code.targets + (target,))
 
         self._get(code_id)  # refuse an unknown code before anything reaches S3

@@ -22,7 +22,8 @@ _HEADERS = {
 _STYLE = """
 body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei",sans-serif;
 background:#f2f3f5;color:#1f2329;display:flex;justify-content:center}
-main{box-sizing:border-box;width:100%;max-width:480px;min-height:100vh;padding:32px 20px;text-align:center;background:#fff}
+main{box-sizing:border-box;width:100%;max-width:480px;min-height:100vh;padding:32px 20px;
+text-align:center;background:#fff}
 h1{font-size:22px;margin:8px 0 12px;line-height:1.4}
 p{font-size:16px;line-height:1.6;margin:8px 0;white-space:pre-line}
 .qr{width:72vw;max-width:300px;height:auto;margin:20px auto 8px;display:block;image-rendering:pixelated}

@@ -71,11 +71,7 @@ def pick_target(code: LiveCode, scans: Mapping[str, int], now: datetime) -> Targ
 
 def candidate_targets(code: LiveCode, scans: Mapping[str, int], now: datetime) -> list[Target]:
     """Usable targets still under the threshold (as far as `scans` knows), in order."""
-    return [
-        t
-        for t in code.targets
-        if is_usable(t, now) and scans.get(t.id, 0) < code.switch_threshold
-    ]
+    return [t for t in code.targets if is_usable(t, now) and scans.get(t.id, 0) < code.switch_threshold]
 
 
 def target_status(code: LiveCode, target: Target, scans: Mapping[str, int], now: datetime) -> str:

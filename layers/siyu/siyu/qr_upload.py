@@ -103,7 +103,5 @@ def _single_qr_text(image: Image.Image) -> str:
     if not texts:
         raise UploadRefused("no QR code found in the image; upload a sharp screenshot where the whole QR is visible")
     if len(texts) > 1:
-        raise UploadRefused(
-            f"more than one QR code in the image ({len(texts)} found); crop it to the single group QR"
-        )
+        raise UploadRefused(f"more than one QR code in the image ({len(texts)} found); crop it to the single group QR")
     return texts[0]

@@ -1,14 +1,14 @@
 """Instants as the table stores them: ISO-8601 in UTC with a trailing Z."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_iso(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def from_iso(text: str) -> datetime:

@@ -94,9 +94,7 @@ def code_to_item(code: LiveCode) -> dict:
         "targets": {"L": [_target_to_item(t) for t in code.targets]},
     }
     if code.backup_qr:
-        item["backup_qr"] = {
-            "M": {"url": _s(code.backup_qr.url), "image_key": _s(code.backup_qr.image_key)}
-        }
+        item["backup_qr"] = {"M": {"url": _s(code.backup_qr.url), "image_key": _s(code.backup_qr.image_key)}}
     return item
 
 
@@ -145,7 +143,7 @@ class CodesTable:
                 if sk == CODE_SK:
                     code = code_from_item(item)
                 elif sk.startswith(SCANS_PREFIX):
-                    scans[sk[len(SCANS_PREFIX):]] = int(item["scans"]["N"])
+                    scans[sk[len(SCANS_PREFIX) :]] = int(item["scans"]["N"])
             if "LastEvaluatedKey" not in page:
                 return code, scans
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,63 @@
+# siyu: `make run` starts the whole stack locally; `make test` runs every check.
+# Both install what they need (a virtualenv in .venv, SAM CLI in .tools/sam, Chromium for the browser test).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SAM    := .tools/sam/bin/sam
+PORT   ?= 3000
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint template unit integration e2e bench install clean
+
+run: $(VENV)/.installed
+	$(PY) -m local_stack --port $(PORT)
+
+test: lint template unit integration e2e
+
+install: $(VENV)/.installed $(SAM) chromium
+
+$(VENV)/.installed: requirements-dev.txt layers/siyu/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+# SAM CLI pins its own dependencies: it gets a virtualenv of its own.
+$(SAM):
+	$(PYTHON) -m venv .tools/sam
+	.tools/sam/bin/pip install -q --upgrade pip
+	.tools/sam/bin/pip install -q aws-sam-cli==1.170.0
+
+# Debian's Chromium, for the test that opens the scan page like a phone and decodes its QR.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+template: $(VENV)/.installed $(SAM)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+	$(SAM) build --template template.yaml --build-dir .aws-sam/build
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest -q tests/unit
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest -q tests/integration
+
+e2e: $(VENV)/.installed chromium
+	$(PY) -m pytest -q tests/e2e
+
+bench: $(VENV)/.installed
+	$(PY) bench/scan_bench.py
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache

@@ -1,0 +1,97 @@
+"""Demo data for the local stack: a group live code with a few demo group QRs, created
+through the admin API exactly as an operator would (screenshot uploads included)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+import string
+import urllib.error
+import urllib.request
+
+import qrcode
+from PIL import Image, ImageDraw
+
+
+def group_qr_screenshot(url: str, label: str = "Demo group", size: tuple[int, int] = (750, 1334)) -> bytes:
+    """A phone-screenshot-like PNG of a WeChat group QR card holding `url`."""
+    screen = Image.new("RGB", size, (237, 237, 237))
+    draw = ImageDraw.Draw(screen)
+    width, height = size
+    card = (40, 180, width - 40, height - 260)
+    draw.rounded_rectangle(card, radius=16, fill="white")
+    draw.text((80, 220), label, fill=(25, 25, 25))
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=12, border=2)
+    qr.add_data(url)
+    qr.make(fit=True)
+    image = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
+    side = min(card[2] - card[0] - 120, image.width * 2)
+    image = image.resize((side, side), Image.NEAREST)
+    screen.paste(image, ((width - side) // 2, 320))
+    draw.text((80, 320 + side + 40), "Valid for 7 days. Scan to join the group chat.", fill=(120, 120, 120))
+    buffer = io.BytesIO()
+    screen.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def demo_group_url() -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "https://weixin.qq.com/g/" + "".join(secrets.choice(alphabet) for _ in range(22))
+
+
+def call(api_url: str, token: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """One admin API call as an operator's client makes it."""
+    request = urllib.request.Request(
+        api_url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            raw = answer.read()
+            return answer.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, json.loads(raw) if raw else {}
+
+
+def seed_demo(api_url: str, token: str) -> dict:
+    """Create the demo group code with three demo groups and a backup QR; returns the code."""
+    status, code = call(
+        api_url,
+        token,
+        "POST",
+        "/admin/codes",
+        {
+            "name": "Demo: parcel-card group code",
+            "title": "加入会员福利群",
+            "guidance": "长按识别二维码加入群聊",
+            "switch_threshold": 5,
+            "fallback_text": "今天的福利群都满了，请添加客服微信，我们会拉你进新群。",
+        },
+    )
+    if status != 201:
+        raise RuntimeError(f"could not create the demo code: {status} {code}")
+    for number in (1, 2, 3):
+        image = group_qr_screenshot(demo_group_url(), f"siyu demo group {number}")
+        status, answer = call(
+            api_url,
+            token,
+            "POST",
+            f"/admin/codes/{code['id']}/targets",
+            {"image_base64": base64.b64encode(image).decode()},
+        )
+        if status != 201:
+            raise RuntimeError(f"could not upload demo target {number}: {status} {answer}")
+    backup = group_qr_screenshot("https://u.wechat.com/" + secrets.token_urlsafe(18).replace("-", "a"), "Service staff")
+    call(
+        api_url,
+        token,
+        "PUT",
+        f"/admin/codes/{code['id']}/backup-qr",
+        {"image_base64": base64.b64encode(backup).decode()},
+    )
+    return call(api_url, token, "GET", f"/admin/codes/{code['id']}")[1]

@@ -1,0 +1,89 @@
+"""An in-process AWS emulator (moto server) for the local stack and the tests.
+
+moto alone is not safe under concurrent conditional writes, so every request is served
+under one lock: each DynamoDB call is then atomic, as it is on AWS. A fault switch makes
+DynamoDB answer like an AWS outage, for the scan path's fault tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@dataclass
+class Faults:
+    """What the emulated DynamoDB does wrong: None (nothing), "error" (HTTP 500) or "slow"."""
+
+    dynamodb: str | None = None
+    slow_seconds: float = 3.0
+
+
+class Emulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.faults = Faults()
+        self.writes = 0  # requests that may have changed state, for snapshotting
+        self._lock = threading.Lock()
+        self._moto = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(host, port, self._app, threaded=True, request_handler=MotoRequestHandler)
+        self._server.request_queue_size = 1024
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def client_environment(self) -> dict[str, str]:
+        """Environment that points every boto3 client in this process at the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "POWERTOOLS_TRACE_DISABLED": "1",
+        }
+
+    def start(self) -> Emulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join()
+
+    def _app(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB_") and self.faults.dynamodb:
+            return self._fault(start_response)
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") and not _is_read(target):
+            self.writes += 1
+        with self._lock:
+            # Read the whole answer inside the lock: moto may build it lazily.
+            chunks = list(self._moto(environ, start_response))
+        return chunks
+
+    def _fault(self, start_response):
+        if self.faults.dynamodb == "slow":
+            time.sleep(self.faults.slow_seconds)
+        body = json.dumps(
+            {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected fault"}
+        ).encode()
+        start_response("500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0")])
+        return [body]
+
+
+def _is_read(target: str) -> bool:
+    operation = target.rsplit(".", 1)[-1]
+    return operation.startswith(("Get", "Query", "Scan", "Describe", "List", "BatchGet"))

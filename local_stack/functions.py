@@ -1,0 +1,79 @@
+"""Loading the template's Lambda handlers into this process, as Lambda would load them.
+
+Each function's CodeUri folder and every layer's content are importable; the environment is
+the template's (resolved locally) plus the emulator's endpoint. Handlers are invoked with a
+small Lambda context object.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from local_stack.template import FunctionSpec, Template
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: int
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+
+    def __post_init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class LocalFunction:
+    spec: FunctionSpec
+    handler: Callable
+
+    def invoke(self, event: dict) -> dict:
+        return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+
+
+def load_functions(template: Template) -> dict[str, LocalFunction]:
+    """Import every function's handler with the template's environment (the caller has already
+    pointed AWS_ENDPOINT_URL at the emulator)."""
+    for layer in template.layer_dirs():
+        if str(layer) not in sys.path:
+            sys.path.insert(0, str(layer))
+    specs = template.functions()
+    merged: dict[str, str] = {}
+    for spec in specs.values():
+        for name, value in spec.environment.items():
+            # One process hosts every function, so they must agree on shared variable names.
+            if merged.setdefault(name, value) != value:
+                raise RuntimeError(f"{spec.logical_id} sets {name} differently from another function")
+    os.environ.update(merged)
+    return {lid: LocalFunction(spec, _import_handler(spec)) for lid, spec in specs.items()}
+
+
+_loaded: dict[str, Callable] = {}
+
+
+def _import_handler(spec: FunctionSpec) -> Callable:
+    if spec.logical_id in _loaded:  # one module per function per process, as one Lambda container
+        return _loaded[spec.logical_id]
+    module_name, function_name = spec.handler.rsplit(".", 1)
+    path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
+    sys.path.insert(0, str(spec.code_dir))
+    try:
+        loader = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(spec.code_dir))
+    _loaded[spec.logical_id] = getattr(module, function_name)
+    return _loaded[spec.logical_id]

@@ -1,0 +1,67 @@
+"""Keeping the emulator's data under .local/ so it survives a restart of the local stack.
+
+Tables are dumped as DynamoDB-JSON items, buckets as files plus an index of content types;
+a restart loads them back through the ordinary AWS APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+
+
+class Snapshot:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._dynamodb = boto3.client("dynamodb")
+        self._s3 = boto3.client("s3")
+
+    def save(self, tables: list[str], buckets: list[str]) -> None:
+        for table in tables:
+            items = []
+            for page in self._dynamodb.get_paginator("scan").paginate(TableName=table):
+                items.extend(page["Items"])
+            _write_atomically(self.folder / "tables" / f"{table}.json", json.dumps(items).encode())
+        for bucket in buckets:
+            self._save_bucket(bucket)
+
+    def _save_bucket(self, bucket: str) -> None:
+        root = self.folder / "buckets" / bucket
+        index_file = root / "index.json"
+        saved = json.loads(index_file.read_text()) if index_file.exists() else {}
+        current = {}
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                key, etag = obj["Key"], obj["ETag"]
+                if saved.get(key, {}).get("etag") != etag:
+                    answer = self._s3.get_object(Bucket=bucket, Key=key)
+                    _write_atomically(root / "objects" / key, answer["Body"].read())
+                    current[key] = {"etag": etag, "content_type": answer.get("ContentType", "")}
+                else:
+                    current[key] = saved[key]
+        for key in set(saved) - set(current):
+            (root / "objects" / key).unlink(missing_ok=True)
+        _write_atomically(index_file, json.dumps(current).encode())
+
+    def restore(self, tables: list[str], buckets: list[str]) -> None:
+        for table in tables:
+            dump = self.folder / "tables" / f"{table}.json"
+            if dump.exists():
+                for item in json.loads(dump.read_text()):
+                    self._dynamodb.put_item(TableName=table, Item=item)
+        for bucket in buckets:
+            index_file = self.folder / "buckets" / bucket / "index.json"
+            if index_file.exists():
+                for key, meta in json.loads(index_file.read_text()).items():
+                    body = (index_file.parent / "objects" / key).read_bytes()
+                    self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=meta["content_type"])
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)

@@ -1,0 +1,133 @@
+"""The whole stack on one machine: emulator, resources from the template, handlers behind
+the local HTTP API, schedules, demo data and a snapshot of the data under .local/."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import boto3
+from werkzeug.wrappers import Request, Response
+
+from local_stack.auth import LocalIssuer
+from local_stack.demo import call, seed_demo
+from local_stack.emulator import Emulator
+from local_stack.functions import load_functions
+from local_stack.gateway import LocalApi
+from local_stack.scheduler import Scheduler
+from local_stack.snapshot import Snapshot
+from local_stack.template import Template
+
+logger = logging.getLogger("local_stack")
+SNAPSHOT_SECONDS = 5
+
+
+class LocalStack:
+    def __init__(
+        self,
+        root: Path,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        persist: bool = True,
+        demo: bool = True,
+        schedules: bool = True,
+    ):
+        self.root, self.data_dir = root, data_dir
+        self.host, self.port = host, port
+        self.persist, self.demo, self.run_schedules = persist, demo, schedules
+        self.template = Template(root / "template.yaml")
+        self.info: dict = {}
+        self._stopping = threading.Event()
+
+    def start(self) -> dict:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.emulator = Emulator(self.host).start()
+        os.environ.update(self.emulator.client_environment())
+        self._create_resources()
+        self.snapshot = Snapshot(self.data_dir / "data")
+        if self.persist:
+            self.snapshot.restore(list(self.template.tables()), self.template.buckets())
+        self.functions = load_functions(self.template)
+        self.issuer = LocalIssuer(self.data_dir / "admin_jwt_key.pem")
+        self.scheduler = Scheduler(self.template.schedules(), self.functions)
+        self.api = LocalApi(self.template, self.functions, self.issuer, self.host, self.port)
+        self.api.add_local_route("POST", "/_local/schedules/{function_id}", self._fire_schedule)
+        self.api.start()
+        if self.run_schedules:
+            self.scheduler.start()
+        authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
+        token = self.issuer.mint(self.template.jwt_authorizer(authorizer))
+        self.info = {
+            "api_url": self.api.url,
+            "admin_token": token,
+            "openapi_url": f"{self.api.url}/admin/openapi.json",
+            "emulator_url": self.emulator.endpoint_url,
+        }
+        if self.demo:
+            code = self._demo_code(token)
+            self.info.update(demo_code_id=code["id"], scan_url=code["scan_url"])
+        _write_json(self.data_dir / "stack.json", self.info)
+        if self.persist:
+            threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()
+        return self.info
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.scheduler.stop()
+        self.api.stop()
+        if self.persist:
+            self._save()
+        self.emulator.stop()
+
+    def _create_resources(self) -> None:
+        dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        existing = set(dynamodb.list_tables()["TableNames"])
+        for name, arguments in self.template.tables().items():
+            if name not in existing:
+                dynamodb.create_table(**arguments)
+        for bucket in self.template.buckets():
+            s3.create_bucket(Bucket=bucket)
+
+    def _demo_code(self, token: str) -> dict:
+        remembered = self.data_dir / "demo.json"
+        if remembered.exists():
+            code_id = json.loads(remembered.read_text())["id"]
+            status, code = call(self.api.url, token, "GET", f"/admin/codes/{code_id}")
+            if status == 200:
+                return code
+        code = seed_demo(self.api.url, token)
+        _write_json(remembered, {"id": code["id"]})
+        return code
+
+    def _fire_schedule(self, request: Request, params: dict) -> Response:
+        try:
+            answers = self.scheduler.fire(params["function_id"])
+        except KeyError:
+            known = sorted({s.function_id for s in self.scheduler.schedules})
+            body = {"message": f"no schedule for {params['function_id']}; scheduled functions: {known}"}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        return Response(
+            json.dumps({"fired": len(answers), "results": answers}, default=str), content_type="application/json"
+        )
+
+    def _keep_snapshot(self) -> None:
+        saved_at = -1
+        while not self._stopping.wait(SNAPSHOT_SECONDS):
+            if self.emulator.writes != saved_at:
+                saved_at = self.emulator.writes
+                self._save()
+
+    def _save(self) -> None:
+        try:
+            self.snapshot.save(list(self.template.tables()), self.template.buckets())
+        except Exception:
+            logger.exception("could not save the local data snapshot")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
