@@ -1,0 +1,64 @@
+"""Shared test helpers: the fixtures folder, synthetic uploads, and API Gateway events built
+from the sample events in events/ (the same files `sam local invoke -e` would use)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from local_stack.demo import demo_group_url, group_qr_screenshot
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "qr"
+MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
+EVENTS = ROOT / "events"
+
+GOOD = sorted(name for name, spec in MANIFEST.items() if "url" in spec)
+BAD = sorted(name for name, spec in MANIFEST.items() if "reject" in spec)
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def new_group_screenshot(label: str = "test group") -> tuple[str, bytes]:
+    url = demo_group_url()
+    return url, group_qr_screenshot(url, label)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample_event(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def scan_event(code_id: str) -> dict:
+    event = sample_event("scan_function_scan")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/s/{code_id}"
+    event["pathParameters"] = {"code_id": code_id}
+    return event
+
+
+def admin_event(method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:
+    event = copy.deepcopy(sample_event("admin_api_function_create_code"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["pathParameters"] = {"proxy": path.removeprefix("/admin/")}
+    event["body"] = None if body is None else json.dumps(body)
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    return event
