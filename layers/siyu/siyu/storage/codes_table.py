@@ -18,7 +18,7 @@ import base64
 import json
 import os
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError
 
@@ -76,11 +76,13 @@ def _target_from_item(m: dict) -> Target:
 
 
 def code_to_item(code: LiveCode) -> dict:
+    # Microseconds keep codes created in the same second in creation order in the list index.
+    created = f"{code.created_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}"
     item = {
         "pk": _s(_pk(code.id)),
         "sk": _s(CODE_SK),
         "list_pk": _s("CODE"),
-        "list_sk": _s(f"{to_iso(code.created_at)}#{code.id}"),
+        "list_sk": _s(f"{created}#{code.id}"),
         "id": _s(code.id),
         "name": _s(code.name),
         "title": _s(code.title),
@@ -88,7 +90,7 @@ def code_to_item(code: LiveCode) -> dict:
         "switch_threshold": _n(code.switch_threshold),
         "fallback_text": _s(code.fallback_text),
         "status": _s(code.status),
-        "created_at": _s(to_iso(code.created_at)),
+        "created_at": _s(created),
         "updated_at": _s(to_iso(code.updated_at)),
         "version": _n(code.version),
         "targets": {"L": [_target_to_item(t) for t in code.targets]},

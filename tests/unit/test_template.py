@@ -1,0 +1,84 @@
+"""template.yaml holds what the product promises (data safety, China partition, throttling),
+and the local tooling reads routes, tables and auth from it rather than restating them."""
+
+import re
+
+import pytest
+
+from local_stack.template import Route, Template
+from tests.helpers import ROOT
+
+TEMPLATE = Template(ROOT / "template.yaml")
+RESOURCES = TEMPLATE.resources
+TEXT = (ROOT / "template.yaml").read_text()
+
+
+def of_type(kind):
+    return [r for r in RESOURCES.values() if r["Type"] == kind]
+
+
+def test_no_hard_coded_partition():
+    assert not re.search(r"arn:aws:", TEXT), "use !Sub arn:${AWS::Partition}:... so the stack deploys to aws-cn"
+
+
+def test_table_is_on_demand_recoverable_and_retained():
+    (table,) = of_type("AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_bucket_is_private_encrypted_versioned_and_retained():
+    (bucket,) = of_type("AWS::S3::Bucket")
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+
+
+def test_china_gaps_are_behind_conditions():
+    assert TEMPLATE.doc["Globals"]["Function"]["Tracing"] == {"Fn::If": ["InChina", "PassThrough", "Active"]}
+    for pool in of_type("AWS::Cognito::UserPool") + of_type("AWS::Cognito::UserPoolClient"):
+        assert pool["Condition"] == "CreateUserPool"
+
+
+def test_admin_routes_need_the_jwt_authorizer_and_scans_are_public_and_throttled():
+    routes = {r.route_key: r for r in TEMPLATE.routes()}
+    assert routes["GET /s/{code_id}"].authorizer is None
+    assert routes["ANY /admin/{proxy+}"].authorizer == "AdminJwt"
+    api = of_type("AWS::Serverless::HttpApi")[0]["Properties"]
+    assert "GET /s/{code_id}" in api["RouteSettings"]
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def test_local_reading_of_the_authorizer_follows_the_parameters():
+    default = TEMPLATE.jwt_authorizer("AdminJwt")
+    assert default.issuer.startswith("https://cognito-idp.") and default.audience == ["AdminUserPoolClient"]
+    own = Template(ROOT / "template.yaml", {"AdminJwtIssuer": "https://id.example.cn", "AdminJwtAudience": "siyu"})
+    assert own.jwt_authorizer("AdminJwt").issuer == "https://id.example.cn"
+    assert own.jwt_authorizer("AdminJwt").audience == ["siyu"]
+    assert "AdminUserPool" not in own.of_type("AWS::Cognito::UserPool")
+
+
+def test_local_tables_come_from_the_template_definition():
+    (args,) = TEMPLATE.tables().values()
+    (table,) = of_type("AWS::DynamoDB::Table")
+    assert args["KeySchema"] == table["Properties"]["KeySchema"]
+    assert [i["IndexName"] for i in args["GlobalSecondaryIndexes"]] == ["ListIndex"]
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "path", "params"),
+    [
+        (Route("GET", "/s/{code_id}", "f", None), "GET", "/s/abc", {"code_id": "abc"}),
+        (Route("GET", "/s/{code_id}", "f", None), "POST", "/s/abc", None),
+        (Route("GET", "/s/{code_id}", "f", None), "GET", "/s/abc/def", None),
+        (Route("ANY", "/admin/{proxy+}", "f", None), "PATCH", "/admin/codes/x/targets", {"proxy": "codes/x/targets"}),
+        (Route("ANY", "/admin/{proxy+}", "f", None), "GET", "/admin", None),
+    ],
+)
+def test_route_matching_follows_api_gateway(route, method, path, params):
+    assert route.match(method, path) == params
