@@ -1,6 +1,6 @@
 """The admin API against the emulator: codes, target uploads (good and hostile), edits."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -73,7 +73,7 @@ def test_good_uploads_store_original_and_decoded_url(admin, new_code, storage, n
     assert status == 201, target
     assert target["url"] == MANIFEST[name]["url"]
     expires = datetime.fromisoformat(target["expires_at"])
-    assert abs(expires - (datetime.now(timezone.utc) + timedelta(days=7))) < timedelta(minutes=1)
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=7))) < timedelta(minutes=1)
     keys = storage.keys(f"codes/{code['id']}/targets/")
     assert len(keys) == 1 and keys[0].startswith(f"codes/{code['id']}/targets/{target['id']}.")
     stored = storage.s3.get_object(Bucket=storage.bucket, Key=keys[0])["Body"].read()
@@ -100,10 +100,10 @@ def test_upload_input_errors(admin, new_code, storage):
     _, image = new_group_screenshot()
     status, answer = admin("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": "%%%not base64%%%"})
     assert status == 422 and "base64" in answer["message"]
-    past = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     status, answer = upload(admin, code["id"], image, expires_at=past)
     assert status == 422 and "past" in answer["message"]
-    far = (datetime.now(timezone.utc) + timedelta(days=30)).isoformat()
+    far = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     status, answer = upload(admin, code["id"], image, expires_at=far)
     assert status == 422 and "7 days" in answer["message"]
     status, answer = upload(admin, "nosuchcode", image)
@@ -170,9 +170,13 @@ def test_original_upload_link(admin, new_code):
 
 def test_backup_qr_upload_is_checked_like_targets(admin, new_code, storage):
     code = new_code()
-    status, answer = admin("PUT", f"/admin/codes/{code['id']}/backup-qr", {"image_base64": b64(fixture_bytes("bad/no_qr.png"))})
+    status, answer = admin(
+        "PUT", f"/admin/codes/{code['id']}/backup-qr", {"image_base64": b64(fixture_bytes("bad/no_qr.png"))}
+    )
     assert status == 422 and storage.keys(f"codes/{code['id']}/") == []
-    status, updated = admin("PUT", f"/admin/codes/{code['id']}/backup-qr", {"image_base64": b64(fixture_bytes("good/staff_0.png"))})
+    status, updated = admin(
+        "PUT", f"/admin/codes/{code['id']}/backup-qr", {"image_base64": b64(fixture_bytes("good/staff_0.png"))}
+    )
     assert status == 200 and updated["backup_qr_url"] == MANIFEST["good/staff_0.png"]["url"]
     status, cleared = admin("DELETE", f"/admin/codes/{code['id']}/backup-qr")
     assert status == 200 and cleared["backup_qr_url"] is None

@@ -1,6 +1,6 @@
 """The pure rules of which target a scan shows."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from siyu.live_codes import ACTIVE, LiveCode, Target, pick_target, reorder, target_status
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def target(tid: str, enabled: bool = True, expires_in: timedelta = timedelta(days=7)) -> Target:
@@ -38,11 +38,21 @@ def test_nothing_usable_means_fallback():
 
 
 def test_status_tells_the_operator_why():
-    live = code(target("full"), target("cur"), target("next"), target("old", expires_in=-timedelta(1)),
-                target("off", enabled=False), threshold=2)
+    live = code(
+        target("full"),
+        target("cur"),
+        target("next"),
+        target("old", expires_in=-timedelta(1)),
+        target("off", enabled=False),
+        threshold=2,
+    )
     scans = {"full": 2, "cur": 1}
     assert [target_status(live, t, scans, NOW) for t in live.targets] == [
-        "full", "current", "waiting", "expired", "disabled"
+        "full",
+        "current",
+        "waiting",
+        "expired",
+        "disabled",
     ]
 
 
@@ -54,9 +64,7 @@ def test_reorder_needs_every_target_exactly_once():
             reorder(targets, wrong)
 
 
-targets_strategy = st.lists(
-    st.tuples(st.booleans(), st.integers(-3, 3), st.integers(0, 6)), min_size=0, max_size=8
-)
+targets_strategy = st.lists(st.tuples(st.booleans(), st.integers(-3, 3), st.integers(0, 6)), min_size=0, max_size=8)
 
 
 @given(targets_strategy, st.integers(1, 5))

@@ -69,15 +69,15 @@ class ScanService:
             fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
             if fresh:
                 cached = self._load(code_id)
-            result = self._count(cached, now)
-            if result.outcome == "fallback" and not fresh:
+            result = self._serve(cached, now)
+            if result is None and not fresh:
                 # Before telling a scanner everything is full, make sure the operator has not
                 # just added a target this container has not seen yet.
                 cached = self._load(code_id)
-                result = self._count(cached, now)
-            return result
-        except StorageError:
-            logger.exception("storage failed while scanning %s; serving the last known good page", code_id)
+                result = self._serve(cached, now)
+            return result or self._fallback(cached.code)
+        except StorageError as error:
+            logger.warning("storage failed while scanning %s (%s); serving the last known good page", code_id, error)
             return self._last_known_good(cached, now)
 
     def _load(self, code_id: str) -> _CachedCode:
@@ -89,7 +89,8 @@ class ScanService:
         self._cache[code_id] = entry
         return entry
 
-    def _count(self, cached: _CachedCode, now: datetime) -> ScanResult:
+    def _serve(self, cached: _CachedCode, now: datetime) -> ScanResult | None:
+        """The page for this scan, counted; None when the code has to fall back."""
         code = cached.code
         if code is None:
             return ScanResult("not_found", landing_page.not_found_page())
@@ -103,10 +104,13 @@ class ScanService:
             cached.scans[target.id] = count
             cached.last_served = target
             return ScanResult("target", _target_page(code, target), target.id, counted=True)
+        return None
+
+    def _fallback(self, code: LiveCode) -> ScanResult:
         try:
             self.table.count_fallback(code.id)
-        except StorageError:
-            logger.exception("could not count a fallback scan of %s", code.id)
+        except StorageError as error:
+            logger.warning("could not count a fallback scan of %s (%s)", code.id, error)
         return ScanResult("fallback", _fallback_page(code))
 
     def _last_known_good(self, cached: _CachedCode | None, now: datetime) -> ScanResult:

@@ -18,7 +18,7 @@ import base64
 import json
 import os
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
@@ -77,7 +77,7 @@ def _target_from_item(m: dict) -> Target:
 
 def code_to_item(code: LiveCode) -> dict:
     # Microseconds keep codes created in the same second in creation order in the list index.
-    created = f"{code.created_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}"
+    created = f"{code.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
     item = {
         "pk": _s(_pk(code.id)),
         "sk": _s(CODE_SK),

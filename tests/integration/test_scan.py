@@ -1,0 +1,173 @@
+"""The public scan path against the emulator: rotation, fallback, counting under
+concurrency, and a page even when DynamoDB fails."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from siyu.qr_image import qr_data_uri
+from siyu.scan import ScanService
+from siyu.storage.codes_table import CodesTable
+from tests.helpers import b64, new_group_screenshot
+
+
+@pytest.fixture
+def code_with_targets(admin, new_code):
+    def create(count: int, **settings):
+        code = new_code(**settings)
+        urls = []
+        for _ in range(count):
+            url, image = new_group_screenshot()
+            status, _ = admin("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)})
+            assert status == 201
+            urls.append(url)
+        return code, urls
+
+    return create
+
+
+def shown_url(page: dict, candidates: list[str]) -> str | None:
+    """Which of `candidates` the page's QR shows (the re-render is deterministic per URL)."""
+    found = [url for url in candidates if qr_data_uri(url) in page["body"]]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_scans_rotate_at_the_threshold_then_fall_back(admin, scan, code_with_targets):
+    code, urls = code_with_targets(2, switch_threshold=3, fallback_text="都满了，请联系客服")
+    pages = [scan(code["id"]) for _ in range(7)]
+    assert all(p["statusCode"] == 200 for p in pages)
+    assert [shown_url(p, urls) for p in pages] == [urls[0]] * 3 + [urls[1]] * 3 + [None]
+    assert "都满了，请联系客服" in pages[-1]["body"]
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert [(t["scans"], t["status"]) for t in read["targets"]] == [(3, "full"), (3, "full")]
+    assert read["fallback_scans"] == 1 and read["total_scans"] == 7
+
+
+def test_page_is_a_mobile_landing_page(scan, code_with_targets):
+    code, urls = code_with_targets(1, title="会员福利群")
+    page = scan(code["id"])
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    assert 'name="viewport"' in page["body"] and "会员福利群" in page["body"]
+    assert "长按识别二维码加入群聊" in page["body"] and shown_url(page, urls) == urls[0]
+
+
+def test_fallback_shows_backup_qr_with_status_200(admin, scan, new_code):
+    code = new_code()
+    backup_url, image = new_group_screenshot()
+    admin("PUT", f"/admin/codes/{code['id']}/backup-qr", {"image_base64": b64(image)})
+    page = scan(code["id"])
+    assert page["statusCode"] == 200 and shown_url(page, [backup_url]) == backup_url
+
+
+def test_unknown_and_archived_codes_get_friendly_pages(admin, scan, code_with_targets):
+    for junk in ("nosuchcode", "../../etc", "x" * 200, ""):
+        page = scan(junk)
+        assert page["statusCode"] == 404 and "二维码不存在" in page["body"]
+    code, urls = code_with_targets(1)
+    admin("POST", f"/admin/codes/{code['id']}/archive")
+    page = ScanService(CodesTable.from_environment(), cache_seconds=0).scan(code["id"]).page
+    assert page["statusCode"] == 200 and "已结束" in page["body"] and shown_url(page, urls) is None
+
+
+def test_expired_and_disabled_targets_are_skipped_before_any_job_runs(admin, code_with_targets):
+    code, urls = code_with_targets(3)
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    first, second, third = (t["id"] for t in read["targets"])
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    admin("PATCH", f"/admin/codes/{code['id']}/targets/{first}", {"expires_at": soon})
+    admin("PATCH", f"/admin/codes/{code['id']}/targets/{second}", {"enabled": False})
+    later = datetime.now(UTC) + timedelta(hours=2)
+    service = ScanService(CodesTable.from_environment(), cache_seconds=0, clock=lambda: later)
+    assert service.scan(code["id"]).target_id == third
+
+
+def test_settings_reach_a_warm_container_within_the_cache_window(admin, code_with_targets):
+    code, urls = code_with_targets(2, switch_threshold=5)
+    now = [1000.0]
+    service = ScanService(CodesTable.from_environment(), cache_seconds=3, monotonic=lambda: now[0])
+    assert service.scan(code["id"]).target_id is not None
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    admin("PATCH", f"/admin/codes/{code['id']}", {"switch_threshold": 1})
+    first = read["targets"][0]["id"]
+    assert service.scan(code["id"]).target_id == first  # still the cached threshold of 5
+    now[0] += 3
+    assert service.scan(code["id"]).target_id == read["targets"][1]["id"]  # reloaded: threshold 1
+
+
+def test_a_new_target_is_found_before_showing_the_fallback(admin, code_with_targets):
+    code, _ = code_with_targets(1, switch_threshold=1)
+    service = ScanService(CodesTable.from_environment(), cache_seconds=3600)
+    assert service.scan(code["id"]).outcome == "target"
+    url, image = new_group_screenshot()
+    admin("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)})
+    result = service.scan(code["id"])
+    assert result.outcome == "target" and shown_url(result.page, [url]) == url
+
+
+def test_threshold_holds_under_1000_concurrent_scans(admin, scan, code_with_targets):
+    code, urls = code_with_targets(3, switch_threshold=300)
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        pages = list(pool.map(lambda _: scan(code["id"]), range(1000)))
+    assert len(pages) == 1000 and all(p["statusCode"] == 200 for p in pages)
+    shown = [shown_url(p, urls) for p in pages]
+    assert all(shown.count(url) == 300 for url in urls)
+    assert shown.count(None) == 100 and all("群已满" in p["body"] for p, s in zip(pages, shown) if s is None)
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert [t["scans"] for t in read["targets"]] == [300, 300, 300] and read["fallback_scans"] == 100
+
+
+def test_separate_containers_share_the_threshold(code_with_targets):
+    code, urls = code_with_targets(2, switch_threshold=50)
+    containers = [ScanService(CodesTable.from_environment(fast=True), cache_seconds=3) for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda i: containers[i % 8].scan(code["id"]), range(150)))
+    counted = [r.target_id for r in results if r.counted]
+    assert len(counted) == 100 and len(set(counted)) == 2 and all(counted.count(t) == 50 for t in set(counted))
+
+
+class TestWhenDynamoDBFails:
+    @pytest.fixture
+    def outage(self, stack):
+        def start(kind: str = "error"):
+            stack.emulator.faults.dynamodb = kind
+
+        yield start
+        stack.emulator.faults.dynamodb = None
+
+    def test_warm_container_serves_the_last_known_good_target(self, scan, code_with_targets, outage):
+        code, urls = code_with_targets(2)
+        assert shown_url(scan(code["id"]), urls) == urls[0]
+        outage("error")
+        for _ in range(3):
+            page = scan(code["id"])
+            assert page["statusCode"] == 200 and shown_url(page, urls) == urls[0]
+
+    def test_slow_storage_still_answers_with_a_page(self, stack, code_with_targets, outage):
+        code, urls = code_with_targets(1)
+        service = ScanService(CodesTable.from_environment(fast=True), cache_seconds=0)
+        assert service.scan(code["id"]).counted
+        stack.emulator.faults.slow_seconds = 1.5
+        outage("slow")
+        result = service.scan(code["id"])
+        assert result.outcome == "target" and not result.counted and shown_url(result.page, urls) == urls[0]
+
+    def test_cold_container_shows_a_self_refreshing_page_not_an_error(self, code_with_targets, outage):
+        code, _ = code_with_targets(1)
+        outage("error")
+        result = ScanService(CodesTable.from_environment(fast=True), cache_seconds=3).scan(code["id"])
+        assert result.page["statusCode"] == 200 and re.search(r'http-equiv="refresh"', result.page["body"])
+
+    def test_counting_resumes_when_storage_recovers(self, admin, scan, code_with_targets, outage):
+        code, urls = code_with_targets(1)
+        scan(code["id"])
+        outage("error")
+        scan(code["id"])
+        outage(None)
+        scan(code["id"])
+        _, read = admin("GET", f"/admin/codes/{code['id']}")
+        assert read["targets"][0]["scans"] == 2  # the outage scan was served but could not be counted
