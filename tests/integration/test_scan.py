@@ -116,7 +116,9 @@ def test_threshold_holds_under_1000_concurrent_scans(admin, scan, code_with_targ
     assert len(pages) == 1000 and all(p["statusCode"] == 200 for p in pages)
     shown = [shown_url(p, urls) for p in pages]
     assert all(shown.count(url) == 300 for url in urls)
-    assert shown.count(None) == 100 and all("群已满" in p["body"] for p, s in zip(pages, shown) if s is None)
+    assert shown.count(None) == 100 and all(
+        "群已满" in p["body"] for p, s in zip(pages, shown, strict=True) if s is None
+    )
     _, read = admin("GET", f"/admin/codes/{code['id']}")
     assert [t["scans"] for t in read["targets"]] == [300, 300, 300] and read["fallback_scans"] == 100
 
