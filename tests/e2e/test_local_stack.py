@@ -1,0 +1,136 @@
+"""The local stack over HTTP, as an operator's client and a scanner's phone use it."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from local_stack.demo import call
+from siyu.qr_image import qr_data_uri
+from tests.e2e.conftest import RunningStack
+from tests.helpers import b64, fixture_bytes, new_group_screenshot
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def api(running_stack):
+    info = running_stack.info
+    return lambda method, path, body=None: call(info["api_url"], info["admin_token"], method, path, body)
+
+
+def test_stack_json_describes_the_running_stack(running_stack):
+    info = running_stack.info
+    assert info["api_url"] == f"http://127.0.0.1:{running_stack.port}"
+    assert info["scan_url"].startswith(info["api_url"] + "/s/")
+    status, page = get(info["scan_url"])
+    assert status == 200 and "data:image/png;base64," in page and "长按识别二维码加入群聊" in page
+
+
+def test_every_admin_route_answers_401_without_a_valid_token(running_stack, api):
+    status, document = api("GET", "/admin/openapi.json")
+    assert status == 200
+    stranger_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, stranger_key, algorithm="RS256")
+    routes = [("GET", "/admin/openapi.json")] + [
+        (method.upper(), path.replace("{code_id}", "abc").replace("{target_id}", "def"))
+        for path, methods in document["paths"].items()
+        for method in methods
+    ]
+    assert len(routes) >= 10
+    for method, path in routes:
+        for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": f"Bearer {forged}"}):
+            request = urllib.request.Request(running_stack.info["api_url"] + path, method=method, headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 401, (method, path, headers)
+
+
+def test_group_code_end_to_end(running_stack, api):
+    status, code = api("POST", "/admin/codes", {"name": "e2e", "switch_threshold": 2})
+    assert status == 201 and code["scan_url"] == f"{running_stack.info['api_url']}/s/{code['id']}"
+    first = fixture_bytes("good/group_0.png")
+    status, target = api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(first)})
+    assert status == 201 and target["url"] == "https://weixin.qq.com/g/WK59PFkl0JfI2yyVlbPegB"
+    second_url, second = new_group_screenshot()
+    assert api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(second)})[0] == 201
+    status, refused = api(
+        "POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(fixture_bytes("bad/two_qr_codes.png"))}
+    )
+    assert status == 422 and "more than one QR code" in refused["message"]
+
+    pages = [get(code["scan_url"])[1] for _ in range(5)]
+    assert [qr_data_uri(target["url"]) in p for p in pages] == [True, True, False, False, False]
+    assert [qr_data_uri(second_url) in p for p in pages] == [False, False, True, True, False]
+
+    status, read = api("GET", f"/admin/codes/{code['id']}")
+    assert [t["scans"] for t in read["targets"]] == [2, 2] and read["fallback_scans"] == 1
+    assert api("PATCH", f"/admin/codes/{code['id']}", {"switch_threshold": 10})[0] == 200
+    assert api("POST", f"/admin/codes/{code['id']}/archive")[0] == 200
+    time.sleep(3.1)  # the scan function re-reads settings after SCAN_CACHE_SECONDS (3 s in the template)
+    status, ended = get(code["scan_url"])
+    assert status == 200 and "已结束" in ended
+    status, missing = get(f"{running_stack.info['api_url']}/s/nosuchcode")
+    assert status == 404 and "二维码不存在" in missing
+
+
+def test_concurrent_scans_over_http_all_get_pages(running_stack, api):
+    status, code = api("POST", "/admin/codes", {"name": "burst", "switch_threshold": 100})
+    urls = []
+    for _ in range(2):
+        url, image = new_group_screenshot()
+        api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)})
+        urls.append(url)
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(lambda _: get(code["scan_url"]), range(250)))
+    assert all(status == 200 for status, _ in answers)
+    assert [sum(qr_data_uri(url) in page for _, page in answers) for url in urls] == [100, 100]
+    status, read = api("GET", f"/admin/codes/{code['id']}")
+    assert read["fallback_scans"] == 50
+
+
+def test_unknown_local_schedule_says_which_exist(running_stack):
+    request = urllib.request.Request(running_stack.info["api_url"] + "/_local/schedules/NoSuchFunction", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 404 and "scheduled functions" in json.loads(answer.value.read())["message"]
+
+
+def test_data_and_token_survive_a_restart_and_ctrl_c_stops_cleanly(tmp_path):
+    stack = RunningStack(tmp_path / "local")
+    info = stack.start()
+    status, code = call(info["api_url"], info["admin_token"], "POST", "/admin/codes", {"name": "keep me"})
+    _, image = new_group_screenshot()
+    call(
+        info["api_url"], info["admin_token"], "POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)}
+    )
+    get(code["scan_url"])
+    assert stack.stop() == 0 and "stopped" in stack.log.read_text()
+
+    again = stack.start()
+    status, read = call(again["api_url"], info["admin_token"], "GET", f"/admin/codes/{code['id']}")
+    assert status == 200 and read["name"] == "keep me" and read["targets"][0]["scans"] == 1
+    assert again["demo_code_id"] == info["demo_code_id"]  # the demo is not created twice
+    status, link = call(
+        again["api_url"],
+        info["admin_token"],
+        "GET",
+        f"/admin/codes/{code['id']}/targets/{read['targets'][0]['id']}/image",
+    )
+    with urllib.request.urlopen(link["url"], timeout=10) as original:
+        assert original.read() == image  # the original upload came back too
+    assert stack.stop() == 0
