@@ -176,21 +176,15 @@ class CodeAdmin:
     def set_backup_qr(self, code_id: str, image_base64: str) -> LiveCode:
         upload, image = _read_upload(image_base64)
         key = f"codes/{code_id}/backup/{new_id(8)}.{upload.extension}"
-        self._get(code_id)
-        previous: list[BackupQr | None] = []
-
-        def change(code: LiveCode) -> LiveCode:
-            previous[:] = [code.backup_qr]
-            return replace(code, backup_qr=BackupQr(url=upload.url, image_key=key))
-
+        previous = self._get(code_id).backup_qr
         self.bucket.put(key, image, upload.content_type)
         try:
-            code = self._modify(code_id, change)
+            code = self._modify(code_id, lambda code: replace(code, backup_qr=BackupQr(url=upload.url, image_key=key)))
         except BaseException:
             self.bucket.delete(key)
             raise
-        if previous and previous[0]:
-            self.bucket.delete(previous[0].image_key)
+        if previous:
+            self.bucket.delete(previous.image_key)
         return code
 
     def remove_backup_qr(self, code_id: str) -> LiveCode:
