@@ -59,6 +59,20 @@ class RunningStack:
         self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=60)
 
+    def kill(self) -> None:
+        """Make sure nothing outlives a failed test."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def fresh_stack(tmp_path):
+    """A stack of the test's own (start it yourself), killed whatever happens."""
+    stack = RunningStack(tmp_path / "local")
+    yield stack
+    stack.kill()
+
 
 @pytest.fixture(scope="session")
 def running_stack(tmp_path_factory):
@@ -67,3 +81,4 @@ def running_stack(tmp_path_factory):
     yield stack
     if stack.process and stack.process.poll() is None:
         stack.stop()
+    stack.kill()

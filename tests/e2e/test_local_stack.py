@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.demo import call
 from siyu.qr_image import qr_data_uri
-from tests.e2e.conftest import RunningStack
 from tests.helpers import b64, fixture_bytes, new_group_screenshot
 
 
@@ -110,8 +109,8 @@ def test_unknown_local_schedule_says_which_exist(running_stack):
     assert answer.value.code == 404 and "scheduled functions" in json.loads(answer.value.read())["message"]
 
 
-def test_data_and_token_survive_a_restart_and_ctrl_c_stops_cleanly(tmp_path):
-    stack = RunningStack(tmp_path / "local")
+def test_data_and_token_survive_a_restart_and_ctrl_c_stops_cleanly(fresh_stack):
+    stack = fresh_stack
     info = stack.start()
     status, code = call(info["api_url"], info["admin_token"], "POST", "/admin/codes", {"name": "keep me"})
     _, image = new_group_screenshot()
