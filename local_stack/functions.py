@@ -72,6 +72,7 @@ def _import_handler(spec: FunctionSpec) -> Callable:
     try:
         loader = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
         module = importlib.util.module_from_spec(loader)
+        sys.modules[loader.name] = module
         loader.loader.exec_module(module)
     finally:
         sys.path.remove(str(spec.code_dir))

@@ -6,6 +6,7 @@ a restart loads them back through the ordinary AWS APIs.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -24,7 +25,8 @@ class Snapshot:
             items = []
             for page in self._dynamodb.get_paginator("scan").paginate(TableName=table):
                 items.extend(page["Items"])
-            _write_atomically(self.folder / "tables" / f"{table}.json", json.dumps(items).encode())
+            dump = json.dumps([_binary_as_text(item) for item in items])
+            _write_atomically(self.folder / "tables" / f"{table}.json", dump.encode())
         for bucket in buckets:
             self._save_bucket(bucket)
 
@@ -51,13 +53,44 @@ class Snapshot:
             dump = self.folder / "tables" / f"{table}.json"
             if dump.exists():
                 for item in json.loads(dump.read_text()):
-                    self._dynamodb.put_item(TableName=table, Item=item)
+                    self._dynamodb.put_item(TableName=table, Item=_text_as_binary(item))
         for bucket in buckets:
             index_file = self.folder / "buckets" / bucket / "index.json"
             if index_file.exists():
                 for key, meta in json.loads(index_file.read_text()).items():
                     body = (index_file.parent / "objects" / key).read_bytes()
                     self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=meta["content_type"])
+
+
+def _binary_as_text(value):
+    """DynamoDB-JSON with binary values (B, BS) base64-encoded, so it can be written as JSON."""
+    if isinstance(value, dict):
+        return {
+            k: base64.b64encode(v).decode()
+            if k == "B"
+            else [base64.b64encode(b).decode() for b in v]
+            if k == "BS"
+            else _binary_as_text(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_binary_as_text(v) for v in value]
+    return value
+
+
+def _text_as_binary(value):
+    if isinstance(value, dict):
+        return {
+            k: base64.b64decode(v)
+            if k == "B"
+            else [base64.b64decode(b) for b in v]
+            if k == "BS"
+            else _text_as_binary(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_text_as_binary(v) for v in value]
+    return value
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

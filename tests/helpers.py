@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from local_stack.demo import demo_group_url, group_qr_screenshot
+from siyu.qr_image import qr_png
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "qr"
@@ -39,6 +40,11 @@ def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def qr_data_uri(url: str) -> str:
+    """How the landing page inlines the QR of `url` (the re-render is deterministic per URL)."""
+    return "data:image/png;base64," + b64(qr_png(url))
 
 
 def sample_event(name: str) -> dict:

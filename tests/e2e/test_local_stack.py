@@ -13,8 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.demo import call
-from siyu.qr_image import qr_data_uri
-from tests.helpers import b64, fixture_bytes, new_group_screenshot
+from tests.helpers import b64, fixture_bytes, new_group_screenshot, qr_data_uri
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, str]:

@@ -26,7 +26,7 @@ def test_rendered_qr_decodes_to_exactly_the_url(path):
 
 def test_target_page_inlines_a_png_qr_and_escapes_operator_text():
     url = "https://weixin.qq.com/g/abc"
-    page = landing_page.target_page("<script>x</script>福利群", "长按识别二维码加入群聊", url)
+    page = landing_page.target_page("<script>x</script>福利群", "长按识别二维码加入群聊", qr_png(url))
     body = page["body"]
     assert page["statusCode"] == 200 and page["headers"]["Cache-Control"] == "no-store"
     assert "<script>" not in body and "&lt;script&gt;" in body
@@ -39,7 +39,7 @@ def test_fallback_page_is_200_with_optional_backup_qr():
     without = landing_page.fallback_page("t", "群已满", None)
     assert without["statusCode"] == 200 and "<img" not in without["body"] and "群已满" in without["body"]
     backup = "https://u.wechat.com/abc"
-    page = landing_page.fallback_page("t", "群已满", backup)
+    page = landing_page.fallback_page("t", "群已满", qr_png(backup))
     src = re.search(r'src="data:image/png;base64,([^"]+)"', page["body"]).group(1)
     assert decoded(base64.b64decode(src)) == [backup]
 

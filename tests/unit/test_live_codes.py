@@ -12,7 +12,9 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def target(tid: str, enabled: bool = True, expires_in: timedelta = timedelta(days=7)) -> Target:
-    return Target(tid, f"https://weixin.qq.com/g/{tid}", "wechat_group", f"k/{tid}", NOW + expires_in, NOW, enabled)
+    return Target(
+        tid, f"https://weixin.qq.com/g/{tid}", "wechat_group", f"k/{tid}", NOW + expires_in, NOW, b"", enabled
+    )
 
 
 def code(*targets: Target, threshold: int = 180) -> LiveCode:

@@ -29,7 +29,7 @@ from siyu.live_codes import (
     Target,
     reorder,
 )
-from siyu.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot
+from siyu.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot, scannable_qr_png
 from siyu.storage.codes_table import CodesTable, VersionConflict
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import utcnow
@@ -109,6 +109,7 @@ class CodeAdmin:
             image_key=f"codes/{code_id}/targets/{target_id}.{upload.extension}",
             expires_at=expires_at,
             created_at=now,
+            qr_png=scannable_qr_png(upload.url),
         )
 
         def append(code: LiveCode) -> LiveCode:
@@ -176,10 +177,11 @@ class CodeAdmin:
     def set_backup_qr(self, code_id: str, image_base64: str) -> LiveCode:
         upload, image = _read_upload(image_base64)
         key = f"codes/{code_id}/backup/{new_id(8)}.{upload.extension}"
+        backup = BackupQr(url=upload.url, image_key=key, qr_png=scannable_qr_png(upload.url))
         previous = self._get(code_id).backup_qr
         self.bucket.put(key, image, upload.content_type)
         try:
-            code = self._modify(code_id, lambda code: replace(code, backup_qr=BackupQr(url=upload.url, image_key=key)))
+            code = self._modify(code_id, lambda code: replace(code, backup_qr=backup))
         except BaseException:
             self.bucket.delete(key)
             raise

@@ -6,9 +6,8 @@ network, and a raster <img> that WeChat's long-press recognition can read.
 
 from __future__ import annotations
 
+import base64
 from html import escape
-
-from siyu.qr_image import qr_data_uri
 
 _HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -42,19 +41,20 @@ def _page(status: int, title: str, body: str, extra_head: str = "") -> dict:
     return {"statusCode": status, "headers": dict(_HEADERS), "body": html}
 
 
-def _qr(url: str, alt: str) -> str:
-    return f'<img class="qr" src="{qr_data_uri(url)}" alt="{escape(alt)}">'
+def _qr(png: bytes, alt: str) -> str:
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return f'<img class="qr" src="{src}" alt="{escape(alt)}">'
 
 
-def target_page(title: str, guidance: str, url: str) -> dict:
-    body = f"<h1>{escape(title)}</h1>{_qr(url, guidance)}<p class='hint'>{escape(guidance)}</p>"
+def target_page(title: str, guidance: str, qr_png: bytes) -> dict:
+    body = f"<h1>{escape(title)}</h1>{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
     return _page(200, title, body)
 
 
-def fallback_page(title: str, fallback_text: str, backup_url: str | None) -> dict:
+def fallback_page(title: str, fallback_text: str, backup_qr_png: bytes | None) -> dict:
     body = f"<h1>{escape(title)}</h1><p>{escape(fallback_text)}</p>"
-    if backup_url:
-        body += _qr(backup_url, "备用二维码") + "<p class='hint'>长按识别备用二维码</p>"
+    if backup_qr_png:
+        body += _qr(backup_qr_png, "备用二维码") + "<p class='hint'>长按识别备用二维码</p>"
     return _page(200, title, body)
 
 

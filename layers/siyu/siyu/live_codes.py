@@ -31,6 +31,7 @@ class Target:
     image_key: str
     expires_at: datetime
     created_at: datetime
+    qr_png: bytes  # the clean re-render the landing page shows, made at upload time
     enabled: bool = True
 
 
@@ -38,6 +39,7 @@ class Target:
 class BackupQr:
     url: str
     image_key: str
+    qr_png: bytes
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""Re-rendering a stored URL as a clean PNG QR for the landing page.
+"""Re-rendering a target's URL as a clean PNG QR for the landing page.
 
-segno is pure Python with its own PNG writer: no Pillow on the scan path.
+Rendered once, when the operator uploads the screenshot (admin function), and stored with the
+target: the scan function only inlines the stored bytes and needs no QR library at all.
 """
 
-import base64
 import functools
 import io
 
@@ -20,7 +20,3 @@ def qr_png(url: str) -> bytes:
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=max(4, TARGET_PIXELS // modules), border=4)
     return buffer.getvalue()
-
-
-def qr_data_uri(url: str) -> str:
-    return "data:image/png;base64," + base64.b64encode(qr_png(url)).decode("ascii")

@@ -10,6 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from siyu.errors import UploadRefused
+from siyu.qr_image import qr_png
 from siyu.wechat_urls import wechat_url_kind
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -48,6 +49,17 @@ def read_qr_screenshot(data: bytes) -> UploadedQr:
             "WeChat shows for the group (weixin.qq.com), staff (u.wechat.com) or WeCom (work.weixin.qq.com)"
         )
     return UploadedQr(url=url, kind=kind, content_type=content_type, extension=extension)
+
+
+def scannable_qr_png(url: str) -> bytes:
+    """The clean PNG the landing page shows for `url`, proven to decode back to exactly `url`."""
+    image = qr_png(url)
+    decoded = [
+        r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)), formats=zxingcpp.BarcodeFormat.QRCode)
+    ]
+    if decoded != [url]:
+        raise UploadRefused(f"could not re-render this QR so that it scans back to {url!r}; please report it")
+    return image
 
 
 def _sniff(data: bytes) -> tuple[str, str, str]:

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
 MAX_CACHED_CODES = 2_000
+# When everything looks full, re-read at most this often: new targets show up at once, but a
+# burst of scans on an exhausted code does not turn into one Query per scan.
+FALLBACK_RECHECK_SECONDS = 1.0
 StorageError = (ClientError, BotoCoreError)
 
 
@@ -70,7 +73,7 @@ class ScanService:
             if fresh:
                 cached = self._load(code_id)
             result = self._serve(cached, now)
-            if result is None and not fresh:
+            if result is None and not fresh and self.monotonic() - cached.loaded_at >= FALLBACK_RECHECK_SECONDS:
                 # Before telling a scanner everything is full, make sure the operator has not
                 # just added a target this container has not seen yet.
                 cached = self._load(code_id)
@@ -128,9 +131,9 @@ class ScanService:
 
 
 def _target_page(code: LiveCode, target: Target) -> dict:
-    return landing_page.target_page(code.title, code.guidance, target.url)
+    return landing_page.target_page(code.title, code.guidance, target.qr_png)
 
 
 def _fallback_page(code: LiveCode) -> dict:
-    backup = code.backup_qr.url if code.backup_qr else None
+    backup = code.backup_qr.qr_png if code.backup_qr else None
     return landing_page.fallback_page(code.title, code.fallback_text, backup)

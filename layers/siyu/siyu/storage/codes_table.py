@@ -58,6 +58,7 @@ def _target_to_item(t: Target) -> dict:
             "image_key": _s(t.image_key),
             "expires_at": _s(to_iso(t.expires_at)),
             "created_at": _s(to_iso(t.created_at)),
+            "qr_png": {"B": t.qr_png},
             "enabled": {"BOOL": t.enabled},
         }
     }
@@ -71,6 +72,7 @@ def _target_from_item(m: dict) -> Target:
         image_key=m["image_key"]["S"],
         expires_at=from_iso(m["expires_at"]["S"]),
         created_at=from_iso(m["created_at"]["S"]),
+        qr_png=m["qr_png"]["B"],
         enabled=m["enabled"]["BOOL"],
     )
 
@@ -96,7 +98,13 @@ def code_to_item(code: LiveCode) -> dict:
         "targets": {"L": [_target_to_item(t) for t in code.targets]},
     }
     if code.backup_qr:
-        item["backup_qr"] = {"M": {"url": _s(code.backup_qr.url), "image_key": _s(code.backup_qr.image_key)}}
+        item["backup_qr"] = {
+            "M": {
+                "url": _s(code.backup_qr.url),
+                "image_key": _s(code.backup_qr.image_key),
+                "qr_png": {"B": code.backup_qr.qr_png},
+            }
+        }
     return item
 
 
@@ -114,7 +122,7 @@ def code_from_item(item: dict) -> LiveCode:
         updated_at=from_iso(item["updated_at"]["S"]),
         version=int(item["version"]["N"]),
         targets=tuple(_target_from_item(t["M"]) for t in item["targets"]["L"]),
-        backup_qr=BackupQr(url=backup["url"]["S"], image_key=backup["image_key"]["S"]) if backup else None,
+        backup_qr=BackupQr(backup["url"]["S"], backup["image_key"]["S"], backup["qr_png"]["B"]) if backup else None,
     )
 
 

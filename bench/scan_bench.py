@@ -1,0 +1,282 @@
+"""Scan-path benchmark (a report, not a test): every figure is a ratio against a baseline
+measured in the same run, so it means the same on a laptop and on a CI box.
+
+1. storage calls per scan on the steady path                                   goal 1
+2. cold import of the scan function / (import boto3 + one DynamoDB client)     goal <= 1.3
+3. warm scan handler / the bare conditional UpdateItem it makes                goal <= 2
+
+The handlers run in this process against the local stack's emulator (local_stack.LocalStack),
+exactly as `make run` serves them. Always exits 0.
+
+Run: make bench   (or .venv/bin/python bench/scan_bench.py)
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
+
+import boto3  # noqa: E402
+import moto  # noqa: E402
+
+from local_stack.stack import LocalStack  # noqa: E402
+from local_stack.template import Template  # noqa: E402
+from tests.helpers import admin_event, b64, new_group_screenshot, scan_event  # noqa: E402
+
+SCAN_FUNCTION = "ScanFunction"
+THRESHOLD = 180  # switch to the next target every 180 scans: several switches happen during the run
+STEADY_SCANS = 1000
+STEADY_TARGETS = -(-(STEADY_SCANS + 1) // THRESHOLD)  # enough for the cold scan + the steady ones
+WARM_CALLS = 2000
+WARM_THRESHOLD = 10_000  # the timing code never runs out of targets
+IMPORT_RUNS = 7
+BARE_PK = "CODE#benchbarecounter"  # a counter item of its own, no code behind it
+
+
+def verdict(ok: bool) -> str:
+    return "[ok]" if ok else "[MISSED]"
+
+
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+# -- 2. cold import, in fresh interpreters ------------------------------------------------
+
+
+def import_environment(template: Template) -> dict[str, str]:
+    """The scan function's environment from the template, with local credentials and no way
+    to reach the network (no endpoint, no instance metadata, no ~/.aws files)."""
+    env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+    env.update(template.functions()[SCAN_FUNCTION].environment)
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+def run_fresh(
+    code: str, path: list[str], env: dict[str, str], flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """`code` in a fresh isolated interpreter (-I: no cwd, no PYTHON* variables, no user site)
+    with `path` in front of sys.path; prints the seconds the code took, start-up excluded."""
+    script = (
+        f"import sys, time\nsys.path[:0] = {path!r}\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+    )
+    return subprocess.run(
+        [sys.executable, "-I", *flags, "-c", script], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True
+    )
+
+
+def timed(code: str, path: list[str], env: dict[str, str]) -> float:
+    answer = run_fresh(code, path, env)
+    if answer.returncode:
+        raise RuntimeError(f"{code!r} failed in a fresh interpreter:\n{answer.stderr}")
+    return float(answer.stdout.strip().splitlines()[-1])
+
+
+def self_times(code: str, path: list[str], env: dict[str, str]) -> dict[str, int]:
+    """Module -> its own import time in microseconds (python -X importtime)."""
+    times = {}
+    for line in run_fresh(code, path, env, ("-X", "importtime")).stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            times[parts[2].strip()] = int(parts[0])
+    return times
+
+
+def cold_imports(template: Template) -> tuple[list[float], list[float], list[tuple[str, int]]]:
+    spec = template.functions()[SCAN_FUNCTION]
+    scan_path = [str(spec.code_dir), *map(str, template.layer_dirs())]
+    scan_code = f"import {spec.handler.rsplit('.', 1)[0]}"
+    baseline_code = "import boto3; boto3.client('dynamodb')"
+    env = import_environment(template)
+    timed(scan_code, scan_path, env)  # not counted: brings __pycache__ up to date after edits
+    scan, baseline = [], []
+    for _ in range(IMPORT_RUNS):  # interleaved, so both see the same machine conditions
+        baseline.append(timed(baseline_code, [], env))
+        scan.append(timed(scan_code, scan_path, env))
+    base_modules = self_times(baseline_code, [], env)
+    extra = self_times(scan_code, scan_path, env)
+    module = spec.handler.rsplit(".", 1)[0]
+    heaviest = sorted(
+        ((m, us) for m, us in extra.items() if m not in base_modules and m != module), key=lambda x: -x[1]
+    )
+    return scan, baseline, heaviest
+
+
+# -- 1 and 3: the handler against the emulator -------------------------------------------
+
+
+def create_code(admin, name: str, threshold: int, targets: int) -> str:
+    answer = admin.invoke(admin_event("POST", "/admin/codes", {"name": name, "switch_threshold": threshold}))
+    if answer["statusCode"] != 201:
+        raise RuntimeError(f"creating a code failed: {answer}")
+    code_id = json.loads(answer["body"])["id"]
+    for i in range(targets):
+        png = new_group_screenshot(f"{name} group {i + 1}")[1]
+        upload = admin.invoke(admin_event("POST", f"/admin/codes/{code_id}/targets", {"image_base64": b64(png)}))
+        if upload["statusCode"] != 201:
+            raise RuntimeError(f"uploading a target failed: {upload}")
+    return code_id
+
+
+def scan_ok(answer: dict) -> None:
+    if answer.get("statusCode") != 200:
+        raise RuntimeError(f"a scan did not answer 200: {str(answer)[:300]}")
+
+
+class CallCounter:
+    """Every DynamoDB API call a boto3 client makes (botocore's before-call event), by operation."""
+
+    def __init__(self, client):
+        self.client, self.calls = client, collections.Counter()
+
+    def __call__(self, model, **_):
+        self.calls[model.name] += 1
+
+    def __enter__(self) -> CallCounter:
+        self.client.meta.events.register("before-call.dynamodb", self)
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.client.meta.events.unregister("before-call.dynamodb", self)
+
+    def take(self) -> collections.Counter:
+        calls, self.calls = self.calls, collections.Counter()
+        return calls
+
+
+def steady_calls(admin, scan, service) -> dict:
+    code_id = create_code(admin, "bench steady", THRESHOLD, STEADY_TARGETS)
+    event = scan_event(code_id)
+    with CallCounter(service.table._client) as counter:
+        scan_ok(scan.invoke(event))  # this container has never seen the code
+        cold = counter.take()
+        started = time.perf_counter()
+        for _ in range(STEADY_SCANS):
+            scan_ok(scan.invoke(event))
+        elapsed = time.perf_counter() - started
+        steady = counter.take()
+    _, counters = service.table.load(code_id)
+    return {"cold": cold, "steady": steady, "elapsed": elapsed, "counters": counters}
+
+
+def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
+    """The warm handler and the bare UpdateItem it makes, interleaved, one sample each per round."""
+    code_id = create_code(admin, "bench warm", WARM_THRESHOLD, 1)
+    event = scan_event(code_id)
+    client, table = service.table._client, service.table._table
+    bare_call = {  # the arguments CodesTable.count_scan sends, on a counter of its own
+        "TableName": table,
+        "Key": {"pk": {"S": BARE_PK}, "sk": {"S": "SCANS#bare"}},
+        "UpdateExpression": "ADD scans :one",
+        "ConditionExpression": "attribute_not_exists(scans) OR scans < :threshold",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":threshold": {"N": str(10**12)}},
+        "ReturnValues": "UPDATED_NEW",
+    }
+    for _ in range(20):  # warm both paths: cache loaded, connections open
+        scan_ok(scan.invoke(event))
+        client.update_item(**bare_call)
+    handler, bare = [], []
+    for i in range(WARM_CALLS):
+        for which in (0, 1) if i % 2 else (1, 0):  # alternate who goes first
+            started = time.perf_counter()
+            if which:
+                answer = scan.invoke(event)
+            else:
+                client.update_item(**bare_call)
+            (handler if which else bare).append(time.perf_counter() - started)
+            if which:
+                scan_ok(answer)
+    return handler, bare
+
+
+# -- report ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    template = Template(ROOT / "template.yaml")
+    cache_seconds = float(template.functions()[SCAN_FUNCTION].environment.get("SCAN_CACHE_SECONDS", "3"))
+    print(
+        f"siyu scan-path benchmark  (python {platform.python_version()}, boto3 {boto3.__version__}, "
+        f"emulator moto {moto.__version__}, SCAN_CACHE_SECONDS={cache_seconds:g})\n"
+    )
+    scan_cold, boto_cold, heaviest = cold_imports(template)
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        stack = LocalStack(ROOT, Path(data_dir), port=0, persist=False, demo=False, schedules=False)
+        stack.start()
+        try:
+            for name in ("lambda_ScanFunction", "lambda_AdminApiFunction"):
+                module_logger = getattr(sys.modules[name], "logger", None)
+                if module_logger is not None:
+                    module_logger.setLevel("WARNING")
+            admin, scan = stack.functions["AdminApiFunction"], stack.functions[SCAN_FUNCTION]
+            service = sys.modules["lambda_ScanFunction"].service
+            steady = steady_calls(admin, scan, service)
+            handler, bare = warm_times(admin, scan, service)
+        finally:
+            stack.stop()
+
+    # 1. storage calls per scan
+    calls = steady["steady"]
+    per_scan = sum(calls.values()) / STEADY_SCANS
+    refreshes = calls.get("Query", 0)
+    expected_refreshes = int(steady["elapsed"] // cache_seconds) + 1
+    explained = calls.get("UpdateItem", 0) == STEADY_SCANS and set(calls) <= {"UpdateItem", "Query"}
+    explained = explained and refreshes <= expected_refreshes
+    counts = "/".join(str(v) for _, v in sorted(steady["counters"].items(), key=lambda kv: -kv[1]))
+    print(
+        f"storage calls per scan (steady, {STEADY_SCANS} scans): {per_scan:.3f}  goal 1  {verdict(explained)}\n"
+        f"  = {calls.get('UpdateItem', 0)} UpdateItem (one per scan) + {refreshes} Query (the config cache refresh, "
+        f"one per {cache_seconds:g} s per container; the scans took {steady['elapsed']:.1f} s here)"
+        + "".join(f" + {n} {op}" for op, n in sorted(calls.items()) if op not in ("UpdateItem", "Query"))
+        + f"\n  {len(steady['counters'])} targets filled in order, threshold {THRESHOLD}: scans per target {counts}"
+    )
+    cold = steady["cold"]
+    print(
+        f"  cold first scan of the code: {sum(cold.values())} calls ("
+        + " + ".join(f"{n} {op}" for op, n in sorted(cold.items()))
+        + ")"
+    )
+
+    # 2. cold import
+    scan_s, boto_s = statistics.median(scan_cold), statistics.median(boto_cold)
+    ratio = scan_s / boto_s
+    print(
+        f"cold import: scan function {scan_s:.3f} s vs import boto3 + one client {boto_s:.3f} s = {ratio:.2f}x"
+        f"  goal <= 1.3  {verdict(ratio <= 1.3)}   (medians of {IMPORT_RUNS} fresh interpreters)"
+    )
+    extra_ms = sum(us for _, us in heaviest) / 1000
+    top = ", ".join(f"{m} {us / 1000:.1f}" for m, us in heaviest[:6])
+    print(f"  modules beyond boto3's: {len(heaviest)}, {extra_ms:.0f} ms of own import time; heaviest (ms): {top}")
+
+    # 3. warm handler
+    handler_ms, bare_ms = median_ms(handler), median_ms(bare)
+    ratio = handler_ms / bare_ms
+    print(
+        f"warm scan handler {handler_ms:.2f} ms vs bare UpdateItem {bare_ms:.2f} ms = {ratio:.2f}x  goal <= 2  "
+        f"{verdict(ratio <= 2)}   (medians of {WARM_CALLS}, interleaved, same client and emulator; "
+        f"handler p90 {statistics.quantiles(handler, n=10)[-1] * 1000:.2f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
