@@ -25,6 +25,9 @@ def lambda_handler(event, context):
     except Exception:  # the scan path never shows an error page
         logger.exception(json.dumps({"message": "scan failed", "code_id": code_id}))
         return landing_page.busy_page()
+    level = logging.DEBUG if result.counted else logging.INFO
+    if not logger.isEnabledFor(level):
+        return result.page
     record = {
         "message": "scan",
         "code_id": code_id,
@@ -33,5 +36,5 @@ def lambda_handler(event, context):
         "counted": result.counted,
         "request_id": getattr(context, "aws_request_id", None),
     }
-    logger.log(logging.DEBUG if result.counted else logging.INFO, json.dumps(record))
+    logger.log(level, json.dumps(record))
     return result.page

@@ -4,12 +4,13 @@ concurrency, and a page even when DynamoDB fails."""
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from siyu.scan import ScanService
+from siyu.scan import STORAGE_BACKOFF_SECONDS, ScanService
 from siyu.storage.codes_table import CodesTable
 from tests.helpers import b64, new_group_screenshot, qr_data_uri
 
@@ -146,41 +147,57 @@ def test_separate_containers_share_the_threshold(code_with_targets):
 class TestWhenDynamoDBFails:
     @pytest.fixture
     def outage(self, stack):
-        def start(kind: str = "error"):
+        def start(kind: str | None = "error"):
             stack.emulator.faults.dynamodb = kind
 
         yield start
         stack.emulator.faults.dynamodb = None
 
-    def test_warm_container_serves_the_last_known_good_target(self, scan, code_with_targets, outage):
+    @staticmethod
+    def container(now: list[float]) -> ScanService:
+        return ScanService(CodesTable.from_environment(fast=True), cache_seconds=3, monotonic=lambda: now[0])
+
+    def test_scan_handler_serves_the_last_known_good_target(self, scan, code_with_targets, outage):
         code, urls = code_with_targets(2)
         assert shown_url(scan(code["id"]), urls) == urls[0]
         outage("error")
         for _ in range(3):
             page = scan(code["id"])
             assert page["statusCode"] == 200 and shown_url(page, urls) == urls[0]
+        outage(None)
+        time.sleep(STORAGE_BACKOFF_SECONDS)  # let this process's scan "container" ask storage again
 
-    def test_slow_storage_still_answers_with_a_page(self, stack, code_with_targets, outage):
+    def test_slow_storage_costs_one_slow_scan_then_none(self, stack, code_with_targets, outage):
         code, urls = code_with_targets(1)
-        service = ScanService(CodesTable.from_environment(fast=True), cache_seconds=0)
-        assert service.scan(code["id"]).counted
-        stack.emulator.faults.slow_seconds = 1.5
+        now = [1000.0]
+        container = self.container(now)
+        assert container.scan(code["id"]).counted
+        now[0] += 3  # settings are due for a refresh
+        stack.emulator.faults.slow_seconds = 2
         outage("slow")
-        result = service.scan(code["id"])
+        started = time.monotonic()
+        result = container.scan(code["id"])
+        assert time.monotonic() - started < 1.5  # two attempts of 0.5 s, then the last good page
         assert result.outcome == "target" and not result.counted and shown_url(result.page, urls) == urls[0]
+        started = time.monotonic()
+        assert container.scan(code["id"]).outcome == "target" and time.monotonic() - started < 0.1
 
     def test_cold_container_shows_a_self_refreshing_page_not_an_error(self, code_with_targets, outage):
         code, _ = code_with_targets(1)
         outage("error")
-        result = ScanService(CodesTable.from_environment(fast=True), cache_seconds=3).scan(code["id"])
+        result = self.container([0.0]).scan(code["id"])
         assert result.page["statusCode"] == 200 and re.search(r'http-equiv="refresh"', result.page["body"])
 
-    def test_counting_resumes_when_storage_recovers(self, admin, scan, code_with_targets, outage):
+    def test_counting_resumes_after_the_backoff(self, admin, code_with_targets, outage):
         code, urls = code_with_targets(1)
-        scan(code["id"])
+        now = [1000.0]
+        container = self.container(now)
+        assert container.scan(code["id"]).counted
         outage("error")
-        scan(code["id"])
+        assert not container.scan(code["id"]).counted
         outage(None)
-        scan(code["id"])
+        assert not container.scan(code["id"]).counted  # still backing off: storage is not asked
+        now[0] += STORAGE_BACKOFF_SECONDS
+        assert container.scan(code["id"]).counted
         _, read = admin("GET", f"/admin/codes/{code['id']}")
-        assert read["targets"][0]["scans"] == 2  # the outage scan was served but could not be counted
+        assert read["targets"][0]["scans"] == 2

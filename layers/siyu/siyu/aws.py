@@ -9,10 +9,11 @@ import functools
 import boto3
 from botocore.config import Config
 
-# The scan path must answer within a second even when DynamoDB is slow: fail fast and let
-# the caller serve its last known good page instead of waiting through long retries.
-FAST = Config(connect_timeout=0.5, read_timeout=1.0, retries={"max_attempts": 2, "mode": "standard"})
-PATIENT = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts": 4, "mode": "standard"})
+# The scan path must answer within a second even when DynamoDB is slow: at most two attempts
+# of half a second, then the caller serves its last known good page. (total_max_attempts
+# counts the first try; botocore's max_attempts would count only the retries.)
+FAST = Config(connect_timeout=0.3, read_timeout=0.5, retries={"total_max_attempts": 2, "mode": "standard"})
+PATIENT = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 3, "mode": "standard"})
 
 
 @functools.cache

@@ -30,6 +30,9 @@ MAX_CACHED_CODES = 2_000
 # When everything looks full, re-read at most this often: new targets show up at once, but a
 # burst of scans on an exhausted code does not turn into one Query per scan.
 FALLBACK_RECHECK_SECONDS = 1.0
+# After storage failed, serve last known good pages without asking it for this long: one slow
+# scan per container, not every scan waiting through the timeouts again.
+STORAGE_BACKOFF_SECONDS = 5.0
 StorageError = (ClientError, BotoCoreError)
 
 
@@ -58,6 +61,7 @@ class ScanService:
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
+    _storage_down_until: float = 0.0
 
     @classmethod
     def from_environment(cls) -> ScanService:
@@ -68,6 +72,8 @@ class ScanService:
             return ScanResult("not_found", landing_page.not_found_page())
         now = self.clock()
         cached = self._cache.get(code_id)
+        if self.monotonic() < self._storage_down_until:
+            return self._last_known_good(cached, now)
         try:
             fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
             if fresh:
@@ -80,6 +86,7 @@ class ScanService:
                 result = self._serve(cached, now)
             return result or self._fallback(cached.code)
         except StorageError as error:
+            self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
             logger.warning("storage failed while scanning %s (%s); serving the last known good page", code_id, error)
             return self._last_known_good(cached, now)
 
