@@ -84,13 +84,15 @@ class LocalStack:
         self.emulator.stop()
 
     def _create_resources(self) -> None:
-        dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
+        dynamodb, s3, sns = boto3.client("dynamodb"), boto3.client("s3"), boto3.client("sns")
         existing = set(dynamodb.list_tables()["TableNames"])
         for name, arguments in self.template.tables().items():
             if name not in existing:
                 dynamodb.create_table(**arguments)
         for bucket in self.template.buckets():
             s3.create_bucket(Bucket=bucket)
+        for topic in self.template.topics():
+            sns.create_topic(Name=topic)
 
     def _demo_code(self, token: str) -> dict:
         remembered = self.data_dir / "demo.json"

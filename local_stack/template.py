@@ -122,6 +122,8 @@ class Template:
             return f"siyu-local-{logical_id.lower()}"
         if kind == "AWS::Cognito::UserPool":
             return f"{REGION}_local{logical_id}"
+        if kind == "AWS::SNS::Topic":
+            return f"siyu-local-{logical_id}"
         return logical_id
 
     def of_type(self, kind: str) -> dict[str, dict]:
@@ -150,6 +152,9 @@ class Template:
 
     def buckets(self) -> list[str]:
         return [self.local_name(lid) for lid in self.of_type("AWS::S3::Bucket")]
+
+    def topics(self) -> list[str]:
+        return [self.local_name(lid) for lid in self.of_type("AWS::SNS::Topic")]
 
     # -- functions, routes, schedules ---------------------------------------------------
 
@@ -249,6 +254,8 @@ class Template:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        if self.resources.get(name, {}).get("Type") == "AWS::SNS::Topic":  # Ref of a topic is its ARN
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.local_name(name)}"
         return self.local_name(name)
 
     def _get_att(self, lid: str, attribute: str) -> str:

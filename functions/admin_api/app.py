@@ -10,13 +10,14 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from routers import codes, targets
+from routers import alerts, codes, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(codes.router)
 app.include_router(targets.router)
+app.include_router(alerts.router)
 
 
 @app.get("/admin/openapi.json", include_in_schema=False)

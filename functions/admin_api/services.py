@@ -3,12 +3,18 @@
 import functools
 import os
 
+from siyu.alert_admin import AlertAdmin
 from siyu.code_admin import CodeAdmin
 
 
 @functools.cache
 def code_admin() -> CodeAdmin:
     return CodeAdmin.from_environment()
+
+
+@functools.cache
+def alert_admin() -> AlertAdmin:
+    return AlertAdmin.from_environment()
 
 
 def scan_url(event, code_id: str) -> str:

@@ -129,7 +129,7 @@ def test_threshold_holds_under_1000_concurrent_scans(admin, code_with_targets):
 
 def test_concurrent_scans_through_the_handler_all_get_pages(scan, code_with_targets):
     code, urls = code_with_targets(2, switch_threshold=100)
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    with ThreadPoolExecutor(max_workers=16) as pool:
         pages = list(pool.map(lambda _: scan(code["id"]), range(300)))
     assert all(p["statusCode"] == 200 for p in pages)
     assert sum(shown_url(p, urls) is not None for p in pages) >= 200

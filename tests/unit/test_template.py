@@ -67,7 +67,7 @@ def test_local_tables_come_from_the_template_definition():
     (args,) = TEMPLATE.tables().values()
     (table,) = of_type("AWS::DynamoDB::Table")
     assert args["KeySchema"] == table["Properties"]["KeySchema"]
-    assert [i["IndexName"] for i in args["GlobalSecondaryIndexes"]] == ["ListIndex"]
+    assert [i["IndexName"] for i in args["GlobalSecondaryIndexes"]] == ["ListIndex", "DueIndex"]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from siyu.live_codes import MAX_SWITCH_THRESHOLD, MIN_SWITCH_THRESHOLD, LiveCode, Target, target_status
 from siyu.storage.codes_table import FALLBACK
+from siyu.watch_rules import runway
 
 CHINA_TIME = timezone(timedelta(hours=8))
 
@@ -96,6 +97,7 @@ class CodeView(BaseModel):
     current_target_id: str | None
     total_scans: int
     fallback_scans: int
+    runway: dict = Field(description="usable_targets, scans_left, hours_until_last_expiry (scan rate: see alerts)")
     targets: list[TargetView]
     created_at: datetime
     updated_at: datetime
@@ -145,8 +147,61 @@ def code_view(code: LiveCode, scans: dict[str, int], scan_url: str, now: datetim
         current_target_id=next((t.id for t in targets if t.status == "current"), None),
         total_scans=sum(scans.values()),
         fallback_scans=scans.get(FALLBACK, 0),
+        runway=runway(code, scans, now, None).as_dict(),
         targets=targets,
         created_at=code.created_at,
         updated_at=code.updated_at,
         version=code.version,
+    )
+
+
+class ChannelCreate(_Input):
+    name: Text
+    kind: Literal["wecom_robot", "webhook", "email"] = Field(
+        description="wecom_robot: a WeCom group robot webhook (markdown); webhook: your own receiver, JSON "
+        "signed with X-Siyu-Signature (HMAC-SHA256); email: through the stack's SNS topic."
+    )
+    url: str | None = Field(None, max_length=2000, description="Receiver URL (wecom_robot, webhook).")
+    secret: str | None = Field(
+        None, min_length=16, max_length=200, description="Webhook signing secret; generated if absent."
+    )
+    email: str | None = Field(None, max_length=254)
+    code_id: str | None = Field(None, description="Only this code's alerts; absent means every code's.")
+
+
+class ChannelView(BaseModel):
+    id: str
+    name: str
+    kind: str
+    url: str | None
+    email: str | None
+    code_id: str | None
+    created_at: datetime
+    secret: str | None = Field(None, description="Only in the answer that created a webhook channel.")
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelView]
+
+
+class ChannelTest(BaseModel):
+    delivered: bool
+    error: str | None
+
+
+class AlertLog(BaseModel):
+    items: list[dict]
+    next_cursor: str | None = None
+
+
+def channel_view(channel, with_secret: bool = False) -> ChannelView:
+    return ChannelView(
+        id=channel.id,
+        name=channel.name,
+        kind=channel.kind,
+        url=channel.url,
+        email=channel.email,
+        code_id=channel.code_id,
+        created_at=channel.created_at,
+        secret=channel.secret if with_secret else None,
     )

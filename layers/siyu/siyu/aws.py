@@ -24,3 +24,8 @@ def dynamodb(fast: bool = False):
 @functools.cache
 def s3():
     return boto3.client("s3", config=PATIENT)
+
+
+@functools.cache
+def sns():
+    return boto3.client("sns", config=PATIENT)

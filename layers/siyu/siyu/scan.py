@@ -72,8 +72,8 @@ class ScanService:
             return ScanResult("not_found", landing_page.not_found_page())
         now = self.clock()
         cached = self._cache.get(code_id)
-        if self.monotonic() < self._storage_down_until:
-            return self._last_known_good(cached, now)
+        if cached is not None and self.monotonic() < self._storage_down_until:
+            return self._last_known_good(cached, now)  # a code never seen here still tries storage
         try:
             fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
             if fresh:
@@ -113,8 +113,18 @@ class ScanService:
                 continue
             cached.scans[target.id] = count
             cached.last_served = target
+            if count == code.switch_threshold:
+                self._wake_rotation(code.id, now)
             return ScanResult("target", _target_page(code, target), target.id, counted=True)
         return None
+
+    def _wake_rotation(self, code_id: str, now: datetime) -> None:
+        """This scan filled a group: let the rotation job look at the code's runway now
+        (one extra write per threshold's worth of scans)."""
+        try:
+            self.table.mark_due(code_id, now)
+        except StorageError as error:
+            logger.warning("could not mark %s due for the rotation job (%s)", code_id, error)
 
     def _fallback(self, code: LiveCode) -> ScanResult:
         try:

@@ -6,6 +6,9 @@ Key design (one table, see README):
     pk = CODE#<code_id>   sk = SCANS#<target_id>  one scan counter per target
     pk = CODE#<code_id>   sk = SCANS#fallback     scans that found no usable target
 
+The code item also carries the rotation job's state (watch_json, lease) and its next check
+(due_pk/due_at, in DueIndex); admin writes never touch those attributes.
+
 Config lives in one item so an admin edit is one conditional write (optimistic ``version``).
 Counters live apart so scans never contend with edits, and a hot code spreads its writes
 over the counter of whichever target is current. One Query on the partition returns config
@@ -17,8 +20,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -28,6 +32,8 @@ from siyu.live_codes import BackupQr, LiveCode, Target
 from siyu.times import from_iso, to_iso
 
 CODE_SK = "CODE"
+DUE = "DUE"
+DUE_INDEX = "DueIndex"
 SCANS_PREFIX = "SCANS#"
 FALLBACK = "fallback"
 LIST_INDEX = "ListIndex"
@@ -173,25 +179,26 @@ class CodesTable:
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = _s(status)
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor)
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
         page = self._client.query(**kwargs)
-        next_cursor = _encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
+        next_cursor = encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
         return [code_from_item(i) for i in page["Items"]], next_cursor
 
     # -- config writes -----------------------------------------------------------------
+    # Admin writes SET only the config attributes, so the rotation job's state on the same item
+    # (watch_json, lease) survives them; each write also makes the code due for the job, which
+    # then re-evaluates its alerts within one schedule period.
 
     def create(self, code: LiveCode) -> None:
-        self._client.put_item(
-            TableName=self._table,
-            Item=code_to_item(code),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+        item = code_to_item(code)
+        item.update(due_pk=_s(DUE), due_at=_s(to_iso(code.created_at)))
+        self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def save(self, code: LiveCode, now: datetime) -> LiveCode:
         """Write `code` if nobody changed it since it was read; returns the saved version."""
         saved = replace(code, version=code.version + 1, updated_at=now)
         try:
-            self._client.put_item(TableName=self._table, **self._versioned_put(saved))
+            self._client.update_item(TableName=self._table, **self._versioned_update(saved, now))
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 raise VersionConflict(code.id) from error
@@ -204,7 +211,7 @@ class CodesTable:
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, **self._versioned_put(saved)}},
+                    {"Update": {"TableName": self._table, **self._versioned_update(saved, now)}},
                     {"Delete": {"TableName": self._table, "Key": self._counter_key(code.id, target_id)}},
                 ]
             )
@@ -214,12 +221,110 @@ class CodesTable:
             raise
         return saved
 
-    def _versioned_put(self, saved: LiveCode) -> dict:
+    def _versioned_update(self, saved: LiveCode, now: datetime) -> dict:
+        item = code_to_item(saved)
+        config = {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        names = {f"#{k}": k for k in config}
+        values = {f":{k}": v for k, v in config.items()}
+        assignments = [f"#{k} = :{k}" for k in config] + ["due_pk = :due_pk", "due_at = :due_at"]
+        values.update({":read": _n(saved.version - 1), ":due_pk": _s(DUE), ":due_at": _s(to_iso(now))})
+        update = "SET " + ", ".join(assignments)
+        if saved.backup_qr is None:
+            update += " REMOVE backup_qr"
         return {
-            "Item": code_to_item(saved),
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "UpdateExpression": update,
             "ConditionExpression": "version = :read",
-            "ExpressionAttributeValues": {":read": _n(saved.version - 1)},
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
+
+    # -- the rotation job's view: due codes, leases, watch state -----------------------
+
+    def due_codes(self, now: datetime, page_size: int = 100) -> Iterator[tuple[LiveCode, dict, str]]:
+        """Codes whose next check is due, from the due-time index (never a table scan):
+        (code, watch state, the due_at seen, needed to claim it)."""
+        kwargs = {
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
+            "ExpressionAttributeValues": {":due": _s(DUE), ":now": _s(to_iso(now))},
+            "Limit": page_size,
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            for item in page["Items"]:
+                yield code_from_item(item), json.loads(item.get("watch_json", {}).get("S", "{}")), item["due_at"]["S"]
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim(self, code_id: str, seen_due_at: str, run_id: str, now: datetime, lease: timedelta) -> bool:
+        """Take the code for this run, unless another run has it or an edit made it due anew."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._code_key(code_id),
+                UpdateExpression="SET lease_owner = :run, lease_until = :until",
+                ConditionExpression="due_at = :seen AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                ExpressionAttributeValues={
+                    ":run": _s(run_id),
+                    ":until": _s(to_iso(now + lease)),
+                    ":seen": _s(seen_due_at),
+                    ":now": _s(to_iso(now)),
+                },
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def counters(self, code_id: str) -> dict[str, int]:
+        kwargs = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :scans)",
+            "ExpressionAttributeValues": {":pk": _s(_pk(code_id)), ":scans": _s(SCANS_PREFIX)},
+        }
+        page = self._client.query(**kwargs)
+        return {i["sk"]["S"][len(SCANS_PREFIX) :]: int(i["scans"]["N"]) for i in page["Items"]}
+
+    def watch_update(self, code_id: str, run_id: str, watch: dict, due_at: datetime | None, release: bool) -> dict:
+        """The Update that stores the job's state on the code item (for a transaction or alone)."""
+        update = "SET watch_json = :watch"
+        values = {":watch": _s(json.dumps(watch, ensure_ascii=False, sort_keys=True)), ":run": _s(run_id)}
+        if due_at is None:
+            update += " REMOVE due_pk, due_at"
+        else:
+            update += ", due_pk = :due_pk, due_at = :due_at"
+            values.update({":due_pk": _s(DUE), ":due_at": _s(to_iso(due_at))})
+        if release:
+            update += ", lease_owner, lease_until" if due_at is None else " REMOVE lease_owner, lease_until"
+        return {
+            "TableName": self._table,
+            "Key": self._code_key(code_id),
+            "UpdateExpression": update,
+            "ConditionExpression": "lease_owner = :run",
+            "ExpressionAttributeValues": values,
+        }
+
+    def finish(self, code_id: str, run_id: str, watch: dict, due_at: datetime | None) -> None:
+        """Store the job's state, set the next check and release the lease."""
+        self._client.update_item(**self.watch_update(code_id, run_id, watch, due_at, release=True))
+
+    def mark_due(self, code_id: str, now: datetime) -> None:
+        """Ask the rotation job to look at this code on its next run."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._code_key(code_id),
+            UpdateExpression="SET due_pk = :due, due_at = :now",
+            ConditionExpression="attribute_exists(pk) AND #status = :active",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":due": _s(DUE), ":now": _s(to_iso(now)), ":active": _s("active")},
+        )
+
+    def _code_key(self, code_id: str) -> dict:
+        return {"pk": _s(_pk(code_id)), "sk": _s(CODE_SK)}
 
     # -- counters (the scan path) ------------------------------------------------------
 
@@ -260,14 +365,14 @@ def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
-def _encode_cursor(key: dict) -> str:
+def encode_cursor(key: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> dict:
+def decode_cursor(cursor: str, keys: set[str] = frozenset({"pk", "sk", "list_pk", "list_sk"})) -> dict:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        assert isinstance(key, dict) and set(key) == {"pk", "sk", "list_pk", "list_sk"}
+        assert isinstance(key, dict) and set(key) == set(keys)
         return key
     except Exception as error:
         raise InvalidInput("cursor is not one this API returned; start again without it") from error
