@@ -58,6 +58,7 @@ e2e: $(VENV)/.installed chromium
 
 bench: $(VENV)/.installed
 	$(PY) bench/scan_bench.py
+	$(PY) bench/rotation_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache

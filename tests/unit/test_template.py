@@ -82,3 +82,15 @@ def test_local_tables_come_from_the_template_definition():
 )
 def test_route_matching_follows_api_gateway(route, method, path, params):
     assert route.match(method, path) == params
+
+
+def test_local_only_routes_are_not_in_the_template():
+    assert not any(r.path.startswith("/_local") for r in TEMPLATE.routes())
+    assert "_local" not in TEXT
+
+
+def test_rotation_runs_on_the_template_schedule():
+    (schedule,) = TEMPLATE.schedules()
+    assert schedule.function_id == "RotateFunction" and schedule.rate_seconds == 300
+    faster = Template(ROOT / "template.yaml", {"RotationSchedule": "rate(1 minute)"})
+    assert faster.schedules()[0].rate_seconds == 60

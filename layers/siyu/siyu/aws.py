@@ -17,8 +17,14 @@ PATIENT = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts
 
 
 @functools.cache
-def dynamodb(fast: bool = False):
-    return boto3.client("dynamodb", config=FAST if fast else PATIENT)
+def dynamodb():
+    return boto3.client("dynamodb", config=PATIENT)
+
+
+@functools.cache
+def dynamodb_for_scans():
+    """The scan path's own client: fail fast, never wait long."""
+    return boto3.client("dynamodb", config=FAST)
 
 
 @functools.cache

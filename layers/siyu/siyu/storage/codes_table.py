@@ -139,7 +139,7 @@ class CodesTable:
 
     @classmethod
     def from_environment(cls, fast: bool = False) -> CodesTable:
-        return cls(aws.dynamodb(fast), os.environ["TABLE_NAME"])
+        return cls(aws.dynamodb_for_scans() if fast else aws.dynamodb(), os.environ["TABLE_NAME"])
 
     # -- reads -------------------------------------------------------------------------
 
