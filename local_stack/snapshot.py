@@ -64,32 +64,21 @@ class Snapshot:
 
 def _binary_as_text(value):
     """DynamoDB-JSON with binary values (B, BS) base64-encoded, so it can be written as JSON."""
-    if isinstance(value, dict):
-        return {
-            k: base64.b64encode(v).decode()
-            if k == "B"
-            else [base64.b64encode(b).decode() for b in v]
-            if k == "BS"
-            else _binary_as_text(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_binary_as_text(v) for v in value]
-    return value
+    return _map_binary(value, lambda raw: base64.b64encode(raw).decode())
 
 
 def _text_as_binary(value):
+    return _map_binary(value, base64.b64decode)
+
+
+def _map_binary(value, convert):
     if isinstance(value, dict):
         return {
-            k: base64.b64decode(v)
-            if k == "B"
-            else [base64.b64decode(b) for b in v]
-            if k == "BS"
-            else _text_as_binary(v)
+            k: convert(v) if k == "B" else [convert(b) for b in v] if k == "BS" else _map_binary(v, convert)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_text_as_binary(v) for v in value]
+        return [_map_binary(v, convert) for v in value]
     return value
 
 
