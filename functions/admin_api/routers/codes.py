@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from services import code_admin, scan_url
-from siyu.api_models import CodeCreate, CodeList, CodeUpdate, CodeView, ErrorBody, code_view
+from siyu.api_models import CodeCreate, CodeList, CodeUpdate, CodeView, ErrorBody, code_summary, code_view
 from siyu.live_codes import ACTIVE, ARCHIVED
 from siyu.times import utcnow
 
@@ -35,7 +35,7 @@ def list_codes(
 ) -> CodeList:
     codes, next_cursor = code_admin().list_codes(status, limit, cursor)
     now = utcnow()
-    items = [code_view(c, {}, scan_url(router.current_event, c.id), now) for c in codes]
+    items = [code_summary(c, scan_url(router.current_event, c.id), now) for c in codes]
     return CodeList(items=items, next_cursor=next_cursor)
 
 

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from siyu.live_codes import MAX_SWITCH_THRESHOLD, MIN_SWITCH_THRESHOLD, LiveCode, Target, target_status
+from siyu.live_codes import (
+    MAX_SWITCH_THRESHOLD,
+    MIN_SWITCH_THRESHOLD,
+    LiveCode,
+    Target,
+    is_usable,
+    target_status,
+)
 from siyu.storage.codes_table import FALLBACK
 from siyu.watch_rules import runway
 
@@ -104,8 +111,23 @@ class CodeView(BaseModel):
     version: int
 
 
+class CodeSummary(BaseModel):
+    """A code in a list: its settings and pool size; scan counts are on GET /admin/codes/{id}."""
+
+    id: str
+    name: str
+    title: str
+    status: Literal["active", "archived"]
+    scan_url: str
+    switch_threshold: int
+    targets: int
+    usable_targets: int
+    created_at: datetime
+    updated_at: datetime
+
+
 class CodeList(BaseModel):
-    items: list[CodeView]
+    items: list[CodeSummary]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page.")
 
 
@@ -116,6 +138,21 @@ class ImageLink(BaseModel):
 
 class ErrorBody(BaseModel):
     message: str
+
+
+def code_summary(code: LiveCode, scan_url: str, now: datetime) -> CodeSummary:
+    return CodeSummary(
+        id=code.id,
+        name=code.name,
+        title=code.title,
+        status=code.status,
+        scan_url=scan_url,
+        switch_threshold=code.switch_threshold,
+        targets=len(code.targets),
+        usable_targets=sum(is_usable(t, now) for t in code.targets),
+        created_at=code.created_at,
+        updated_at=code.updated_at,
+    )
 
 
 def target_view(code: LiveCode, target: Target, scans: dict[str, int], now: datetime) -> TargetView:
