@@ -145,3 +145,5 @@ def _post(url: str, body: bytes, headers: dict) -> bytes:
         raise DeliveryFailed(f"HTTP {error.code} from {url}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         raise DeliveryFailed(f"could not reach {url}: {getattr(error, 'reason', error)}") from None
+    except Exception as error:  # a malformed URL or a broken answer is a failed delivery, not a crash
+        raise DeliveryFailed(f"could not deliver to {url}: {error}") from None

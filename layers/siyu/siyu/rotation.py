@@ -8,6 +8,7 @@ new alert records and its watch state are written in one transaction before anyt
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from siyu.storage.codes_table import CodesTable
 from siyu.times import from_iso, to_iso, utcnow
 from siyu.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
 
+logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 RATE_WINDOW = timedelta(minutes=5)  # shortest window a scan rate is measured over
 
@@ -35,6 +37,7 @@ class RunReport:
     switched: int = 0
     delivered: int = 0
     failed: int = 0
+    errors: int = 0
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -72,7 +75,11 @@ class RotationJob:
             report.claimed += 1
             if channels is None:
                 channels = self.alerts.channels()
-            self._check(code, watch, run_id, now, channels, report)
+            try:
+                self._check(code, watch, run_id, now, channels, report)
+            except Exception:  # one broken code must not stop the others; its lease lapses, a later run retries
+                logger.exception("rotation of code %s failed", code.id)
+                report.errors += 1
         return report
 
     def _check(self, code: LiveCode, watch: dict, run_id: str, now: datetime, channels, report: RunReport) -> None:
