@@ -45,6 +45,7 @@ lint: $(VENV)/.installed
 template: $(VENV)/.installed $(SAM)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
+	.tools/sam/bin/python -m local_stack.transform_check template.yaml
 	$(SAM) build --template template.yaml --build-dir .aws-sam/build
 
 unit: $(VENV)/.installed
