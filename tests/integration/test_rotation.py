@@ -13,7 +13,7 @@ import pytest
 
 from local_stack.scheduler import scheduled_event
 from siyu.alerts import signature
-from siyu.rotation import RotationJob
+from siyu.rotation import LEASE, RotationJob, RunReport
 from siyu.scan import ScanService
 from siyu.storage.alerts_table import AlertsTable
 from siyu.storage.codes_table import CodesTable
@@ -243,3 +243,18 @@ def test_channel_input_is_checked_and_test_messages_arrive(admin, receiver):
     for channel in (email, robot):  # global channels would get every other test's alerts
         assert admin("DELETE", f"/admin/alert-channels/{channel['id']}")[0] == 204
     assert admin("DELETE", f"/admin/alert-channels/{robot['id']}")[0] == 404
+
+
+def test_an_edit_during_a_run_keeps_the_code_due(admin, new_code, storage):
+    code = new_code()
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    running = job(now)
+    _, watch, seen = next(d for d in running.codes.due_codes(now) if d[0].id == code["id"])
+    assert running.codes.claim(code["id"], seen, "run-1", now, LEASE)
+    admin("POST", f"/admin/codes/{code['id']}/archive")  # the operator acts while the job runs...
+    admin("POST", f"/admin/codes/{code['id']}/restore")
+    stale = running.codes.load(code["id"])[0]
+    running._check(stale, watch, seen, "run-1", now, [], RunReport())  # ...on what it read before
+    (item,) = [i for i in storage.items(code["id"]) if i["sk"]["S"] == "CODE"]
+    assert "lease_owner" not in item and item["due_pk"]["S"] == "DUE" and item["due_at"]["S"] != seen
+    assert job(datetime.now(UTC) + timedelta(seconds=2)).run().claimed >= 1

@@ -14,9 +14,9 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from siyu.times import to_iso
+from siyu.times import to_iso, to_precise_iso
 
 KINDS = ("wecom_robot", "webhook", "email")
 MAX_ATTEMPTS = 5
@@ -61,7 +61,7 @@ class AlertMessage:
             "code_id": self.code_id,
             "code_name": self.code_name,
             "message": self.text,
-            "occurred_at": precise_iso(self.occurred_at),
+            "occurred_at": to_precise_iso(self.occurred_at),
         }
 
     def headline(self) -> str:
@@ -82,11 +82,6 @@ class AlertMessage:
 
 class DeliveryFailed(Exception):
     pass
-
-
-def precise_iso(instant: datetime) -> str:
-    """Microseconds: two runs in one second still sort their alerts in order."""
-    return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -70,19 +70,21 @@ class RotationJob:
         channels: list[AlertChannel] | None = None
         for code, watch, seen_due_at in self.codes.due_codes(now):
             report.due += 1
-            if not self.codes.claim(code.id, seen_due_at, run_id, now, LEASE):
-                continue  # another run has it, or an edit made it due anew (next run takes it)
-            report.claimed += 1
-            if channels is None:
-                channels = self.alerts.channels()
             try:
-                self._check(code, watch, run_id, now, channels, report)
+                if not self.codes.claim(code.id, seen_due_at, run_id, now, LEASE):
+                    continue  # another run has it, or an edit made it due anew (next run takes it)
+                report.claimed += 1
+                if channels is None:
+                    channels = self.alerts.channels()
+                self._check(code, watch, seen_due_at, run_id, now, channels, report)
             except Exception:  # one broken code must not stop the others; its lease lapses, a later run retries
                 logger.exception("rotation of code %s failed", code.id)
                 report.errors += 1
         return report
 
-    def _check(self, code: LiveCode, watch: dict, run_id: str, now: datetime, channels, report: RunReport) -> None:
+    def _check(
+        self, code: LiveCode, watch: dict, seen_due_at: str, run_id: str, now: datetime, channels, report: RunReport
+    ) -> None:
         scans = self.codes.counters(code.id)
         total = sum(scans.values())
         rate, baseline = _scan_rate(watch, total, now)
@@ -116,9 +118,12 @@ class RotationJob:
             if deliveries:
                 pending[record_key(message)["sk"]["S"]] = to_iso(now)
         state = {"open": opened, "current_target_id": current, "scans_per_hour": rate, **baseline, "pending": pending}
-        update = self.codes.watch_update(code.id, run_id, state, now + LEASE, release=False)
+        update = self.codes.watch_update(code.id, run_id, state, seen_due_at)
         if not self.alerts.write_transition(update, puts):
-            return  # the lease was lost to another run: it owns this code now
+            # Edited or filled since we claimed it (or the lease lapsed): say nothing now, the
+            # next run looks at the code as it is then.
+            self.codes.release(code.id, run_id)
+            return
 
         by_id = {c.id: c for c in channels}
         for sort_key, next_attempt in list(pending.items()):
@@ -132,7 +137,7 @@ class RotationJob:
         due_at = None if code.status == ARCHIVED else next_check(code, now, self.settings, span, bool(opened))
         if pending:
             due_at = min([d for d in (due_at,) if d] + [from_iso(v) for v in pending.values()])
-        self.codes.finish(code.id, run_id, state, due_at)
+        self.codes.finish(code.id, run_id, state, seen_due_at, due_at)
 
     def _deliver(self, code_id: str, sort_key: str, channels: dict, now: datetime, report: RunReport):
         """Send one record's pending deliveries that are due; returns when to retry, if ever."""

@@ -11,5 +11,10 @@ def to_iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def to_precise_iso(instant: datetime) -> str:
+    """Microseconds, for sort keys and due times: two writes in one second stay distinct and ordered."""
+    return f"{instant.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
 def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -13,9 +13,9 @@ import os
 from botocore.exceptions import ClientError
 
 from siyu import aws
-from siyu.alerts import AlertChannel, AlertMessage, precise_iso
+from siyu.alerts import AlertChannel, AlertMessage
 from siyu.storage.codes_table import LIST_INDEX, decode_cursor, encode_cursor
-from siyu.times import from_iso, to_iso
+from siyu.times import from_iso, to_iso, to_precise_iso
 
 CHANNELS_PK = "ALERT_CHANNELS"
 _OPTIONAL = ("url", "secret", "email", "code_id", "subscription_arn")
@@ -26,7 +26,7 @@ def _s(value: str) -> dict:
 
 
 def record_key(message: AlertMessage) -> dict:
-    return {"pk": _s(f"ALERT#{message.code_id}"), "sk": _s(f"{precise_iso(message.occurred_at)}#{message.id}")}
+    return {"pk": _s(f"ALERT#{message.code_id}"), "sk": _s(f"{to_precise_iso(message.occurred_at)}#{message.id}")}
 
 
 class AlertsTable:
@@ -76,7 +76,7 @@ class AlertsTable:
         item = {
             **record_key(message),
             "list_pk": _s("ALERT"),
-            "list_sk": _s(f"{precise_iso(message.occurred_at)}#{message.id}"),
+            "list_sk": _s(f"{to_precise_iso(message.occurred_at)}#{message.id}"),
             "message_json": _s(json.dumps(message.payload(), ensure_ascii=False)),
             "deliveries_json": _s(json.dumps(deliveries, sort_keys=True)),
             "status": _s(delivery_status(deliveries)),

@@ -22,14 +22,14 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
 from siyu import aws
 from siyu.errors import InvalidInput
 from siyu.live_codes import BackupQr, LiveCode, Target
-from siyu.times import from_iso, to_iso
+from siyu.times import from_iso, to_iso, to_precise_iso
 
 CODE_SK = "CODE"
 DUE = "DUE"
@@ -85,7 +85,7 @@ def _target_from_item(m: dict) -> Target:
 
 def code_to_item(code: LiveCode) -> dict:
     # Microseconds keep codes created in the same second in creation order in the list index.
-    created = f"{code.created_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+    created = to_precise_iso(code.created_at)
     item = {
         "pk": _s(_pk(code.id)),
         "sk": _s(CODE_SK),
@@ -191,7 +191,7 @@ class CodesTable:
 
     def create(self, code: LiveCode) -> None:
         item = code_to_item(code)
-        item.update(due_pk=_s(DUE), due_at=_s(to_iso(code.created_at)))
+        item.update(due_pk=_s(DUE), due_at=_s(to_precise_iso(code.created_at)))
         self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def save(self, code: LiveCode, now: datetime) -> LiveCode:
@@ -227,7 +227,7 @@ class CodesTable:
         names = {f"#{k}": k for k in config}
         values = {f":{k}": v for k, v in config.items()}
         assignments = [f"#{k} = :{k}" for k in config] + ["due_pk = :due_pk", "due_at = :due_at"]
-        values.update({":read": _n(saved.version - 1), ":due_pk": _s(DUE), ":due_at": _s(to_iso(now))})
+        values.update({":read": _n(saved.version - 1), ":due_pk": _s(DUE), ":due_at": _s(to_precise_iso(now))})
         update = "SET " + ", ".join(assignments)
         if saved.backup_qr is None:
             update += " REMOVE backup_qr"
@@ -248,7 +248,7 @@ class CodesTable:
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
-            "ExpressionAttributeValues": {":due": _s(DUE), ":now": _s(to_iso(now))},
+            "ExpressionAttributeValues": {":due": _s(DUE), ":now": _s(to_precise_iso(now))},
             "Limit": page_size,
         }
         while True:
@@ -289,28 +289,53 @@ class CodesTable:
         page = self._client.query(**kwargs)
         return {i["sk"]["S"][len(SCANS_PREFIX) :]: int(i["scans"]["N"]) for i in page["Items"]}
 
-    def watch_update(self, code_id: str, run_id: str, watch: dict, due_at: datetime | None, release: bool) -> dict:
-        """The Update that stores the job's state on the code item (for a transaction or alone)."""
-        update = "SET watch_json = :watch"
-        values = {":watch": _s(json.dumps(watch, ensure_ascii=False, sort_keys=True)), ":run": _s(run_id)}
-        if due_at is None:
-            update += " REMOVE due_pk, due_at"
-        else:
-            update += ", due_pk = :due_pk, due_at = :due_at"
-            values.update({":due_pk": _s(DUE), ":due_at": _s(to_iso(due_at))})
-        if release:
-            update += ", lease_owner, lease_until" if due_at is None else " REMOVE lease_owner, lease_until"
+    def watch_update(self, code_id: str, run_id: str, watch: dict, seen_due_at: str) -> dict:
+        """The Update that stores the job's state on the code item (part of a transaction).
+
+        Only while this run holds the lease and nobody made the code due anew since it was
+        claimed: an admin edit or a filling scan must never be overwritten by the job.
+        """
         return {
             "TableName": self._table,
             "Key": self._code_key(code_id),
-            "UpdateExpression": update,
-            "ConditionExpression": "lease_owner = :run",
-            "ExpressionAttributeValues": values,
+            "UpdateExpression": "SET watch_json = :watch",
+            "ConditionExpression": "lease_owner = :run AND due_at = :seen",
+            "ExpressionAttributeValues": {
+                ":watch": _s(json.dumps(watch, ensure_ascii=False, sort_keys=True)),
+                ":run": _s(run_id),
+                ":seen": _s(seen_due_at),
+            },
         }
 
-    def finish(self, code_id: str, run_id: str, watch: dict, due_at: datetime | None) -> None:
-        """Store the job's state, set the next check and release the lease."""
-        self._client.update_item(**self.watch_update(code_id, run_id, watch, due_at, release=True))
+    def finish(self, code_id: str, run_id: str, watch: dict, seen_due_at: str, next_due: datetime | None) -> None:
+        """Store the job's state, set the next check (None: never, the code is archived) and
+        release the lease. If the code was made due anew meanwhile, keep that and only release."""
+        update = self.watch_update(code_id, run_id, watch, seen_due_at)
+        if next_due is None:
+            update["UpdateExpression"] += " REMOVE due_pk, due_at, lease_owner, lease_until"
+        else:
+            update["UpdateExpression"] += ", due_pk = :due_pk, due_at = :next REMOVE lease_owner, lease_until"
+            update["ExpressionAttributeValues"].update({":due_pk": _s(DUE), ":next": _s(to_precise_iso(next_due))})
+        try:
+            self._client.update_item(**update)
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            self.release(code_id, run_id)
+
+    def release(self, code_id: str, run_id: str) -> None:
+        """Give the code back without touching its due time (the next run takes it)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._code_key(code_id),
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :run",
+                ExpressionAttributeValues={":run": _s(run_id)},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
 
     def mark_due(self, code_id: str, now: datetime) -> None:
         """Ask the rotation job to look at this code on its next run."""
@@ -320,7 +345,7 @@ class CodesTable:
             UpdateExpression="SET due_pk = :due, due_at = :now",
             ConditionExpression="attribute_exists(pk) AND #status = :active",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":due": _s(DUE), ":now": _s(to_iso(now)), ":active": _s("active")},
+            ExpressionAttributeValues={":due": _s(DUE), ":now": _s(to_precise_iso(now)), ":active": _s("active")},
         )
 
     def _code_key(self, code_id: str) -> dict:
