@@ -1,5 +1,7 @@
 """The admin API against the emulator: codes, target uploads (good and hostile), edits."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -188,3 +190,18 @@ def test_openapi_document_lists_the_contract(admin):
     paths = document["paths"]
     assert "post" in paths["/admin/codes"] and "patch" in paths["/admin/codes/{code_id}"]
     assert "post" in paths["/admin/codes/{code_id}/targets"]
+
+
+def test_hostile_ids_cursors_and_dates_get_4xx(admin, new_code):
+    assert admin("GET", "/admin/codes/" + "x" * 3000)[0] == 404
+    assert admin("GET", "/admin/codes/..%2F..%2Fetc")[0] == 404
+    forged = base64.urlsafe_b64encode(json.dumps({"pk": "x", "sk": "y", "list_pk": "z", "list_sk": "w"}).encode())
+    status, answer = admin("GET", "/admin/codes", query={"cursor": forged.decode()})
+    assert status == 422 and "cursor" in answer["message"]
+    code = new_code()
+    status, answer = admin(
+        "POST",
+        f"/admin/codes/{code['id']}/targets",
+        {"image_base64": b64(fixture_bytes("good/staff_0.png")), "expires_at": "9999-12-31T23:00:00-08:00"},
+    )
+    assert status == 422 and "ten years" in answer["message"]

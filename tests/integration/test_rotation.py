@@ -148,7 +148,8 @@ def test_runway_alert_from_the_scan_rate(admin, scan, watched_code, receiver):
 
 def test_failing_receiver_is_retried_with_backoff_and_logged(admin, scan, new_code, receiver):
     receiver.fail_first = 2
-    code = new_code(switch_threshold=1)  # no targets: on fallback straight away
+    code = new_code(switch_threshold=1)
+    scan(code["id"])  # no targets: this scanner saw the fallback
     admin(
         "POST",
         "/admin/alert-channels",
@@ -165,9 +166,10 @@ def test_failing_receiver_is_retried_with_backoff_and_logged(admin, scan, new_co
     assert entry["status"] == "delivered" and delivery["attempts"] == 3 and "HTTP 500" in delivery["last_error"]
 
 
-def test_retry_waits_for_the_backoff(admin, new_code, receiver):
+def test_retry_waits_for_the_backoff(admin, scan, new_code, receiver):
     receiver.fail_first = 1
     code = new_code()
+    scan(code["id"])
     admin(
         "POST",
         "/admin/alert-channels",
@@ -181,9 +183,10 @@ def test_retry_waits_for_the_backoff(admin, new_code, receiver):
     assert len(hooks(receiver)) == 2
 
 
-def test_two_concurrent_runs_send_each_alert_once(admin, new_code, receiver):
+def test_two_concurrent_runs_send_each_alert_once(admin, scan, new_code, receiver):
     codes = [new_code() for _ in range(5)]
     for code in codes:
+        scan(code["id"])
         admin(
             "POST",
             "/admin/alert-channels",

@@ -204,3 +204,16 @@ class TestWhenDynamoDBFails:
         assert container.scan(code["id"]).counted
         _, read = admin("GET", f"/admin/codes/{code['id']}")
         assert read["targets"][0]["scans"] == 2
+
+
+def test_outage_right_after_a_group_fills_shows_the_next_group(code_with_targets, stack):
+    code, urls = code_with_targets(2, switch_threshold=2)
+    now = [1000.0]
+    container = ScanService(CodesTable.from_environment(fast=True), cache_seconds=3, monotonic=lambda: now[0])
+    assert [shown_url(container.scan(code["id"]).page, urls) for _ in range(2)] == [urls[0], urls[0]]  # now full
+    stack.emulator.faults.dynamodb = "error"
+    try:
+        result = container.scan(code["id"])
+    finally:
+        stack.emulator.faults.dynamodb = None
+    assert not result.counted and shown_url(result.page, urls) == urls[1]

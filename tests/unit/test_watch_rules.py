@@ -47,7 +47,8 @@ def test_runway_counts_room_and_time_and_rate():
 def test_fallback_is_one_condition_and_archived_codes_have_none():
     full = code(target("a"), threshold=5)
     assert set(conditions(full, {"a": 5}, NOW, SETTINGS, None)) == {"on_fallback"}
-    assert set(conditions(code(), {}, NOW, SETTINGS, None)) == {"on_fallback"}
+    assert set(conditions(code(), {"fallback": 1}, NOW, SETTINGS, None)) == {"on_fallback"}
+    assert conditions(code(), {}, NOW, SETTINGS, None) == {}  # new and never scanned: nothing wrong yet
     assert conditions(code(target("a", 1), status=ARCHIVED), {}, NOW, SETTINGS, None) == {}
 
 
@@ -92,3 +93,12 @@ def test_robot_markdown_carries_the_message():
     message = AlertMessage("id1", "c1", "会员群", "raised", "on_fallback", "critical", "没有可用的群二维码", NOW)
     markdown = message.markdown()
     assert "会员群" in markdown and "没有可用的群二维码" in markdown and "紧急" in markdown
+
+
+def test_an_open_runway_alert_needs_a_margin_to_resolve():
+    live = code(target("a", 100), threshold=100)
+    # 100 scans left at 4.5 an hour: 22 h of runway raises; 26 h does not resolve an open alert
+    assert "runway_low" in conditions(live, {}, NOW, SETTINGS, 100 / 22)
+    assert "runway_low" not in conditions(live, {}, NOW, SETTINGS, 100 / 26)
+    assert "runway_low" in conditions(live, {}, NOW, SETTINGS, 100 / 26, already_open={"runway_low"})
+    assert "runway_low" not in conditions(live, {}, NOW, SETTINGS, 100 / 31, already_open={"runway_low"})

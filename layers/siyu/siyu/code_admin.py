@@ -30,6 +30,7 @@ from siyu.live_codes import (
     reorder,
 )
 from siyu.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot, scannable_qr_png
+from siyu.scan import CODE_ID_PATTERN
 from siyu.storage.codes_table import CodesTable, VersionConflict
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import utcnow
@@ -37,6 +38,7 @@ from siyu.times import utcnow
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud and typed
 SAVE_ATTEMPTS = 5
 MAX_WECHAT_GROUP_QR_LIFETIME = timedelta(days=7)
+MAX_TARGET_LIFETIME = timedelta(days=3660)  # staff and WeCom QRs do not expire; ten years is "never"
 
 
 def new_id(length: int = 10) -> str:
@@ -80,6 +82,8 @@ class CodeAdmin:
         return code
 
     def get_code(self, code_id: str) -> tuple[LiveCode, dict[str, int]]:
+        if not CODE_ID_PATTERN.match(code_id):
+            raise NotFound(f"no live code with id {code_id[:40]!r}")
         code, scans = self.table.load(code_id, consistent=True)
         if code is None:
             raise NotFound(f"no live code with id {code_id!r}")
@@ -239,6 +243,8 @@ def _checked_expiry(expires_at: datetime | None, kind: str, now: datetime) -> da
         return now + DEFAULT_TARGET_LIFETIME
     if expires_at <= now:
         raise InvalidInput("expires_at is in the past; give the time the QR stops working, e.g. its 7th day")
+    if expires_at > now + MAX_TARGET_LIFETIME:
+        raise InvalidInput("expires_at is more than ten years away; leave it out or give a real date")
     if kind == "wechat_group" and expires_at > now + MAX_WECHAT_GROUP_QR_LIFETIME:
         raise InvalidInput(
             "expires_at is more than 7 days away, but a WeChat group QR is valid for 7 days at most; "

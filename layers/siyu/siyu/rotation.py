@@ -88,8 +88,8 @@ class RotationJob:
         scans = self.codes.counters(code.id)
         total = sum(scans.values())
         rate, baseline = _scan_rate(watch, total, now)
-        holding = conditions(code, scans, now, self.settings, rate)
         opened = dict(watch.get("open", {}))
+        holding = conditions(code, scans, now, self.settings, rate, opened)
         messages: list[AlertMessage] = []
 
         for key, condition in holding.items():
@@ -103,7 +103,8 @@ class RotationJob:
                 messages.append(_message(code, "resolved", key, "info", f"已恢复：{_describe(key)}。", now))
                 report.resolved += 1
 
-        current, previous = current_target_id(code, scans, now), watch.get("current_target_id")
+        current = None if code.status == ARCHIVED else current_target_id(code, scans, now)
+        previous = watch.get("current_target_id")
         if previous and current and current != previous:
             text = f"已自动从群二维码 {previous} 切换到 {current}（原二维码{_why_left(code, previous, scans, now)}）。"
             messages.append(_message(code, "switched", f"switched:{previous}:{current}", "info", text, now))

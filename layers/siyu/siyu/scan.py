@@ -86,7 +86,8 @@ class ScanService:
                 result = self._serve(cached, now)
             return result or self._fallback(cached.code)
         except StorageError as error:
-            self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
+            if not _throttled(error):  # throttling is about one hot item, not storage being down
+                self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
             logger.warning("storage failed while scanning %s (%s); serving the last known good page", code_id, error)
             return self._last_known_good(cached, now)
 
@@ -140,11 +141,16 @@ class ScanService:
         if code.status == ARCHIVED:
             return ScanResult("ended", landing_page.ended_page(code.title))
         target = cached.last_served
-        if target is None or not is_usable(target, now):
+        if target is None or not is_usable(target, now) or cached.scans.get(target.id, 0) >= code.switch_threshold:
             target = pick_target(code, cached.scans, now)
         if target is None:
             return ScanResult("fallback", _fallback_page(code))
         return ScanResult("target", _target_page(code, target), target.id, counted=False)
+
+
+def _throttled(error: Exception) -> bool:
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code", "")
+    return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
 def _target_page(code: LiveCode, target: Target) -> dict:

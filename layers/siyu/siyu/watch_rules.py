@@ -8,7 +8,7 @@ conditions take over from there).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +17,8 @@ from siyu.live_codes import ARCHIVED, LiveCode, candidate_targets, is_usable, pi
 RECHECK_FLOOR = timedelta(minutes=5)
 RECHECK_CEILING = timedelta(hours=6)
 RECHECK_WHILE_ALERTING = timedelta(minutes=15)
+# An open runway alert resolves only with a quarter more runway than raised it: no flapping.
+RUNWAY_RESOLVE_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,12 @@ def runway(code: LiveCode, scans: Mapping[str, int], now: datetime, scans_per_ho
 
 
 def conditions(
-    code: LiveCode, scans: Mapping[str, int], now: datetime, settings: WatchSettings, scans_per_hour: float | None
+    code: LiveCode,
+    scans: Mapping[str, int],
+    now: datetime,
+    settings: WatchSettings,
+    scans_per_hour: float | None,
+    already_open: Collection[str] = (),
 ) -> dict[str, Condition]:
     """Every alert condition that holds for `code` right now, by key."""
     if code.status == ARCHIVED:
@@ -83,14 +90,18 @@ def conditions(
                     target.id,
                 )
     span = runway(code, scans, now, scans_per_hour)
-    if span.usable_targets == 0:
+    if span.usable_targets == 0 and not code.targets and not any(scans.values()):
+        pass  # a new code nobody has scanned yet: nothing is wrong until it is printed and scanned
+    elif span.usable_targets == 0:
         found["on_fallback"] = Condition(
             "on_fallback",
             "on_fallback",
             "critical",
             "没有可用的群二维码：扫码用户正在看到兜底文案。请立即上传新的群二维码。",
         )
-    elif span.hours is not None and span.hours < settings.runway_alert_hours:
+    elif span.hours is not None and span.hours < settings.runway_alert_hours * (
+        RUNWAY_RESOLVE_MARGIN if "runway_low" in already_open else 1
+    ):
         found["runway_low"] = Condition(
             "runway_low",
             "runway_low",

@@ -398,6 +398,7 @@ def decode_cursor(cursor: str, keys: set[str] = frozenset({"pk", "sk", "list_pk"
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         assert isinstance(key, dict) and set(key) == set(keys)
+        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
         return key
     except Exception as error:
         raise InvalidInput("cursor is not one this API returned; start again without it") from error
