@@ -91,6 +91,8 @@ class LocalStack:
                 dynamodb.create_table(**arguments)
         for bucket in self.template.buckets():
             s3.create_bucket(Bucket=bucket)
+        for bucket in self.template.versioned_buckets():
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         for topic in self.template.topics():
             sns.create_topic(Name=topic)
 

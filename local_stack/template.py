@@ -153,6 +153,13 @@ class Template:
     def buckets(self) -> list[str]:
         return [self.local_name(lid) for lid in self.of_type("AWS::S3::Bucket")]
 
+    def versioned_buckets(self) -> list[str]:
+        return [
+            self.local_name(lid)
+            for lid, r in self.of_type("AWS::S3::Bucket").items()
+            if r.get("Properties", {}).get("VersioningConfiguration", {}).get("Status") == "Enabled"
+        ]
+
     def topics(self) -> list[str]:
         return [self.local_name(lid) for lid in self.of_type("AWS::SNS::Topic")]
 

@@ -205,3 +205,12 @@ def test_hostile_ids_cursors_and_dates_get_4xx(admin, new_code):
         {"image_base64": b64(fixture_bytes("good/staff_0.png")), "expires_at": "9999-12-31T23:00:00-08:00"},
     )
     assert status == 422 and "ten years" in answer["message"]
+
+
+def test_a_refused_duplicate_leaves_no_version_behind(admin, new_code, storage):
+    code = new_code()
+    _, image = new_group_screenshot()
+    assert upload(admin, code["id"], image)[0] == 201
+    assert upload(admin, code["id"], image)[0] == 409
+    versions = storage.s3.list_object_versions(Bucket=storage.bucket, Prefix=f"codes/{code['id']}/")
+    assert len(versions.get("Versions", [])) == 1 and not versions.get("DeleteMarkers")

@@ -75,11 +75,12 @@ class AlertAdmin:
         return self.alerts.channels()
 
     def remove_channel(self, channel_id: str) -> None:
-        removed = self.alerts.delete_channel(channel_id)
-        if removed is None:
+        channel = next((c for c in self.alerts.channels() if c.id == channel_id), None)
+        if channel is None:
             raise NotFound(f"no alert channel with id {channel_id!r}")
-        if removed.subscription_arn and removed.subscription_arn.startswith("arn:"):
-            self.sns.unsubscribe(SubscriptionArn=removed.subscription_arn)
+        if channel.subscription_arn and channel.subscription_arn.startswith("arn:"):  # not "pending confirmation"
+            self.sns.unsubscribe(SubscriptionArn=channel.subscription_arn)  # first: no orphan subscriber
+        self.alerts.delete_channel(channel_id)
 
     def test_channel(self, channel_id: str) -> str | None:
         """Send a test message now; None when it arrived, else what went wrong."""
@@ -108,9 +109,8 @@ class AlertAdmin:
     def _subscribe(self, channel: AlertChannel) -> AlertChannel:
         if not self.topic_arn:
             raise InvalidInput("e-mail alerts need the stack's alert topic (ALERT_TOPIC_ARN is not set)")
-        attributes = {}
-        if channel.code_id:  # only this code's alerts reach this address
-            attributes["FilterPolicy"] = json.dumps({"code_id": [channel.code_id]})
+        # Only messages published for this channel reach this address (one copy per channel).
+        attributes = {"FilterPolicy": json.dumps({"channel_id": [channel.id]})}
         answer = self.sns.subscribe(
             TopicArn=self.topic_arn,
             Protocol="email",

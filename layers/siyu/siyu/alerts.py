@@ -117,7 +117,11 @@ def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn:
                 Subject=f"[siyu] {message.event}: {message.condition}"[:100],
                 Message=f"{message.headline()}\n\n{message.text}\n\n"
                 + json.dumps(message.payload(), ensure_ascii=False),
-                MessageAttributes={"code_id": {"DataType": "String", "StringValue": message.code_id}},
+                # Each e-mail channel's subscription filters on its own id: one copy per channel.
+                MessageAttributes={
+                    "channel_id": {"DataType": "String", "StringValue": channel.id},
+                    "code_id": {"DataType": "String", "StringValue": message.code_id},
+                },
             )
         except Exception as error:  # botocore errors of every kind
             raise DeliveryFailed(f"SNS publish failed: {error}") from error

@@ -126,12 +126,12 @@ class CodeAdmin:
                 raise Conflict(f"a code holds at most {MAX_TARGETS_PER_CODE} targets; delete expired ones first")
             return replace(code, targets=code.targets + (target,))
 
-        self._get(code_id)  # refuse an unknown code before anything reaches S3
-        self.bucket.put(target.image_key, image, upload.content_type)
+        append(self._get(code_id))  # refuse what we can before anything reaches S3
+        version = self.bucket.put(target.image_key, image, upload.content_type)
         try:
             self._modify(code_id, append)
         except BaseException:
-            self.bucket.delete(target.image_key)
+            self.bucket.delete(target.image_key, version)
             raise
         return target
 
@@ -183,18 +183,22 @@ class CodeAdmin:
         key = f"codes/{code_id}/backup/{new_id(8)}.{upload.extension}"
         backup = BackupQr(url=upload.url, image_key=key, qr_png=scannable_qr_png(upload.url))
         previous = self._get(code_id).backup_qr
-        self.bucket.put(key, image, upload.content_type)
+        version = self.bucket.put(key, image, upload.content_type)
         try:
             code = self._modify(code_id, lambda code: replace(code, backup_qr=backup))
         except BaseException:
-            self.bucket.delete(key)
+            self.bucket.delete(key, version)
             raise
         if previous:
             self.bucket.delete(previous.image_key)
         return code
 
     def remove_backup_qr(self, code_id: str) -> LiveCode:
-        return self._modify(code_id, lambda code: replace(code, backup_qr=None))
+        previous = self._get(code_id).backup_qr
+        code = self._modify(code_id, lambda code: replace(code, backup_qr=None))
+        if previous:
+            self.bucket.delete(previous.image_key)
+        return code
 
     # -- plumbing ------------------------------------------------------------------------
 

@@ -16,13 +16,18 @@ class UploadsBucket:
     def from_environment(cls) -> UploadsBucket:
         return cls(aws.s3(), os.environ["BUCKET_NAME"])
 
-    def put(self, key: str, body: bytes, content_type: str) -> None:
-        self._client.put_object(
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        """Store an object; returns its version id (the bucket is versioned on AWS)."""
+        answer = self._client.put_object(
             Bucket=self._bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
         )
+        return answer.get("VersionId")
 
-    def delete(self, key: str) -> None:
-        self._client.delete_object(Bucket=self._bucket, Key=key)
+    def delete(self, key: str, version_id: str | None = None) -> None:
+        """Delete an object; with its version id the bytes are gone for good (a rollback),
+        without it the versioned bucket keeps them recoverable for its retention period."""
+        extra = {"VersionId": version_id} if version_id else {}
+        self._client.delete_object(Bucket=self._bucket, Key=key, **extra)
 
     def download_url(self, key: str, seconds: int = 300) -> str:
         """A short-lived link to a private object, for operators to see the original upload."""
