@@ -23,7 +23,10 @@ def main() -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
 
     stack = LocalStack(ROOT, args.data_dir, host=args.host, port=args.port, demo=not args.no_demo)
-    info = stack.start()
+    try:
+        info = stack.start()
+    except OSError as error:
+        raise SystemExit(f"could not start on {args.host}:{args.port} ({error}); try: make run PORT=3001") from None
     print(
         f"""
 siyu is running locally.

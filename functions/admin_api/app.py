@@ -8,6 +8,7 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
 from routers import alerts, codes, targets
@@ -29,6 +30,8 @@ def openapi_document():
             title="siyu admin API",
             version="1.0.0",
             description="Live codes (活码) and their targets. Every route needs `Authorization: Bearer <JWT>`.",
+            security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+            security=[{"bearerAuth": []}],
         ),
     )
 

@@ -190,6 +190,7 @@ def test_openapi_document_lists_the_contract(admin):
     paths = document["paths"]
     assert "post" in paths["/admin/codes"] and "patch" in paths["/admin/codes/{code_id}"]
     assert "post" in paths["/admin/codes/{code_id}/targets"]
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
 def test_hostile_ids_cursors_and_dates_get_4xx(admin, new_code):
@@ -214,3 +215,16 @@ def test_a_refused_duplicate_leaves_no_version_behind(admin, new_code, storage):
     assert upload(admin, code["id"], image)[0] == 409
     versions = storage.s3.list_object_versions(Bucket=storage.bucket, Prefix=f"codes/{code['id']}/")
     assert len(versions.get("Versions", [])) == 1 and not versions.get("DeleteMarkers")
+
+
+def test_wrapped_and_url_safe_base64_are_accepted(admin, new_code):
+    code = new_code()
+    url, image = new_group_screenshot()
+    wrapped = "\n".join(base64.encodebytes(image).decode().split())  # what `base64` without -w0 prints
+    status, target = admin("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": wrapped})
+    assert status == 201 and target["url"] == url
+    url, image = new_group_screenshot()
+    status, target = admin(
+        "POST", f"/admin/codes/{code['id']}/targets", {"image_base64": base64.urlsafe_b64encode(image).decode()}
+    )
+    assert status == 201 and target["url"] == url

@@ -230,6 +230,8 @@ def _read_upload(image_base64: str) -> tuple[UploadedQr, bytes]:
     text = image_base64.strip()
     if text.startswith("data:") and "," in text:  # accept a data URI as browsers produce it
         text = text.split(",", 1)[1]
+    # Accept what real tools produce: line-wrapped output of `base64`, and the URL-safe alphabet.
+    text = "".join(text.split()).replace("-", "+").replace("_", "/")
     if len(text) > (MAX_UPLOAD_BYTES * 4) // 3 + 4:
         raise UploadRefused(
             f"image too large: the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB; send a plain screenshot of the QR",
