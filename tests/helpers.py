@@ -42,6 +42,13 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+# What a scanner's phone sends: WeChat's in-app browser on an iPhone.
+WECHAT_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/4G Language/zh_CN"
+)
+
+
 def qr_data_uri(url: str) -> str:
     """How the landing page inlines the QR of `url` (the re-render is deterministic per URL)."""
     return "data:image/png;base64," + b64(qr_png(url))

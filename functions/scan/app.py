@@ -12,6 +12,7 @@ import os
 
 from siyu import landing_page
 from siyu.scan import ScanService
+from siyu.visitors import is_bot, is_wechat
 
 logger = logging.getLogger("siyu.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -20,8 +21,9 @@ service = ScanService.from_environment()
 
 def lambda_handler(event, context):
     code_id = (event.get("pathParameters") or {}).get("code_id", "")
+    user_agent = (event.get("headers") or {}).get("user-agent", "")
     try:
-        result = service.scan(code_id)
+        result = service.scan(code_id, count=not is_bot(user_agent), in_wechat=is_wechat(user_agent))
     except Exception:  # the scan path never shows an error page
         logger.exception(json.dumps({"message": "scan failed", "code_id": code_id}))
         return landing_page.busy_page()

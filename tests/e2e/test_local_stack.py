@@ -13,11 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.demo import call
-from tests.helpers import b64, fixture_bytes, new_group_screenshot, qr_data_uri
+from tests.helpers import WECHAT_UA, b64, fixture_bytes, new_group_screenshot, qr_data_uri
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
+    request = urllib.request.Request(url, headers={"User-Agent": WECHAT_UA, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, answer.read().decode()

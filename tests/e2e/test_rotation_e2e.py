@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from local_stack.demo import call
 from siyu.alerts import signature
-from tests.helpers import b64, new_group_screenshot
+from tests.helpers import WECHAT_UA, b64, new_group_screenshot
 from tests.receiver import Receiver
 
 
@@ -49,7 +49,8 @@ def test_schedule_switches_and_alerts_arrive_once(running_stack):
         assert fire(api_url)["fired"] == 1
         assert [r.json()["condition"].split(":")[0] for r in receiver.requests] == ["expiring_48h"]
 
-        with urllib.request.urlopen(code["scan_url"], timeout=10):  # fills the first group (threshold 1)
+        scan = urllib.request.Request(code["scan_url"], headers={"User-Agent": WECHAT_UA})
+        with urllib.request.urlopen(scan, timeout=10):  # fills the first group (threshold 1)
             pass
         fire(api_url)
         fire(api_url)  # a second run has nothing new to say

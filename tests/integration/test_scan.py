@@ -12,7 +12,7 @@ import pytest
 
 from siyu.scan import STORAGE_BACKOFF_SECONDS, ScanService
 from siyu.storage.codes_table import CodesTable
-from tests.helpers import b64, new_group_screenshot, qr_data_uri
+from tests.helpers import b64, new_group_screenshot, qr_data_uri, scan_event
 
 
 @pytest.fixture
@@ -217,3 +217,26 @@ def test_outage_right_after_a_group_fills_shows_the_next_group(code_with_targets
     finally:
         stack.emulator.faults.dynamodb = None
     assert not result.counted and shown_url(result.page, urls) == urls[1]
+
+
+def test_bots_see_the_page_but_are_not_counted(admin, stack, code_with_targets):
+    code, urls = code_with_targets(1, switch_threshold=2)
+    scan_function = stack.functions["ScanFunction"]
+    for agent in ("curl/8.5.0", "Mozilla/5.0 (compatible; Baiduspider/2.0)", ""):
+        event = scan_event(code["id"])
+        event["headers"]["user-agent"] = agent
+        page = scan_function.invoke(event)
+        assert page["statusCode"] == 200 and shown_url(page, urls) == urls[0]
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert read["targets"][0]["scans"] == 0
+
+
+def test_another_browser_is_told_to_open_wechat_and_still_sees_the_qr(admin, stack, code_with_targets):
+    code, urls = code_with_targets(1)
+    event = scan_event(code["id"])
+    event["headers"]["user-agent"] = "Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1"
+    page = stack.functions["ScanFunction"].invoke(event)
+    assert "请在微信中打开" in page["body"] and shown_url(page, urls) == urls[0]
+    assert "请在微信中打开" not in stack.functions["ScanFunction"].invoke(scan_event(code["id"]))["body"]
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert read["targets"][0]["scans"] == 2  # people in other browsers are scanners too

@@ -28,6 +28,7 @@ p{font-size:16px;line-height:1.6;margin:8px 0;white-space:pre-line}
 .qr{width:72vw;max-width:300px;height:auto;margin:20px auto 8px;display:block;image-rendering:pixelated}
 .hint{color:#07c160;font-weight:600}
 .muted{color:#8a8f99;font-size:14px}
+.notice{background:#fff7e6;color:#ad6800;border-radius:8px;padding:10px 12px;font-size:14px;text-align:left}
 """
 
 
@@ -46,13 +47,21 @@ def _qr(png: bytes, alt: str) -> str:
     return f'<img class="qr" src="{src}" alt="{escape(alt)}">'
 
 
-def target_page(title: str, guidance: str, qr_png: bytes) -> dict:
-    body = f"<h1>{escape(title)}</h1>{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
+OPEN_IN_WECHAT = (
+    "<p class='notice'>请在微信中打开本页面：长按识别需要在微信内进行。也可以截图保存，"
+    "再用微信“扫一扫”从相册识别下方二维码。</p>"
+)
+
+
+def target_page(title: str, guidance: str, qr_png: bytes, in_wechat: bool = True) -> dict:
+    notice = "" if in_wechat else OPEN_IN_WECHAT
+    body = f"<h1>{escape(title)}</h1>{notice}{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
     return _page(200, title, body)
 
 
-def fallback_page(title: str, fallback_text: str, backup_qr_png: bytes | None) -> dict:
-    body = f"<h1>{escape(title)}</h1><p>{escape(fallback_text)}</p>"
+def fallback_page(title: str, fallback_text: str, backup_qr_png: bytes | None, in_wechat: bool = True) -> dict:
+    notice = "" if in_wechat or not backup_qr_png else OPEN_IN_WECHAT
+    body = f"<h1>{escape(title)}</h1>{notice}<p>{escape(fallback_text)}</p>"
     if backup_qr_png:
         body += _qr(backup_qr_png, "备用二维码") + "<p class='hint'>长按识别备用二维码</p>"
     return _page(200, title, body)

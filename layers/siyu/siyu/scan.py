@@ -67,29 +67,33 @@ class ScanService:
     def from_environment(cls) -> ScanService:
         return cls(CodesTable.from_environment(fast=True), float(os.environ.get("SCAN_CACHE_SECONDS", "3")))
 
-    def scan(self, code_id: str) -> ScanResult:
+    def scan(self, code_id: str, count: bool = True, in_wechat: bool = True) -> ScanResult:
+        """The page for one scan. `count=False` (bots, link previews) shows the same page and
+        writes nothing; `in_wechat=False` adds the "open this in WeChat" notice."""
         if not CODE_ID_PATTERN.match(code_id or ""):
             return ScanResult("not_found", landing_page.not_found_page())
         now = self.clock()
         cached = self._cache.get(code_id)
         if cached is not None and self.monotonic() < self._storage_down_until:
-            return self._last_known_good(cached, now)  # a code never seen here still tries storage
+            return self._uncounted(cached, now, in_wechat)  # a code never seen here still tries storage
         try:
             fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
             if fresh:
                 cached = self._load(code_id)
-            result = self._serve(cached, now)
+            if not count:
+                return self._uncounted(cached, now, in_wechat)
+            result = self._serve(cached, now, in_wechat)
             if result is None and not fresh and self.monotonic() - cached.loaded_at >= FALLBACK_RECHECK_SECONDS:
                 # Before telling a scanner everything is full, make sure the operator has not
                 # just added a target this container has not seen yet.
                 cached = self._load(code_id)
-                result = self._serve(cached, now)
-            return result or self._fallback(cached.code)
+                result = self._serve(cached, now, in_wechat)
+            return result or self._fallback(cached.code, in_wechat)
         except StorageError as error:
             if not _throttled(error):  # throttling is about one hot item, not storage being down
                 self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
             logger.warning("storage failed while scanning %s (%s); serving the last known good page", code_id, error)
-            return self._last_known_good(cached, now)
+            return self._uncounted(cached, now, in_wechat)
 
     def _load(self, code_id: str) -> _CachedCode:
         code, scans = self.table.load(code_id)
@@ -100,7 +104,7 @@ class ScanService:
         self._cache[code_id] = entry
         return entry
 
-    def _serve(self, cached: _CachedCode, now: datetime) -> ScanResult | None:
+    def _serve(self, cached: _CachedCode, now: datetime, in_wechat: bool) -> ScanResult | None:
         """The page for this scan, counted; None when the code has to fall back."""
         code = cached.code
         if code is None:
@@ -116,7 +120,7 @@ class ScanService:
             cached.last_served = target
             if count == code.switch_threshold:
                 self._wake_rotation(code.id, now)
-            return ScanResult("target", _target_page(code, target), target.id, counted=True)
+            return ScanResult("target", _target_page(code, target, in_wechat), target.id, counted=True)
         return None
 
     def _wake_rotation(self, code_id: str, now: datetime) -> None:
@@ -127,25 +131,28 @@ class ScanService:
         except StorageError as error:
             logger.warning("could not mark %s due for the rotation job (%s)", code_id, error)
 
-    def _fallback(self, code: LiveCode) -> ScanResult:
+    def _fallback(self, code: LiveCode, in_wechat: bool) -> ScanResult:
         try:
             self.table.count_fallback(code.id)
         except StorageError as error:
             logger.warning("could not count a fallback scan of %s (%s)", code.id, error)
-        return ScanResult("fallback", _fallback_page(code))
+        return ScanResult("fallback", _fallback_page(code, in_wechat))
 
-    def _last_known_good(self, cached: _CachedCode | None, now: datetime) -> ScanResult:
-        if cached is None or cached.code is None:
+    def _uncounted(self, cached: _CachedCode | None, now: datetime, in_wechat: bool) -> ScanResult:
+        """A page that writes nothing: for bots, and the last known good one when storage fails."""
+        if cached is None:
             return ScanResult("busy", landing_page.busy_page())
         code = cached.code
+        if code is None:
+            return ScanResult("not_found", landing_page.not_found_page())
         if code.status == ARCHIVED:
             return ScanResult("ended", landing_page.ended_page(code.title))
         target = cached.last_served
         if target is None or not is_usable(target, now) or cached.scans.get(target.id, 0) >= code.switch_threshold:
             target = pick_target(code, cached.scans, now)
         if target is None:
-            return ScanResult("fallback", _fallback_page(code))
-        return ScanResult("target", _target_page(code, target), target.id, counted=False)
+            return ScanResult("fallback", _fallback_page(code, in_wechat))
+        return ScanResult("target", _target_page(code, target, in_wechat), target.id, counted=False)
 
 
 def _throttled(error: Exception) -> bool:
@@ -153,10 +160,10 @@ def _throttled(error: Exception) -> bool:
     return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
-def _target_page(code: LiveCode, target: Target) -> dict:
-    return landing_page.target_page(code.title, code.guidance, target.qr_png)
+def _target_page(code: LiveCode, target: Target, in_wechat: bool) -> dict:
+    return landing_page.target_page(code.title, code.guidance, target.qr_png, in_wechat)
 
 
-def _fallback_page(code: LiveCode) -> dict:
+def _fallback_page(code: LiveCode, in_wechat: bool) -> dict:
     backup = code.backup_qr.qr_png if code.backup_qr else None
-    return landing_page.fallback_page(code.title, code.fallback_text, backup)
+    return landing_page.fallback_page(code.title, code.fallback_text, backup, in_wechat)
