@@ -19,6 +19,7 @@ from siyu.errors import Conflict, InvalidInput, NotFound, UploadRefused
 from siyu.live_codes import (
     ACTIVE,
     ARCHIVED,
+    CODE_ID_PATTERN,
     DEFAULT_FALLBACK_TEXT,
     DEFAULT_GUIDANCE,
     DEFAULT_SWITCH_THRESHOLD,
@@ -30,7 +31,6 @@ from siyu.live_codes import (
     reorder,
 )
 from siyu.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot, scannable_qr_png
-from siyu.scan import CODE_ID_PATTERN
 from siyu.storage.codes_table import CodesTable, VersionConflict
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import utcnow

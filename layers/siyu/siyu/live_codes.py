@@ -7,6 +7,7 @@ under the code's switch threshold; every scan counts against the target it showe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,9 @@ DEFAULT_TARGET_LIFETIME = timedelta(days=7)
 MAX_TARGETS_PER_CODE = 100
 DEFAULT_GUIDANCE = "长按识别二维码加入群聊"
 DEFAULT_FALLBACK_TEXT = "群已满或已过期，请稍后再来，或联系客服获取最新入群方式。"
+
+# Ids are made by code_admin.new_id; anything else in a URL is not a code (and is never looked up).
+CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
 
 ACTIVE = "active"
 ARCHIVED = "archived"

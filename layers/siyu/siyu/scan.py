@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,13 +18,12 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from siyu import landing_page
-from siyu.live_codes import ARCHIVED, LiveCode, Target, candidate_targets, is_usable, pick_target
+from siyu.live_codes import ARCHIVED, CODE_ID_PATTERN, LiveCode, Target, candidate_targets, is_usable, pick_target
 from siyu.storage.codes_table import CodesTable
 from siyu.times import utcnow
 
 logger = logging.getLogger(__name__)
 
-CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
 MAX_CACHED_CODES = 2_000
 # When everything looks full, re-read at most this often: new targets show up at once, but a
 # burst of scans on an exhausted code does not turn into one Query per scan.
