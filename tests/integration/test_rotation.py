@@ -83,6 +83,20 @@ def watched_code(admin, new_code, receiver):
     return create
 
 
+@pytest.fixture
+def code_on_fallback(admin, scan, new_code, receiver):
+    """A code with no groups that a scanner has just hit, and a webhook for its alerts."""
+
+    def create(**settings):
+        code = new_code(**settings)
+        scan(code["id"])
+        channel = {"name": "h", "kind": "webhook", "url": receiver.url + "/hook", "code_id": code["id"]}
+        assert admin("POST", "/admin/alert-channels", channel)[0] == 201
+        return code
+
+    return create
+
+
 def hooks(receiver, path="/hook"):
     return [r for r in receiver.requests if r.path == path]
 
@@ -146,15 +160,9 @@ def test_runway_alert_from_the_scan_rate(admin, scan, watched_code, receiver):
     assert events["raised"]["condition"] == "runway_low" and "0.7 小时" in events["raised"]["message"]
 
 
-def test_failing_receiver_is_retried_with_backoff_and_logged(admin, scan, new_code, receiver):
+def test_failing_receiver_is_retried_with_backoff_and_logged(admin, code_on_fallback, receiver):
     receiver.fail_first = 2
-    code = new_code(switch_threshold=1)
-    scan(code["id"])  # no targets: this scanner saw the fallback
-    admin(
-        "POST",
-        "/admin/alert-channels",
-        {"name": "h", "kind": "webhook", "url": receiver.url + "/hook", "code_id": code["id"]},
-    )
+    code = code_on_fallback()
     now = datetime.now(UTC)
     for seconds in (0, 1, 2, 3):
         job(now + timedelta(seconds=seconds)).run()
@@ -166,15 +174,9 @@ def test_failing_receiver_is_retried_with_backoff_and_logged(admin, scan, new_co
     assert entry["status"] == "delivered" and delivery["attempts"] == 3 and "HTTP 500" in delivery["last_error"]
 
 
-def test_retry_waits_for_the_backoff(admin, scan, new_code, receiver):
+def test_retry_waits_for_the_backoff(code_on_fallback, receiver):
     receiver.fail_first = 1
-    code = new_code()
-    scan(code["id"])
-    admin(
-        "POST",
-        "/admin/alert-channels",
-        {"name": "h", "kind": "webhook", "url": receiver.url + "/hook", "code_id": code["id"]},
-    )
+    code_on_fallback()
     now = datetime.now(UTC)
     job(now, retry_base=60).run()
     job(now + timedelta(seconds=30), retry_base=60).run()
@@ -183,15 +185,8 @@ def test_retry_waits_for_the_backoff(admin, scan, new_code, receiver):
     assert len(hooks(receiver)) == 2
 
 
-def test_two_concurrent_runs_send_each_alert_once(admin, scan, new_code, receiver):
-    codes = [new_code() for _ in range(5)]
-    for code in codes:
-        scan(code["id"])
-        admin(
-            "POST",
-            "/admin/alert-channels",
-            {"name": "h", "kind": "webhook", "url": receiver.url + "/hook", "code_id": code["id"]},
-        )
+def test_two_concurrent_runs_send_each_alert_once(code_on_fallback, receiver):
+    codes = [code_on_fallback() for _ in range(5)]
     now = datetime.now(UTC)
     runs = [threading.Thread(target=job(now).run) for _ in range(2)]
     for run in runs:
