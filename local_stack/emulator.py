@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+
+from local_stack.background import BackgroundServer
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -33,14 +34,11 @@ class Emulator:
         self.writes = 0  # requests that may have changed state, for snapshotting
         self._lock = threading.Lock()
         self._moto = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(host, port, self._app, threaded=True, request_handler=MotoRequestHandler)
-        self._server.request_queue_size = 1024
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self._app, host, port, "aws-emulator", request_handler=MotoRequestHandler)
 
     @property
     def endpoint_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def client_environment(self) -> dict[str, str]:
         """Environment that points every boto3 client in this process at the emulator."""
@@ -53,15 +51,11 @@ class Emulator:
         }
 
     def start(self) -> Emulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join()
+        self._server.stop()
 
     def _app(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")

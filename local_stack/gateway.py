@@ -6,15 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
+from local_stack.background import BackgroundServer
 from local_stack.functions import LocalFunction
 from local_stack.template import Route, Template
 
@@ -38,27 +37,22 @@ class LocalApi:
         self.issuer = issuer
         self.routes = template.routes()
         self.local_routes: list[tuple[Route, LocalRoute]] = []
-        self._server = make_server(host, port, self._wsgi, threaded=True)
-        self._server.request_queue_size = 1024
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self._wsgi, host, port, "local-api")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url
 
     def add_local_route(self, method: str, path: str, serve: LocalRoute) -> None:
         """Tooling-only routes (under /_local/) that exist here and never in the deployed API."""
         self.local_routes.append((Route(method, path, "local", None), serve))
 
     def start(self) -> LocalApi:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def _wsgi(self, environ, start_response):
         request = Request(environ)

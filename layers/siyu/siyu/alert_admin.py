@@ -75,18 +75,14 @@ class AlertAdmin:
         return self.alerts.channels()
 
     def remove_channel(self, channel_id: str) -> None:
-        channel = next((c for c in self.alerts.channels() if c.id == channel_id), None)
-        if channel is None:
-            raise NotFound(f"no alert channel with id {channel_id!r}")
+        channel = self._channel(channel_id)
         if channel.subscription_arn and channel.subscription_arn.startswith("arn:"):  # not "pending confirmation"
             self.sns.unsubscribe(SubscriptionArn=channel.subscription_arn)  # first: no orphan subscriber
         self.alerts.delete_channel(channel_id)
 
     def test_channel(self, channel_id: str) -> str | None:
         """Send a test message now; None when it arrived, else what went wrong."""
-        channel = next((c for c in self.alerts.channels() if c.id == channel_id), None)
-        if channel is None:
-            raise NotFound(f"no alert channel with id {channel_id!r}")
+        channel = self._channel(channel_id)
         message = AlertMessage(
             id=secrets.token_hex(8),
             code_id=channel.code_id or "-",
@@ -105,6 +101,12 @@ class AlertAdmin:
 
     def log(self, code_id: str | None, limit: int, cursor: str | None):
         return self.alerts.log(code_id, limit, cursor)
+
+    def _channel(self, channel_id: str) -> AlertChannel:
+        channel = next((c for c in self.alerts.channels() if c.id == channel_id), None)
+        if channel is None:
+            raise NotFound(f"no alert channel with id {channel_id!r}")
+        return channel
 
     def _subscribe(self, channel: AlertChannel) -> AlertChannel:
         if not self.topic_arn:

@@ -150,18 +150,15 @@ class CodeAdmin:
         return _target_of(self._modify(code_id, change), target_id)
 
     def delete_target(self, code_id: str, target_id: str) -> None:
-        for _ in range(SAVE_ATTEMPTS):
-            code = self._get(code_id)
-            target = _target_of(code, target_id)
-            remaining = replace(code, targets=tuple(t for t in code.targets if t.id != target_id))
-            try:
-                self.table.save_without_target(remaining, target_id, self.clock())
-            except VersionConflict:
-                continue
-            # The bucket is versioned: the original stays recoverable for the retention period.
-            self.bucket.delete(target.image_key)
-            return
-        raise _busy()
+        image_key = _target_of(self._get(code_id), target_id).image_key  # a target's key never changes
+
+        def drop(code: LiveCode) -> LiveCode:
+            _target_of(code, target_id)  # still there? (a concurrent delete answers 404)
+            return replace(code, targets=tuple(t for t in code.targets if t.id != target_id))
+
+        self._modify(code_id, drop, save=lambda code, now: self.table.save_without_target(code, target_id, now))
+        # The bucket is versioned: the original stays recoverable for the retention period.
+        self.bucket.delete(image_key)
 
     def reorder_targets(self, code_id: str, target_ids: list[str]) -> LiveCode:
         def change(code: LiveCode) -> LiveCode:
@@ -205,11 +202,13 @@ class CodeAdmin:
     def _get(self, code_id: str) -> LiveCode:
         return self.get_code(code_id)[0]
 
-    def _modify(self, code_id: str, change: Callable[[LiveCode], LiveCode]) -> LiveCode:
+    def _modify(self, code_id: str, change: Callable[[LiveCode], LiveCode], save=None) -> LiveCode:
+        """Read, change and save the code, again from a fresh read if someone else saved first."""
+        save = save or self.table.save
         for _ in range(SAVE_ATTEMPTS):
             code = self._get(code_id)
             try:
-                return self.table.save(change(code), self.clock())
+                return save(change(code), self.clock())
             except VersionConflict:
                 continue
         raise _busy()

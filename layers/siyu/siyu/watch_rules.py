@@ -90,17 +90,19 @@ def conditions(
                     target.id,
                 )
     span = runway(code, scans, now, scans_per_hour)
-    if span.usable_targets == 0 and not code.targets and not any(scans.values()):
-        pass  # a new code nobody has scanned yet: nothing is wrong until it is printed and scanned
-    elif span.usable_targets == 0:
+    # A new code nobody has scanned yet is not on fallback for anyone until it is printed and scanned.
+    in_use = bool(code.targets) or any(scans.values())
+    if span.usable_targets == 0 and in_use:
         found["on_fallback"] = Condition(
             "on_fallback",
             "on_fallback",
             "critical",
             "没有可用的群二维码：扫码用户正在看到兜底文案。请立即上传新的群二维码。",
         )
-    elif span.hours is not None and span.hours < settings.runway_alert_hours * (
-        RUNWAY_RESOLVE_MARGIN if "runway_low" in already_open else 1
+    elif (
+        span.usable_targets
+        and span.hours is not None
+        and span.hours < settings.runway_alert_hours * (RUNWAY_RESOLVE_MARGIN if "runway_low" in already_open else 1)
     ):
         found["runway_low"] = Condition(
             "runway_low",

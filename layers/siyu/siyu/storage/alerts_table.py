@@ -14,15 +14,11 @@ from botocore.exceptions import ClientError
 
 from siyu import aws
 from siyu.alerts import AlertChannel, AlertMessage
-from siyu.storage.codes_table import LIST_INDEX, decode_cursor, encode_cursor
+from siyu.storage.codes_table import LIST_INDEX, _s, decode_cursor, encode_cursor
 from siyu.times import from_iso, to_iso, to_precise_iso
 
 CHANNELS_PK = "ALERT_CHANNELS"
 _OPTIONAL = ("url", "secret", "email", "code_id", "subscription_arn")
-
-
-def _s(value: str) -> dict:
-    return {"S": value}
 
 
 def record_key(message: AlertMessage) -> dict:
@@ -61,13 +57,8 @@ class AlertsTable:
         )
         return [_channel(item) for item in page["Items"]]
 
-    def delete_channel(self, channel_id: str) -> AlertChannel | None:
-        answer = self._client.delete_item(
-            TableName=self._table,
-            Key={"pk": _s(CHANNELS_PK), "sk": _s(f"CHANNEL#{channel_id}")},
-            ReturnValues="ALL_OLD",
-        )
-        return _channel(answer["Attributes"]) if "Attributes" in answer else None
+    def delete_channel(self, channel_id: str) -> None:
+        self._client.delete_item(TableName=self._table, Key={"pk": _s(CHANNELS_PK), "sk": _s(f"CHANNEL#{channel_id}")})
 
     # -- the alert log -----------------------------------------------------------------
 
