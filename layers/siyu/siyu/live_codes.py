@@ -1,8 +1,15 @@
 """Live codes (活码) and their targets: the pure rules, no AWS.
 
 A live code is the permanent QR a brand prints. Behind it sits an ordered pool of targets
-(uploaded group QRs). A scan shows the first target that is enabled, unexpired and still
-under the code's switch threshold; every scan counts against the target it showed.
+(uploaded QRs). Three kinds:
+
+- ``group`` (群活码): group QRs used in order; each takes ``switch_threshold`` scans, then the
+  next one takes over.
+- ``staff`` (客服活码): staff contact QRs shared by round robin or weights, with daily caps,
+  working hours and backup staff (see ``assignment``).
+- ``grouped`` (分组活码): the scanner first picks an option; each option has its own pool.
+
+Every code has channels (渠道): one per place it is printed, each with its own scan URL.
 """
 
 from __future__ import annotations
@@ -26,6 +33,46 @@ CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
 ACTIVE = "active"
 ARCHIVED = "archived"
 
+GROUP, STAFF, GROUPED = "group", "staff", "grouped"
+CODE_KINDS = (GROUP, STAFF, GROUPED)
+IN_ORDER, ROUND_ROBIN, WEIGHTED = "in_order", "round_robin", "weighted"
+STRATEGIES = (IN_ORDER, ROUND_ROBIN, WEIGHTED)
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+DEFAULT_STICKY_DAYS = 7
+MAX_OPTIONS = 20
+MAX_CHANNELS = 500
+STAFF_QR_KINDS = ("wechat_personal", "wecom")
+
+
+@dataclass(frozen=True)
+class WorkingWindow:
+    """On duty on these ISO weekdays (1 = Monday) from `start` to `end` minutes after local
+    midnight; an `end` at or before `start` runs past midnight into the next day."""
+
+    weekdays: tuple[int, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer of a grouped code: its own pool of targets and how they are shared."""
+
+    id: str
+    label: str
+    description: str
+    tag: str  # recorded on the scanner's visitor record when picked
+    strategy: str = IN_ORDER
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One place the code is printed (parcel card, store #12, SMS, poster A)."""
+
+    id: str
+    name: str
+    created_at: datetime
+
 
 @dataclass(frozen=True)
 class Target:
@@ -37,6 +84,12 @@ class Target:
     created_at: datetime
     qr_png: bytes  # the clean re-render the landing page shows, made at upload time
     enabled: bool = True
+    staff_name: str | None = None
+    weight: int = 1
+    daily_cap: int | None = None  # new contacts per local day; None: no cap
+    working_hours: tuple[WorkingWindow, ...] = ()  # empty: always on duty
+    backup: bool = False  # only used when no regular target is available
+    option_id: str | None = None  # grouped codes: the option whose pool this target is in
 
 
 @dataclass(frozen=True)
@@ -60,9 +113,43 @@ class LiveCode:
     version: int
     targets: tuple[Target, ...] = ()
     backup_qr: BackupQr | None = None
+    kind: str = GROUP
+    strategy: str = IN_ORDER
+    time_zone: str = DEFAULT_TIME_ZONE
+    sticky_days: int = DEFAULT_STICKY_DAYS
+    options: tuple[Option, ...] = ()
+    channels: tuple[Channel, ...] = ()
 
     def target(self, target_id: str) -> Target | None:
         return next((t for t in self.targets if t.id == target_id), None)
+
+    def option(self, option_id: str | None) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    def channel(self, channel_id: str | None) -> Channel | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The targets one scan chooses from, and how: the whole code, or one option's share."""
+
+    key: str  # "main", or the option id
+    targets: tuple[Target, ...]
+    strategy: str
+
+
+def pool_of(code: LiveCode, option: Option | None = None) -> Pool:
+    if code.kind == GROUPED:
+        if option is None:
+            return Pool("main", (), IN_ORDER)
+        return Pool(option.id, tuple(t for t in code.targets if t.option_id == option.id), option.strategy)
+    return Pool("main", code.targets, code.strategy)
+
+
+def uses_threshold(strategy: str) -> bool:
+    """Group QRs fill up (WeChat stops scan-joins at 200); staff contacts do not."""
+    return strategy == IN_ORDER
 
 
 def is_usable(target: Target, now: datetime) -> bool:
@@ -76,8 +163,16 @@ def pick_target(code: LiveCode, scans: Mapping[str, int], now: datetime) -> Targ
 
 
 def candidate_targets(code: LiveCode, scans: Mapping[str, int], now: datetime) -> list[Target]:
-    """Usable targets still under the threshold (as far as `scans` knows), in order."""
-    return [t for t in code.targets if is_usable(t, now) and scans.get(t.id, 0) < code.switch_threshold]
+    """Usable targets still under the threshold (as far as `scans` knows), in order.
+
+    For codes whose pools do not fill up (staff codes) every usable target is a candidate."""
+    return [t for t in code.targets if is_usable(t, now) and not _is_full(code, t, scans)]
+
+
+def _is_full(code: LiveCode, target: Target, scans: Mapping[str, int]) -> bool:
+    option = code.option(target.option_id)
+    strategy = option.strategy if option else code.strategy
+    return uses_threshold(strategy) and scans.get(target.id, 0) >= code.switch_threshold
 
 
 def target_status(code: LiveCode, target: Target, scans: Mapping[str, int], now: datetime) -> str:
@@ -90,7 +185,7 @@ def target_status(code: LiveCode, target: Target, scans: Mapping[str, int], now:
         return "disabled"
     if target.expires_at <= now:
         return "expired"
-    if scans.get(target.id, 0) >= code.switch_threshold:
+    if _is_full(code, target, scans):
         return "full"
     current = pick_target(code, scans, now)
     return "current" if current is not None and current.id == target.id else "waiting"
