@@ -2,7 +2,9 @@
 
 Kept light on purpose: no Pillow, no pydantic, no QR library, no Powertools (its import costs
 ~50 ms of cold start, a fifth of boto3's): this is the function that cold-starts under a
-livestream burst. Logs are one JSON line; routine counted scans log at DEBUG so a burst of
+livestream burst. A visitor id cookie (random, first-party) makes unique-visitor counts and "same staff member
+again" work; HEAD requests and bots see the page but are not counted. Logs are one JSON line;
+routine counted scans log at DEBUG so a burst of
 thousands of scans a second does not turn into a CloudWatch bill.
 """
 
@@ -11,8 +13,8 @@ import logging
 import os
 
 from siyu import landing_page
-from siyu.scan import ScanService
-from siyu.visitors import is_bot, is_wechat
+from siyu.scan import ScanService, Visit
+from siyu.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, visitor_cookie
 
 logger = logging.getLogger("siyu.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -21,22 +23,38 @@ service = ScanService.from_environment()
 
 def lambda_handler(event, context):
     code_id = (event.get("pathParameters") or {}).get("code_id", "")
-    user_agent = (event.get("headers") or {}).get("user-agent", "")
+    headers = event.get("headers") or {}
+    query = event.get("queryStringParameters") or {}
+    user_agent = headers.get("user-agent", "")
+    method = (event.get("requestContext") or {}).get("http", {}).get("method", "GET")
     try:
-        result = service.scan(code_id, count=not is_bot(user_agent), in_wechat=is_wechat(user_agent))
+        visit = Visit(
+            code_id,
+            channel_id=query.get("ch"),
+            option_id=query.get("o"),
+            visitor_id=cookie_value(event.get("cookies") or [], VISITOR_COOKIE),
+            count=method == "GET" and not is_bot(user_agent),
+            in_wechat=is_wechat(user_agent),
+        )
+        result = service.visit(visit)
     except Exception:  # the scan path never shows an error page
         logger.exception(json.dumps({"message": "scan failed", "code_id": code_id}))
         return landing_page.busy_page()
+    page = result.page
+    if result.visitor_id:
+        secure = headers.get("x-forwarded-proto", "https") == "https"
+        page = {**page, "cookies": [visitor_cookie(result.visitor_id, secure)]}
     level = logging.DEBUG if result.counted else logging.INFO
     if not logger.isEnabledFor(level):
-        return result.page
+        return page
     record = {
         "message": "scan",
         "code_id": code_id,
         "outcome": result.outcome,
         "target_id": result.target_id,
         "counted": result.counted,
+        "channel_id": visit.channel_id,
         "request_id": getattr(context, "aws_request_id", None),
     }
     logger.log(level, json.dumps(record))
-    return result.page
+    return page

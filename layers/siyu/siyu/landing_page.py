@@ -28,6 +28,10 @@ p{font-size:16px;line-height:1.6;margin:8px 0;white-space:pre-line}
 .qr{width:72vw;max-width:300px;height:auto;margin:20px auto 8px;display:block;image-rendering:pixelated}
 .hint{color:#07c160;font-weight:600}
 .muted{color:#8a8f99;font-size:14px}
+.choice{display:block;margin:12px 0;padding:14px 16px;border-radius:10px;background:#f0faf4;
+color:#1f2329;text-decoration:none;text-align:left;border:1px solid #c7ecd6}
+.choice b{display:block;font-size:17px}.choice span{color:#5c6370;font-size:14px}
+.staff{font-size:17px;margin:4px 0}
 .notice{background:#fff7e6;color:#ad6800;border-radius:8px;padding:10px 12px;font-size:14px;text-align:left}
 """
 
@@ -53,9 +57,25 @@ OPEN_IN_WECHAT = (
 )
 
 
-def target_page(title: str, guidance: str, qr_png: bytes, in_wechat: bool = True) -> dict:
+def target_page(
+    title: str, guidance: str, qr_png: bytes, in_wechat: bool = True, staff_name: str | None = None
+) -> dict:
     notice = "" if in_wechat else OPEN_IN_WECHAT
-    body = f"<h1>{escape(title)}</h1>{notice}{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
+    staff = f"<p class='staff'>您的专属顾问：{escape(staff_name)}</p>" if staff_name else ""
+    body = f"<h1>{escape(title)}</h1>{notice}{staff}{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
+    return _page(200, title, body)
+
+
+def choices_page(title: str, question: str, choices: list[tuple[str, str, str]], in_wechat: bool = True) -> dict:
+    """A grouped code's first page: the question and one link per option ((href, label, description))."""
+    notice = "" if in_wechat else OPEN_IN_WECHAT
+    links = "".join(
+        f"<a class='choice' href='{escape(href)}'><b>{escape(label)}</b>"
+        + (f"<span>{escape(description)}</span>" if description else "")
+        + "</a>"
+        for href, label, description in choices
+    )
+    body = f"<h1>{escape(title)}</h1>{notice}<p>{escape(question)}</p>{links}"
     return _page(200, title, body)
 
 

@@ -169,10 +169,14 @@ def candidate_targets(code: LiveCode, scans: Mapping[str, int], now: datetime) -
     return [t for t in code.targets if is_usable(t, now) and not _is_full(code, t, scans)]
 
 
-def _is_full(code: LiveCode, target: Target, scans: Mapping[str, int]) -> bool:
+def fills_up(code: LiveCode, target: Target) -> bool:
+    """Does this target take only `switch_threshold` scans (a group QR in an in-order pool)?"""
     option = code.option(target.option_id)
-    strategy = option.strategy if option else code.strategy
-    return uses_threshold(strategy) and scans.get(target.id, 0) >= code.switch_threshold
+    return uses_threshold(option.strategy if option else code.strategy)
+
+
+def _is_full(code: LiveCode, target: Target, scans: Mapping[str, int]) -> bool:
+    return fills_up(code, target) and scans.get(target.id, 0) >= code.switch_threshold
 
 
 def target_status(code: LiveCode, target: Target, scans: Mapping[str, int], now: datetime) -> str:

@@ -1,7 +1,11 @@
-"""Who is scanning, as far as the User-Agent tells: WeChat's in-app browser, another browser,
-or a bot (link previews, crawlers, uptime checks) whose visits must not fill a group."""
+"""Who is scanning, as far as the request tells: WeChat's in-app browser, another browser, or a
+bot (link previews, crawlers, uptime checks) whose visits must not fill a group; and the
+first-party cookie that recognises a returning scanner (no IP address is ever stored)."""
 
 import re
+
+VISITOR_COOKIE = "siyu_vid"
+VISITOR_COOKIE_DAYS = 400
 
 _BOT = re.compile(
     r"bot|spider|crawl|slurp|linkpreview|facebookexternalhit|headlesschrome|curl/|wget/|python-requests|"
@@ -17,3 +21,17 @@ def is_wechat(user_agent: str) -> bool:
 
 def is_bot(user_agent: str) -> bool:
     return not user_agent.strip() or bool(_BOT.search(user_agent))
+
+
+def cookie_value(cookies: list[str], name: str) -> str | None:
+    """The value of cookie `name` from an HTTP API event's ``cookies`` list ("a=b" strings)."""
+    for cookie in cookies:
+        key, _, value = cookie.strip().partition("=")
+        if key == name:
+            return value.strip()
+    return None
+
+
+def visitor_cookie(visitor_id: str, secure: bool = True) -> str:
+    attributes = f"Max-Age={VISITOR_COOKIE_DAYS * 86400}; Path=/s/; HttpOnly; SameSite=Lax"
+    return f"{VISITOR_COOKIE}={visitor_id}; {attributes}" + ("; Secure" if secure else "")

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from siyu.live_codes import ARCHIVED, LiveCode, candidate_targets, is_usable, pick_target
+from siyu.live_codes import ARCHIVED, LiveCode, candidate_targets, fills_up, is_usable, pick_target
 
 RECHECK_FLOOR = timedelta(minutes=5)
 RECHECK_CEILING = timedelta(hours=6)
@@ -54,10 +54,11 @@ def runway(code: LiveCode, scans: Mapping[str, int], now: datetime, scans_per_ho
     live = candidate_targets(code, scans, now)
     if not live:
         return Runway(0, 0, None, scans_per_hour, None)
-    left = sum(code.switch_threshold - scans.get(t.id, 0) for t in live)
+    filling = [t for t in live if fills_up(code, t)]
+    left = sum(code.switch_threshold - scans.get(t.id, 0) for t in filling)
     until_expiry = max((t.expires_at - now).total_seconds() for t in live) / 3600
     hours = until_expiry
-    if scans_per_hour:
+    if scans_per_hour and len(filling) == len(live):  # staff contacts never fill up
         hours = min(hours, left / scans_per_hour)
     return Runway(len(live), left, until_expiry, scans_per_hour, hours)
 

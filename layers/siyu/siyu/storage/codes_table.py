@@ -2,17 +2,18 @@
 
 Key design (one table, see README):
 
-    pk = CODE#<code_id>   sk = CODE               the code and its ordered targets (config)
-    pk = CODE#<code_id>   sk = SCANS#<target_id>  one scan counter per target
-    pk = CODE#<code_id>   sk = SCANS#fallback     scans that found no usable target
+    pk = CODE#<code_id>   sk = CODE                  the code, its targets, options, channels (config)
+    pk = CODE#<code_id>   sk = SCANS#<target_id>#<k> counter shard k of a target: scans, day:<date>
+    pk = CODE#<code_id>   sk = SCANS#fallback#<k>    scans that found no usable target
 
 The code item also carries the rotation job's state (watch_json, lease) and its next check
 (due_pk/due_at, in DueIndex); admin writes never touch those attributes.
 
 Config lives in one item so an admin edit is one conditional write (optimistic ``version``).
-Counters live apart so scans never contend with edits, and a hot code spreads its writes
-over the counter of whichever target is current. One Query on the partition returns config
-and counters together: that is how the scan path refreshes its cache.
+Counters live apart so scans never contend with edits, and each target's count is spread
+over up to 16 shard items (see ``assignment``): a hot code never funnels its scans into one
+item. One Query on the partition returns config and counters together: that is how the scan
+path refreshes its cache.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ from datetime import datetime, timedelta
 from botocore.exceptions import ClientError
 
 from siyu import aws
+from siyu.assignment import MAX_SHARDS, Counters, ShardCount
 from siyu.errors import InvalidInput
-from siyu.live_codes import BackupQr, LiveCode, Target
+from siyu.live_codes import BackupQr, Channel, LiveCode, Option, Target, WorkingWindow
 from siyu.times import from_iso, to_iso, to_precise_iso
 
 CODE_SK = "CODE"
 DUE = "DUE"
 DUE_INDEX = "DueIndex"
 SCANS_PREFIX = "SCANS#"
+DAY_PREFIX = "day:"
 FALLBACK = "fallback"
 LIST_INDEX = "ListIndex"
 
@@ -66,6 +69,12 @@ def _target_to_item(t: Target) -> dict:
             "created_at": _s(to_iso(t.created_at)),
             "qr_png": {"B": t.qr_png},
             "enabled": {"BOOL": t.enabled},
+            "weight": _n(t.weight),
+            "backup": {"BOOL": t.backup},
+            "working_hours": {"S": json.dumps([[list(w.weekdays), w.start, w.end] for w in t.working_hours])},
+            **({"staff_name": _s(t.staff_name)} if t.staff_name else {}),
+            **({"daily_cap": _n(t.daily_cap)} if t.daily_cap is not None else {}),
+            **({"option_id": _s(t.option_id)} if t.option_id else {}),
         }
     }
 
@@ -80,7 +89,40 @@ def _target_from_item(m: dict) -> Target:
         created_at=from_iso(m["created_at"]["S"]),
         qr_png=m["qr_png"]["B"],
         enabled=m["enabled"]["BOOL"],
+        staff_name=m.get("staff_name", {}).get("S"),
+        weight=int(m.get("weight", {}).get("N", "1")),
+        daily_cap=int(m["daily_cap"]["N"]) if "daily_cap" in m else None,
+        working_hours=tuple(
+            WorkingWindow(tuple(days), start, end)
+            for days, start, end in json.loads(m.get("working_hours", {}).get("S", "[]"))
+        ),
+        backup=m.get("backup", {}).get("BOOL", False),
+        option_id=m.get("option_id", {}).get("S"),
     )
+
+
+def _option_to_item(o: Option) -> dict:
+    return {
+        "M": {
+            "id": _s(o.id),
+            "label": _s(o.label),
+            "description": _s(o.description),
+            "tag": _s(o.tag),
+            "strategy": _s(o.strategy),
+        }
+    }
+
+
+def _option_from_item(m: dict) -> Option:
+    return Option(m["id"]["S"], m["label"]["S"], m["description"]["S"], m["tag"]["S"], m["strategy"]["S"])
+
+
+def _channel_to_item(c: Channel) -> dict:
+    return {"M": {"id": _s(c.id), "name": _s(c.name), "created_at": _s(to_iso(c.created_at))}}
+
+
+def _channel_from_item(m: dict) -> Channel:
+    return Channel(m["id"]["S"], m["name"]["S"], from_iso(m["created_at"]["S"]))
 
 
 def code_to_item(code: LiveCode) -> dict:
@@ -102,6 +144,12 @@ def code_to_item(code: LiveCode) -> dict:
         "updated_at": _s(to_iso(code.updated_at)),
         "version": _n(code.version),
         "targets": {"L": [_target_to_item(t) for t in code.targets]},
+        "kind": _s(code.kind),
+        "strategy": _s(code.strategy),
+        "time_zone": _s(code.time_zone),
+        "sticky_days": _n(code.sticky_days),
+        "options": {"L": [_option_to_item(o) for o in code.options]},
+        "channels": {"L": [_channel_to_item(c) for c in code.channels]},
     }
     if code.backup_qr:
         item["backup_qr"] = {
@@ -129,6 +177,13 @@ def code_from_item(item: dict) -> LiveCode:
         version=int(item["version"]["N"]),
         targets=tuple(_target_from_item(t["M"]) for t in item["targets"]["L"]),
         backup_qr=BackupQr(backup["url"]["S"], backup["image_key"]["S"], backup["qr_png"]["B"]) if backup else None,
+        # Codes saved before staff and grouped codes existed are group codes without channels.
+        kind=item.get("kind", {}).get("S", "group"),
+        strategy=item.get("strategy", {}).get("S", "in_order"),
+        time_zone=item.get("time_zone", {}).get("S", "Asia/Shanghai"),
+        sticky_days=int(item.get("sticky_days", {}).get("N", "7")),
+        options=tuple(_option_from_item(o["M"]) for o in item.get("options", {}).get("L", [])),
+        channels=tuple(_channel_from_item(c["M"]) for c in item.get("channels", {}).get("L", [])),
     )
 
 
@@ -143,9 +198,9 @@ class CodesTable:
 
     # -- reads -------------------------------------------------------------------------
 
-    def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, dict[str, int]]:
-        """The code and its scan counters (target id -> scans) in one Query."""
-        code, scans = None, {}
+    def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Counters]:
+        """The code and its counter shards in one Query."""
+        code, counters = None, Counters()
         kwargs = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
@@ -159,9 +214,10 @@ class CodesTable:
                 if sk == CODE_SK:
                     code = code_from_item(item)
                 elif sk.startswith(SCANS_PREFIX):
-                    scans[sk[len(SCANS_PREFIX) :]] = int(item["scans"]["N"])
+                    target_id, shard = _counter_of(sk)
+                    counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
             if "LastEvaluatedKey" not in page:
-                return code, scans
+                return code, counters
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
@@ -206,13 +262,16 @@ class CodesTable:
         return saved
 
     def save_without_target(self, code: LiveCode, target_id: str, now: datetime) -> LiveCode:
-        """Save `code` (which no longer lists `target_id`) and drop that target's counter, atomically."""
+        """Save `code` (which no longer lists `target_id`) and drop that target's counters, atomically."""
         saved = replace(code, version=code.version + 1, updated_at=now)
         try:
             self._client.transact_write_items(
                 TransactItems=[
                     {"Update": {"TableName": self._table, **self._versioned_update(saved, now)}},
-                    {"Delete": {"TableName": self._table, "Key": self._counter_key(code.id, target_id)}},
+                    *(
+                        {"Delete": {"TableName": self._table, "Key": self._counter_key(code.id, target_id, shard)}}
+                        for shard in (None, *range(MAX_SHARDS))
+                    ),
                 ]
             )
         except ClientError as error:
@@ -281,13 +340,21 @@ class CodesTable:
         return True
 
     def counters(self, code_id: str) -> dict[str, int]:
+        """Scans per target (and ``fallback``), summed over the shards."""
         kwargs = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :scans)",
             "ExpressionAttributeValues": {":pk": _s(_pk(code_id)), ":scans": _s(SCANS_PREFIX)},
         }
-        page = self._client.query(**kwargs)
-        return {i["sk"]["S"][len(SCANS_PREFIX) :]: int(i["scans"]["N"]) for i in page["Items"]}
+        counters = Counters()
+        while True:
+            page = self._client.query(**kwargs)
+            for item in page["Items"]:
+                target_id, shard = _counter_of(item["sk"]["S"])
+                counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
+            if "LastEvaluatedKey" not in page:
+                return counters.totals()
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def watch_update(self, code_id: str, run_id: str, watch: dict, seen_due_at: str) -> dict:
         """The Update that stores the job's state on the code item (part of a transaction).
@@ -353,37 +420,77 @@ class CodesTable:
 
     # -- counters (the scan path) ------------------------------------------------------
 
-    def count_scan(self, code_id: str, target_id: str, threshold: int) -> int | None:
-        """Count one scan against a target if it is still under `threshold`.
+    def count_scan(
+        self,
+        code_id: str,
+        target_id: str,
+        shard: int,
+        day: str,
+        total_quota: int | None,
+        daily_quota: int | None,
+        stale_days: list[str] = (),
+    ) -> ShardCount | None:
+        """Count one scan on shard `shard` of a target, if the shard is under its quotas
+        (lifetime `total_quota`, `daily_quota` for `day`).
 
-        Returns the new count, or None when the target was already full (nothing written).
-        One conditional UpdateItem: atomic, so concurrent scans never overshoot.
-        """
+        Returns the shard's new counts, or None when it was already full (nothing written).
+        One conditional UpdateItem: atomic, so concurrent scans never overshoot. Day counts
+        in `stale_days` are removed on the way (the item stays small)."""
+        names = {"#day": DAY_PREFIX + day}
+        values = {":one": _n(1)}
+        conditions = []
+        if total_quota is not None:
+            conditions.append("(attribute_not_exists(scans) OR scans < :total_quota)")
+            values[":total_quota"] = _n(total_quota)
+        if daily_quota is not None:
+            conditions.append("(attribute_not_exists(#day) OR #day < :daily_quota)")
+            values[":daily_quota"] = _n(daily_quota)
+        update = "ADD scans :one, #day :one"
+        stale = [d for d in stale_days if d != day]
+        if stale:
+            names.update({f"#old{i}": DAY_PREFIX + d for i, d in enumerate(stale)})
+            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
+        kwargs = {"ConditionExpression": " AND ".join(conditions)} if conditions else {}
         try:
             answer = self._client.update_item(
                 TableName=self._table,
-                Key=self._counter_key(code_id, target_id),
-                UpdateExpression="ADD scans :one",
-                ConditionExpression="attribute_not_exists(scans) OR scans < :threshold",
-                ExpressionAttributeValues={":one": _n(1), ":threshold": _n(threshold)},
-                ReturnValues="UPDATED_NEW",
+                Key=self._counter_key(code_id, target_id, shard),
+                UpdateExpression=update,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                **kwargs,
             )
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 return None
             raise
-        return int(answer["Attributes"]["scans"]["N"])
+        return _shard_count(answer["Attributes"])
 
-    def count_fallback(self, code_id: str) -> None:
+    def count_fallback(self, code_id: str, shard: int) -> None:
         self._client.update_item(
             TableName=self._table,
-            Key=self._counter_key(code_id, FALLBACK),
+            Key=self._counter_key(code_id, FALLBACK, shard),
             UpdateExpression="ADD scans :one",
             ExpressionAttributeValues={":one": _n(1)},
         )
 
-    def _counter_key(self, code_id: str, target_id: str) -> dict:
-        return {"pk": _s(_pk(code_id)), "sk": _s(SCANS_PREFIX + target_id)}
+    def _counter_key(self, code_id: str, target_id: str, shard: int | None) -> dict:
+        sk = SCANS_PREFIX + target_id if shard is None else f"{SCANS_PREFIX}{target_id}#{shard}"
+        return {"pk": _s(_pk(code_id)), "sk": _s(sk)}
+
+
+def _counter_of(sk: str) -> tuple[str, int]:
+    """(target id, shard) of a counter item; a counter from before sharding is shard -1 (still
+    counted in the totals, never written again)."""
+    rest = sk[len(SCANS_PREFIX) :]
+    target_id, _, shard = rest.partition("#")
+    return target_id, int(shard) if shard else -1
+
+
+def _shard_count(item: dict) -> ShardCount:
+    days = {k[len(DAY_PREFIX) :]: int(v["N"]) for k, v in item.items() if k.startswith(DAY_PREFIX)}
+    return ShardCount(int(item.get("scans", {}).get("N", "0")), days)
 
 
 def _code(error: ClientError) -> str:
