@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
-from routers import alerts, codes, targets
+from routers import alerts, channels, codes, stats, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
@@ -19,6 +19,8 @@ app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(codes.router)
 app.include_router(targets.router)
 app.include_router(alerts.router)
+app.include_router(channels.router)
+app.include_router(stats.router)
 
 
 @app.get("/admin/openapi.json", include_in_schema=False)
@@ -29,7 +31,10 @@ def openapi_document():
         body=app.get_openapi_json_schema(
             title="siyu admin API",
             version="1.0.0",
-            description="Live codes (活码) and their targets. Every route needs `Authorization: Bearer <JWT>`.",
+            description=(
+                "Live codes (活码): group, staff and grouped codes, their targets, channels and statistics. "
+                "Every route needs `Authorization: Bearer <JWT>`."
+            ),
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
             security=[{"bearerAuth": []}],
         ),

@@ -1,10 +1,12 @@
-"""What the routers share: the code admin service and how to build public scan URLs."""
+"""What the routers share: the admin services and how to build public and admin URLs."""
 
 import functools
 import os
 
 from siyu.alert_admin import AlertAdmin
 from siyu.code_admin import CodeAdmin
+from siyu.stats_admin import StatsAdmin
+from siyu.storage.visitors_table import VisitorsTable
 
 
 @functools.cache
@@ -17,11 +19,24 @@ def alert_admin() -> AlertAdmin:
     return AlertAdmin.from_environment()
 
 
+@functools.cache
+def stats_admin() -> StatsAdmin:
+    return StatsAdmin.from_environment(code_admin())
+
+
+@functools.cache
+def visitors_table() -> VisitorsTable:
+    return VisitorsTable.from_environment()
+
+
+def api_base(event) -> str:
+    """This API as the request reached it (where the admin routes live)."""
+    proto = event.headers.get("x-forwarded-proto", "https")
+    return f"{proto}://{event.request_context.domain_name}"
+
+
 def scan_url(event, code_id: str) -> str:
     """The public URL printed on parcel cards: PUBLIC_BASE_URL (a custom domain) if set,
     otherwise the API's own domain as this request reached it."""
-    base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
-    if not base:
-        proto = event.headers.get("x-forwarded-proto", "https")
-        base = f"{proto}://{event.request_context.domain_name}"
+    base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/") or api_base(event)
     return f"{base}/s/{code_id}"

@@ -75,7 +75,9 @@ def test_good_uploads_store_original_and_decoded_url(admin, new_code, storage, n
     assert status == 201, target
     assert target["url"] == MANIFEST[name]["url"]
     expires = datetime.fromisoformat(target["expires_at"])
-    assert abs(expires - (datetime.now(UTC) + timedelta(days=7))) < timedelta(minutes=1)
+    # A group QR lasts 7 days; contact QRs (personal WeChat, WeCom) do not expire.
+    lifetime = timedelta(days=7) if target["kind"] == "wechat_group" else timedelta(days=3660)
+    assert abs(expires - (datetime.now(UTC) + lifetime)) < timedelta(minutes=1)
     keys = storage.keys(f"codes/{code['id']}/targets/")
     assert len(keys) == 1 and keys[0].startswith(f"codes/{code['id']}/targets/{target['id']}.")
     stored = storage.s3.get_object(Bucket=storage.bucket, Key=keys[0])["Body"].read()

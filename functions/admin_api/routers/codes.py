@@ -1,12 +1,24 @@
-"""/admin/codes: create, list, read, update, archive and restore live codes."""
+"""/admin/codes: create, list, read, update, archive and restore live codes; grouped codes' options."""
 
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from services import code_admin, scan_url
-from siyu.api_models import CodeCreate, CodeList, CodeUpdate, CodeView, ErrorBody, code_summary, code_view
+from services import api_base, code_admin, scan_url
+from siyu.api_models import (
+    CodeCreate,
+    CodeList,
+    CodeUpdate,
+    CodeView,
+    ErrorBody,
+    OptionCreate,
+    OptionUpdate,
+    OptionView,
+    code_summary,
+    code_view,
+    option_view,
+)
 from siyu.live_codes import ACTIVE, ARCHIVED
 from siyu.times import utcnow
 
@@ -17,14 +29,16 @@ ERRORS = {
 
 
 def view(code_id: str) -> CodeView:
-    code, scans = code_admin().get_code(code_id)
-    return code_view(code, scans, scan_url(router.current_event, code.id), utcnow())
+    code, counters = code_admin().get_code(code_id)
+    event = router.current_event
+    return code_view(code, counters, scan_url(event, code.id), utcnow(), api_base(event))
 
 
-@router.post("/admin/codes", status_code=201, tags=["codes"], summary="Create a group live code")
+@router.post("/admin/codes", status_code=201, tags=["codes"], summary="Create a group, staff or grouped live code")
 def create_code(body: Annotated[CodeCreate, Body()]) -> CodeView:
-    code = code_admin().create_code(**body.model_dump())
-    return code_view(code, {}, scan_url(router.current_event, code.id), utcnow())
+    fields = body.model_dump(exclude={"options"})
+    code = code_admin().create_code(**fields, options=[o.spec() for o in body.options])
+    return view(code.id)
 
 
 @router.get("/admin/codes", tags=["codes"], summary="List codes, newest first")
@@ -60,3 +74,17 @@ def archive_code(code_id: str) -> CodeView:
 def restore_code(code_id: str) -> CodeView:
     code_admin().set_status(code_id, ACTIVE)
     return view(code_id)
+
+
+@router.post(
+    "/admin/codes/<code_id>/options", status_code=201, tags=["codes"], summary="Add an option to a grouped code"
+)
+def add_option(code_id: str, body: Annotated[OptionCreate, Body()]) -> OptionView:
+    option = code_admin().add_option(code_id, body.spec())
+    return option_view(option, scan_url(router.current_event, code_id))
+
+
+@router.patch("/admin/codes/<code_id>/options/<option_id>", tags=["codes"], summary="Change an option")
+def update_option(code_id: str, option_id: str, body: Annotated[OptionUpdate, Body()]) -> OptionView:
+    option = code_admin().update_option(code_id, option_id, **body.model_dump())
+    return option_view(option, scan_url(router.current_event, code_id))

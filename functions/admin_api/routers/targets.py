@@ -24,23 +24,28 @@ LINK_SECONDS = 300
 
 
 def _view(code_id: str, target_id: str) -> TargetView:
-    code, scans = code_admin().get_code(code_id)
-    return target_view(code, code.target(target_id), scans, utcnow())
+    code, counters = code_admin().get_code(code_id)
+    return target_view(code, code.target(target_id), counters, utcnow())
 
 
 @router.post(
-    "/admin/codes/<code_id>/targets", status_code=201, tags=["targets"], summary="Upload a group QR screenshot"
+    "/admin/codes/<code_id>/targets",
+    status_code=201,
+    tags=["targets"],
+    summary="Upload a group QR or a staff member's contact QR screenshot",
 )
 def add_target(code_id: str, body: Annotated[TargetUpload, Body()]) -> TargetView:
-    target = code_admin().add_target(code_id, body.image_base64, body.expires_at)
+    target = code_admin().add_target(code_id, body.image_base64, body.expires_at, body.staff(), body.option_id)
     return _view(code_id, target.id)
 
 
 @router.patch(
-    "/admin/codes/<code_id>/targets/<target_id>", tags=["targets"], summary="Enable, disable or re-date a target"
+    "/admin/codes/<code_id>/targets/<target_id>",
+    tags=["targets"],
+    summary="Enable, disable or re-date a target; change a staff member's weight, cap, hours or backup role",
 )
 def update_target(code_id: str, target_id: str, body: Annotated[TargetUpdate, Body()]) -> TargetView:
-    code_admin().update_target(code_id, target_id, body.enabled, body.expires_at)
+    code_admin().update_target(code_id, target_id, body.enabled, body.expires_at, body.staff())
     return _view(code_id, target_id)
 
 

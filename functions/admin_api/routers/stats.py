@@ -1,0 +1,79 @@
+"""/admin/codes/{id}/stats: daily scan statistics per code, channel, option and target (JSON, CSV)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, Field
+
+from services import stats_admin, visitors_table
+from siyu.api_models import VisitorCodeView, VisitorView
+from siyu.errors import NotFound
+from siyu.scan import is_visitor_id
+from siyu.scan_stats import METRICS, to_csv
+
+router = Router()
+Day = Annotated[str | None, Query(description="YYYY-MM-DD in the code's time zone")]
+
+
+class StatsView(BaseModel):
+    code_id: str
+    time_zone: str
+    from_: str = Field(alias="from")
+    to: str
+    metrics: list[str] = Field(
+        description="views, unique_visitors (per day), new_visitors (first visit ever; add "
+        "up over days), wechat / other_browsers (where the page was opened), assigned (new scanners handed to a "
+        "target), fallback (pages with nobody available)"
+    )
+    rows: list[dict] = Field(description="One per day and dimension (code, channel, option, target) with activity.")
+    totals: list[dict] = Field(description="Per dimension over the range: the metrics that add up across days.")
+
+
+@router.get("/admin/codes/<code_id>/stats", tags=["stats"], summary="Daily statistics (JSON)")
+def code_stats(code_id: str, from_: Annotated[str | None, Query(alias="from")] = None, to: Day = None) -> StatsView:
+    report = stats_admin().report(code_id, from_, to)
+    return StatsView.model_validate(
+        {
+            "code_id": report.code.id,
+            "time_zone": report.code.time_zone,
+            "from": report.first_day,
+            "to": report.last_day,
+            "metrics": list(METRICS),
+            "rows": report.rows,
+            "totals": report.totals(),
+        }
+    )
+
+
+@router.get("/admin/codes/<code_id>/stats.csv", tags=["stats"], summary="Daily statistics (CSV for spreadsheets)")
+def code_stats_csv(code_id: str, from_: Annotated[str | None, Query(alias="from")] = None, to: Day = None):
+    report = stats_admin().report(code_id, from_, to)
+    filename = f"{report.code.id}-{report.first_day}-{report.last_day}.csv"
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=to_csv(report.rows),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/admin/visitors/<visitor_id>", tags=["stats"], summary="A scanner's visitor record: codes, tags")
+def visitor(visitor_id: str) -> VisitorView:
+    records = visitors_table().of_visitor(visitor_id) if is_visitor_id(visitor_id) else []
+    if not records:
+        raise NotFound(f"no visitor {visitor_id[:40]!r}: the id is the siyu_vid cookie of a scanner")
+    return VisitorView(
+        visitor_id=visitor_id,
+        codes=[
+            VisitorCodeView(
+                code_id=r.code_id,
+                first_seen=r.first_seen,
+                last_seen=r.last_seen,
+                tags=sorted(r.tags),
+                assigned={pool: target_id for pool, (target_id, _) in r.assignments.items()},
+            )
+            for r in records
+        ],
+    )
