@@ -36,6 +36,12 @@ def new_group_screenshot(label: str = "test group") -> tuple[str, bytes]:
     return url, group_qr_screenshot(url, label)
 
 
+def new_staff_screenshot(name: str = "staff") -> tuple[str, bytes]:
+    """A staff member's personal WeChat contact QR (u.wechat.com), as a phone screenshot."""
+    url = "https://u.wechat.com/" + demo_group_url().rsplit("/", 1)[1]
+    return url, group_qr_screenshot(url, name)
+
+
 def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -58,11 +64,35 @@ def sample_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-def scan_event(code_id: str) -> dict:
+def scan_event(
+    code_id: str,
+    query: dict | None = None,
+    visitor_id: str | None = None,
+    method: str = "GET",
+    user_agent: str | None = None,
+) -> dict:
+    """A scan as API Gateway hands it over: optional ?ch= / ?o=, the visitor cookie, HEAD, another browser."""
     event = sample_event("scan_function_scan")
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/s/{code_id}"
     event["pathParameters"] = {"code_id": code_id}
+    event["requestContext"]["http"]["method"] = method
+    if query:
+        event["queryStringParameters"] = query
+        event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+    if visitor_id:
+        event["cookies"] = [f"siyu_vid={visitor_id}"]
+    if user_agent is not None:
+        event["headers"]["user-agent"] = user_agent
     return event
+
+
+def visitor_id_of(page: dict) -> str | None:
+    """The visitor id a scan page set as its cookie (None when it set none)."""
+    for cookie in page.get("cookies") or []:
+        name, _, rest = cookie.partition("=")
+        if name == "siyu_vid":
+            return rest.split(";", 1)[0]
+    return None
 
 
 def admin_event(method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:

@@ -121,13 +121,13 @@ def to_csv(rows: Iterable[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: _cell(row[column]) for column in COLUMNS})
+        writer.writerow({**{column: row[column] for column in COLUMNS}, "name": _text_cell(row["name"])})
     return out.getvalue()
 
 
-def _cell(value):
-    """A name a spreadsheet would run as a formula (=, +, -, @) is quoted as text."""
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+def _text_cell(value: str) -> str:
+    """An operator-typed name a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _dimension_order(dim: str) -> tuple:

@@ -7,7 +7,7 @@ no IP is stored. Attributes: first_seen, last_seen; ``assigned:<pool>`` = "<targ
 (who they were given, so a returning scanner sees the same staff member); ``tags`` (string
 set; grouped-code picks); ``dims`` (every statistic dimension they ever counted in) and
 ``seen:<day>`` (the ones they counted in that day): together they make unique-visitor counts
-exact without a second read. ``expires_at`` (epoch seconds) lets DynamoDB's TTL drop records
+exact without a read of their own. ``expires_at`` (epoch seconds) lets DynamoDB's TTL drop records
 of scanners who never came back.
 """
 
@@ -82,7 +82,8 @@ class VisitorsTable:
         tags: Collection[str] = (),
         stale_days: Collection[str] = (),
     ) -> NewInVisit:
-        """Record one visit (one UpdateItem) and say which dimensions it was new in."""
+        """Record one visit (one UpdateItem) and say which dimensions it was new in (from the
+        record as it was before the write, returned by the same call)."""
         names = {"#seen": SEEN_PREFIX + day}
         values = {
             ":now": _s(to_iso(now)),
@@ -112,7 +113,7 @@ class VisitorsTable:
             UpdateExpression=update,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # the item before: which dims were seen already
         ).get("Attributes", {})
         dims = frozenset(dims)
         seen_today = set(old.get(SEEN_PREFIX + day, {}).get("SS", []))
