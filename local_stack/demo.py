@@ -95,3 +95,60 @@ def seed_demo(api_url: str, token: str) -> dict:
         {"image_base64": base64.b64encode(backup).decode()},
     )
     return call(api_url, token, "GET", f"/admin/codes/{code['id']}")[1]
+
+
+def _upload(api_url: str, token: str, code_id: str, url: str, label: str, **fields) -> dict:
+    image = group_qr_screenshot(url, label)
+    body = {"image_base64": base64.b64encode(image).decode(), **fields}
+    status, answer = call(api_url, token, "POST", f"/admin/codes/{code_id}/targets", body)
+    if status != 201:
+        raise RuntimeError(f"could not upload demo target {label}: {status} {answer}")
+    return answer
+
+
+def demo_staff_url() -> str:
+    return "https://u.wechat.com/" + secrets.token_urlsafe(18).replace("-", "a").replace("_", "b")
+
+
+def seed_staff_and_grouped_demos(api_url: str, token: str) -> dict[str, dict]:
+    """A staff code (round robin, a daily cap, working hours, a backup, two channels) and a
+    grouped code (two cities, each with its own pool); returns {"staff": code, "grouped": code}."""
+    status, staff = call(
+        api_url,
+        token,
+        "POST",
+        "/admin/codes",
+        {"name": "Demo: store guides", "kind": "staff", "title": "添加您的专属顾问"},
+    )
+    if status != 201:
+        raise RuntimeError(f"could not create the demo staff code: {status} {staff}")
+    office_hours = [{"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}]
+    _upload(api_url, token, staff["id"], demo_staff_url(), "小王", staff_name="小王", daily_cap=20)
+    _upload(api_url, token, staff["id"], demo_staff_url(), "小李", staff_name="小李", working_hours=office_hours)
+    _upload(api_url, token, staff["id"], demo_staff_url(), "客服", staff_name="值班客服", backup=True)
+    for name in ("包裹卡", "门店12号立牌"):
+        call(api_url, token, "POST", f"/admin/codes/{staff['id']}/channels", {"name": name})
+    status, grouped = call(
+        api_url,
+        token,
+        "POST",
+        "/admin/codes",
+        {
+            "name": "Demo: city groups",
+            "kind": "grouped",
+            "title": "加入同城福利群",
+            "guidance": "请选择您所在的城市",
+            "options": [
+                {"label": "上海", "tag": "city:shanghai"},
+                {"label": "北京", "description": "含天津", "tag": "city:beijing"},
+            ],
+        },
+    )
+    if status != 201:
+        raise RuntimeError(f"could not create the demo grouped code: {status} {grouped}")
+    for option in grouped["options"]:
+        _upload(api_url, token, grouped["id"], demo_group_url(), f"{option['label']}群", option_id=option["id"])
+    return {
+        "staff": call(api_url, token, "GET", f"/admin/codes/{staff['id']}")[1],
+        "grouped": call(api_url, token, "GET", f"/admin/codes/{grouped['id']}")[1],
+    }

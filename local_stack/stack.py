@@ -13,7 +13,7 @@ import boto3
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
-from local_stack.demo import call, seed_demo
+from local_stack.demo import call, seed_demo, seed_staff_and_grouped_demos
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
@@ -68,8 +68,13 @@ class LocalStack:
             "emulator_url": self.emulator.endpoint_url,
         }
         if self.demo:
-            code = self._demo_code(token)
-            self.info.update(demo_code_id=code["id"], scan_url=code["scan_url"])
+            codes = self._demo_codes(token)
+            self.info.update(
+                demo_code_id=codes["group"]["id"],
+                scan_url=codes["group"]["scan_url"],
+                staff_scan_url=codes["staff"]["scan_url"],
+                grouped_scan_url=codes["grouped"]["scan_url"],
+            )
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
             threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()
@@ -96,16 +101,23 @@ class LocalStack:
         for topic in self.template.topics():
             sns.create_topic(Name=topic)
 
-    def _demo_code(self, token: str) -> dict:
+    def _demo_codes(self, token: str) -> dict[str, dict]:
+        """The demo codes: made on the first start, found again on the next ones."""
         remembered = self.data_dir / "demo.json"
-        if remembered.exists():
-            code_id = json.loads(remembered.read_text())["id"]
-            status, code = call(self.api.url, token, "GET", f"/admin/codes/{code_id}")
-            if status == 200:
-                return code
-        code = seed_demo(self.api.url, token)
-        _write_json(remembered, {"id": code["id"]})
-        return code
+        ids = json.loads(remembered.read_text()) if remembered.exists() else {}
+        codes = {}
+        for kind, key in (("group", "id"), ("staff", "staff_id"), ("grouped", "grouped_id")):
+            if key in ids:
+                status, code = call(self.api.url, token, "GET", f"/admin/codes/{ids[key]}")
+                if status == 200:
+                    codes[kind] = code
+        if "group" not in codes:
+            codes["group"] = seed_demo(self.api.url, token)
+        if "staff" not in codes or "grouped" not in codes:
+            codes.update(seed_staff_and_grouped_demos(self.api.url, token))
+        ids = {"id": codes["group"]["id"], "staff_id": codes["staff"]["id"], "grouped_id": codes["grouped"]["id"]}
+        _write_json(remembered, ids)
+        return codes
 
     def _fire_schedule(self, request: Request, params: dict) -> Response:
         try:
