@@ -59,6 +59,7 @@ e2e: $(VENV)/.installed chromium
 
 bench: $(VENV)/.installed
 	$(PY) bench/scan_bench.py
+	$(PY) bench/hot_code_bench.py
 	$(PY) bench/rotation_bench.py
 
 clean:

@@ -1,9 +1,10 @@
 """Scan-path benchmark (a report, not a test): every figure is a ratio against a baseline
 measured in the same run, so it means the same on a laptop and on a CI box.
 
-1. storage calls per scan on the steady path                                   goal 1
+1. storage calls per first-time scan on the steady path                        goal 3
+   (a counter shard, the visitor record, a statistics shard: one UpdateItem each)
 2. cold import of the scan function / (import boto3 + one DynamoDB client)     goal <= 1.3
-3. warm scan handler / the bare conditional UpdateItem it makes                goal <= 2
+3. warm scan handler / the three bare UpdateItems it makes                     goal <= 1.5
 
 The handlers run in this process against the local stack's emulator (local_stack.LocalStack),
 exactly as `make run` serves them. Always exits 0.
@@ -42,6 +43,9 @@ WARM_CALLS = 2000
 WARM_THRESHOLD = 10_000  # the timing code never runs out of targets
 IMPORT_RUNS = 7
 BARE_PK = "CODE#benchbarecounter"  # a counter item of its own, no code behind it
+COUNTER, VISITOR, STATS = "UpdateItem (counter shard)", "UpdateItem (visitor record)", "UpdateItem (statistics shard)"
+WAKE = "UpdateItem (wake rotation)"
+PER_SCAN = (COUNTER, VISITOR, STATS)
 
 
 def verdict(ok: bool) -> str:
@@ -149,10 +153,24 @@ class CallCounter:
         self.client, self.calls = client, collections.Counter()
 
     def __call__(self, model, params=None, **_):
-        # The one write per filled group that wakes the rotation job is its own line in the report.
+        # Writes are told apart by the item they touch; the one write per filled group that
+        # wakes the rotation job is its own line in the report.
+        if model.name != "UpdateItem":
+            self.calls[model.name] += 1
+            return
         body = (params or {}).get("body", b"")  # the serialized request
-        wake = model.name == "UpdateItem" and b"due_at" in (body if isinstance(body, bytes) else body.encode())
-        self.calls["UpdateItem (wake rotation)" if wake else model.name] += 1
+        text = body.decode() if isinstance(body, bytes) else body
+        key = json.loads(text)["Key"]
+        pk, sk = key["pk"]["S"], key["sk"]["S"]
+        if "due_at" in text:
+            kind = WAKE
+        elif pk.startswith("VISITOR#"):
+            kind = VISITOR
+        elif pk.startswith("STATS#"):
+            kind = STATS
+        else:
+            kind = COUNTER if sk.startswith("SCANS#") else "UpdateItem (other)"
+        self.calls[kind] += 1
 
     def __enter__(self) -> CallCounter:
         self.client.meta.events.register("before-call.dynamodb", self)
@@ -178,7 +196,7 @@ def steady_calls(admin, scan, service) -> dict:
         elapsed = time.perf_counter() - started
         steady = counter.take()
     code, counters = service.table.load(code_id)
-    per_target = [counters.get(t.id, 0) for t in code.targets]  # in the code's order
+    per_target = [counters.total(t.id) for t in code.targets]  # in the code's order
     return {"cold": cold, "steady": steady, "elapsed": elapsed, "per_target": per_target}
 
 
@@ -187,17 +205,38 @@ def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
     code_id = create_code(admin, "bench warm", WARM_THRESHOLD, 1)
     event = scan_event(code_id)
     client, table = service.table._client, service.table._table
-    bare_call = {  # the arguments CodesTable.count_scan sends, on a counter of its own
-        "TableName": table,
-        "Key": {"pk": {"S": BARE_PK}, "sk": {"S": "SCANS#bare"}},
-        "UpdateExpression": "ADD scans :one",
-        "ConditionExpression": "attribute_not_exists(scans) OR scans < :threshold",
-        "ExpressionAttributeValues": {":one": {"N": "1"}, ":threshold": {"N": str(10**12)}},
-        "ReturnValues": "UPDATED_NEW",
-    }
-    for _ in range(20):  # warm both paths: cache loaded, connections open
-        scan_ok(scan.invoke(event))
-        client.update_item(**bare_call)
+    bare_calls = [  # the three writes a first-time scan makes, each on items of their own
+        {
+            "Key": {"pk": {"S": BARE_PK}, "sk": {"S": "SCANS#bare#0"}},
+            "UpdateExpression": "ADD scans :one, #day :one",
+            "ConditionExpression": "(attribute_not_exists(scans) OR scans < :total_quota)",
+            "ExpressionAttributeNames": {"#day": "day:2026-11-25"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":total_quota": {"N": str(10**12)}},
+            "ReturnValues": "ALL_NEW",
+        },
+        {
+            "Key": {"pk": {"S": "VISITOR#benchbare"}, "sk": {"S": BARE_PK}},
+            "UpdateExpression": "SET last_seen = :now, first_seen = if_not_exists(first_seen, :now) "
+            "ADD dims :dims, #seen :dims",
+            "ExpressionAttributeNames": {"#seen": "seen:2026-11-25"},
+            "ExpressionAttributeValues": {":now": {"S": "2026-11-25T12:00:00Z"}, ":dims": {"SS": ["code", "ch:-"]}},
+            "ReturnValues": "ALL_OLD",
+        },
+        {
+            "Key": {"pk": {"S": "STATS#benchbare#0"}, "sk": {"S": "2026-11-25"}},
+            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :one" for i in range(9)),
+            "ExpressionAttributeNames": {
+                f"#a{i}": f"{m}|{d}"
+                for i, (m, d) in enumerate((m, d) for m in "vwa" for d in ("code", "ch:-", "t:bare"))
+            },
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        },
+    ]
+
+    def bare_scan():
+        for call in bare_calls:
+            client.update_item(TableName=table, **call)
+
     handler, bare = [], []
     for i in range(WARM_CALLS):
         for which in (0, 1) if i % 2 else (1, 0):  # alternate who goes first
@@ -205,7 +244,7 @@ def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
             if which:
                 answer = scan.invoke(event)
             else:
-                client.update_item(**bare_call)
+                bare_scan()
             (handler if which else bare).append(time.perf_counter() - started)
             if which:
                 scan_ok(answer)
@@ -245,29 +284,25 @@ def main() -> None:
     refreshes = calls.get("Query", 0)
     expected_refreshes = int(steady["elapsed"] // cache_seconds) + 1
     wakes = calls.get("UpdateItem (wake rotation)", 0)
-    explained = calls.get("UpdateItem", 0) == STEADY_SCANS and set(calls) <= {
-        "UpdateItem",
-        "Query",
-        "UpdateItem (wake rotation)",
-    }
+    explained = all(calls.get(kind, 0) == STEADY_SCANS for kind in PER_SCAN)
+    explained = explained and set(calls) <= {*PER_SCAN, WAKE, "Query"}
     explained = explained and wakes <= len(steady["per_target"])  # at most one per group that filled
     explained = explained and refreshes <= expected_refreshes
     counts = "/".join(map(str, steady["per_target"]))
+    writes = " + ".join(f"{calls.get(kind, 0)} {kind}" for kind in PER_SCAN)
     print(
-        f"storage calls per scan (steady, {STEADY_SCANS} scans): {per_scan:.3f}  goal 1  {verdict(explained)}\n"
-        f"  = {calls.get('UpdateItem', 0)} UpdateItem (one per scan) + {refreshes} Query (the config cache refresh, "
-        f"one per {cache_seconds:g} s per container; the scans took {steady['elapsed']:.1f} s here)"
+        f"storage calls per first-time scan (steady, {STEADY_SCANS} scans): {per_scan:.3f}  goal 3  "
+        f"{verdict(explained)}\n"
+        f"  = {writes} + {refreshes} Query (the config cache refresh, one per {cache_seconds:g} s per container; "
+        f"the scans took {steady['elapsed']:.1f} s here)"
         + (
             f" + {wakes} UpdateItem marking the code due for the rotation job (one per group that filled)"
             if wakes
             else ""
         )
-        + "".join(
-            f" + {n} {op}"
-            for op, n in sorted(calls.items())
-            if op not in ("UpdateItem", "Query", "UpdateItem (wake rotation)")
-        )
+        + "".join(f" + {n} {op}" for op, n in sorted(calls.items()) if op not in (*PER_SCAN, WAKE, "Query"))
         + f"\n  {len(steady['per_target'])} targets filled in order, threshold {THRESHOLD}: scans per target {counts}"
+        + "\n  a returning scanner (cookie) costs one GetItem more and no counter write (bench/hot_code_bench.py)"
     )
     cold = steady["cold"]
     print(
@@ -291,8 +326,8 @@ def main() -> None:
     handler_ms, bare_ms = median_ms(handler), median_ms(bare)
     ratio = handler_ms / bare_ms
     print(
-        f"warm scan handler {handler_ms:.2f} ms vs bare UpdateItem {bare_ms:.2f} ms = {ratio:.2f}x  goal <= 2  "
-        f"{verdict(ratio <= 2)}   (medians of {WARM_CALLS}, interleaved, same client and emulator)"
+        f"warm scan handler {handler_ms:.2f} ms vs its three bare UpdateItems {bare_ms:.2f} ms = {ratio:.2f}x  "
+        f"goal <= 1.5  {verdict(ratio <= 1.5)}   (medians of {WARM_CALLS}, interleaved, same client and emulator)"
     )
     own_ms = median_ms([h - b for h, b in zip(handler, bare, strict=True)])
     p90 = [statistics.quantiles(xs, n=10)[-1] * 1000 for xs in (handler, bare)]
