@@ -107,7 +107,7 @@ def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn:
     elif channel.kind == "webhook":
         body = json.dumps(message.payload(), ensure_ascii=False, sort_keys=True).encode()
         headers = {"X-Siyu-Signature": signature(channel.secret or "", body), "X-Siyu-Event": message.event}
-        _post(channel.url, body, headers)
+        post(channel.url, body, headers)
     elif channel.kind == "email":
         if not topic_arn:
             raise DeliveryFailed("no ALERT_TOPIC_ARN configured for e-mail alerts")
@@ -130,10 +130,11 @@ def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn:
 
 
 def _post_json(url: str, payload: dict) -> bytes:
-    return _post(url, json.dumps(payload, ensure_ascii=False).encode(), {})
+    return post(url, json.dumps(payload, ensure_ascii=False).encode(), {})
 
 
-def _post(url: str, body: bytes, headers: dict) -> bytes:
+def post(url: str, body: bytes, headers: dict) -> bytes:
+    """POST `body` as JSON; the answer's first 4 KB, or DeliveryFailed saying why."""
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **headers}
     )

@@ -138,11 +138,17 @@ class StaffFields(_Input):
     )
     working_hours: list[WorkingHours] | None = Field(None, max_length=14, description="Empty: always on duty.")
     backup: bool | None = Field(None, description="Only used when every regular target is capped or off duty.")
+    robot_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = Field(
+        None, description="A group's WeCom group robot webhook: SOP plans over this code push into the group."
+    )
 
     def staff(self) -> StaffSettings:
         hours = None if self.working_hours is None else tuple(w.window() for w in self.working_hours)
         clear = "daily_cap" in self.model_fields_set and self.daily_cap is None
-        return StaffSettings(self.staff_name, self.weight, self.daily_cap, clear, hours, self.backup)
+        clear_robot = "robot_url" in self.model_fields_set and self.robot_url is None
+        return StaffSettings(
+            self.staff_name, self.weight, self.daily_cap, clear, hours, self.backup, self.robot_url, clear_robot
+        )
 
 
 class ImageUpload(_Input):
@@ -190,6 +196,7 @@ class TargetView(BaseModel):
     working_hours: list[WorkingHoursView]
     backup: bool
     option_id: str | None
+    robot_url: str | None
 
 
 class OptionView(BaseModel):
@@ -322,6 +329,7 @@ def target_view(code: LiveCode, target: Target, counters: Counters, now: datetim
         working_hours=[_hours_view(w) for w in target.working_hours],
         backup=target.backup,
         option_id=target.option_id,
+        robot_url=target.robot_url,
     )
 
 

@@ -35,3 +35,8 @@ def s3():
 @functools.cache
 def sns():
     return boto3.client("sns", config=PATIENT)
+
+
+@functools.cache
+def sqs():
+    return boto3.client("sqs", config=PATIENT)

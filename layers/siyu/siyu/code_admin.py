@@ -87,6 +87,8 @@ class StaffSettings:
     clear_daily_cap: bool = False
     working_hours: tuple[WorkingWindow, ...] | None = None
     backup: bool | None = None
+    robot_url: str | None = None  # a group's WeCom robot webhook (SOP pushes)
+    clear_robot_url: bool = False
 
 
 @dataclass
@@ -407,11 +409,14 @@ def _with_staff(target: Target, staff: StaffSettings) -> Target:
             "daily_cap": staff.daily_cap,
             "working_hours": staff.working_hours,
             "backup": staff.backup,
+            "robot_url": staff.robot_url,
         }.items()
         if v is not None
     }
     if staff.clear_daily_cap:
         changes["daily_cap"] = None
+    if staff.clear_robot_url:
+        changes["robot_url"] = None
     return replace(target, **changes)
 
 

@@ -90,6 +90,7 @@ class Target:
     working_hours: tuple[WorkingWindow, ...] = ()  # empty: always on duty
     backup: bool = False  # only used when no regular target is available
     option_id: str | None = None  # grouped codes: the option whose pool this target is in
+    robot_url: str | None = None  # the WeCom group robot in this group: SOP pushes reach it through it
 
 
 @dataclass(frozen=True)

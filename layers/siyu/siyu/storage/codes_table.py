@@ -75,6 +75,7 @@ def _target_to_item(t: Target) -> dict:
             **({"staff_name": _s(t.staff_name)} if t.staff_name else {}),
             **({"daily_cap": _n(t.daily_cap)} if t.daily_cap is not None else {}),
             **({"option_id": _s(t.option_id)} if t.option_id else {}),
+            **({"robot_url": _s(t.robot_url)} if t.robot_url else {}),
         }
     }
 
@@ -98,6 +99,7 @@ def _target_from_item(m: dict) -> Target:
         ),
         backup=m.get("backup", {}).get("BOOL", False),
         option_id=m.get("option_id", {}).get("S"),
+        robot_url=m.get("robot_url", {}).get("S"),
     )
 
 

@@ -29,6 +29,9 @@ class UploadsBucket:
         extra = {"VersionId": version_id} if version_id else {}
         self._client.delete_object(Bucket=self._bucket, Key=key, **extra)
 
+    def get(self, key: str) -> bytes:
+        return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+
     def download_url(self, key: str, seconds: int = 300) -> str:
         """A short-lived link to a private object, for operators to see the original upload."""
         return self._client.generate_presigned_url(
