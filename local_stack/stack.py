@@ -17,6 +17,7 @@ from local_stack.demo import call, seed_demo, seed_staff_and_grouped_demos
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
+from local_stack.queues import QueuePollers
 from local_stack.scheduler import Scheduler
 from local_stack.snapshot import Snapshot
 from local_stack.template import Template
@@ -54,11 +55,13 @@ class LocalStack:
         self.functions = load_functions(self.template)
         self.issuer = LocalIssuer(self.data_dir / "admin_jwt_key.pem")
         self.scheduler = Scheduler(self.template.schedules(), self.functions)
+        self.queues = QueuePollers(self.template.queue_subscriptions(), self.functions)
         self.api = LocalApi(self.template, self.functions, self.issuer, self.host, self.port)
         self.api.add_local_route("POST", "/_local/schedules/{function_id}", self._fire_schedule)
         self.api.start()
         if self.run_schedules:
             self.scheduler.start()
+            self.queues.start()
         authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
         token = self.issuer.mint(self.template.jwt_authorizer(authorizer))
         self.info = {
@@ -83,6 +86,7 @@ class LocalStack:
     def stop(self) -> None:
         self._stopping.set()
         self.scheduler.stop()
+        self.queues.stop()
         self.api.stop()
         if self.persist:
             self._save()
@@ -100,6 +104,9 @@ class LocalStack:
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         for topic in self.template.topics():
             sns.create_topic(Name=topic)
+        sqs = boto3.client("sqs")
+        for queue, attributes in self.template.queues().items():
+            sqs.create_queue(QueueName=queue, Attributes=attributes)
 
     def _demo_codes(self, token: str) -> dict[str, dict]:
         """The demo codes: made on the first start, found again on the next ones."""

@@ -6,6 +6,7 @@ to local values (resource names, parameter defaults, conditions), it never resta
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,16 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class QueueSubscription:
+    """An SQS event source: `function_id` receives batches from queue `queue` (local name)."""
+
+    function_id: str
+    queue: str
+    batch_size: int
+    partial_failures: bool  # FunctionResponseTypes: [ReportBatchItemFailures]
+
+
+@dataclass(frozen=True)
 class JwtAuthorizer:
     issuer: str
     audience: list[str]
@@ -162,6 +173,34 @@ class Template:
 
     def topics(self) -> list[str]:
         return [self.local_name(lid) for lid in self.of_type("AWS::SNS::Topic")]
+
+    def queues(self) -> dict[str, dict]:
+        """Local queue name -> CreateQueue attributes (a redrive policy names its dead-letter queue
+        by ARN, so dead-letter queues come first)."""
+        queues = {}
+        resources = self.of_type("AWS::SQS::Queue")
+        ordered = sorted(resources.items(), key=lambda item: "RedrivePolicy" in item[1].get("Properties", {}))
+        for lid, resource in ordered:
+            props = self.resolve(resource.get("Properties", {}))
+            attributes = {}
+            if "VisibilityTimeout" in props:
+                attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+            if "RedrivePolicy" in props:
+                attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+            queues[self.local_name(lid)] = attributes
+        return queues
+
+    def queue_subscriptions(self) -> list[QueueSubscription]:
+        found = []
+        for lid, resource in self.of_type("AWS::Serverless::Function").items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] != "SQS":
+                    continue
+                props = self.resolve(event["Properties"])
+                queue = props["Queue"].rsplit(":", 1)[1]
+                partial = "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])
+                found.append(QueueSubscription(lid, queue, int(props.get("BatchSize", 10)), partial))
+        return found
 
     # -- functions, routes, schedules ---------------------------------------------------
 
@@ -263,9 +302,13 @@ class Template:
             return self.parameters[name]
         if self.resources.get(name, {}).get("Type") == "AWS::SNS::Topic":  # Ref of a topic is its ARN
             return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.local_name(name)}"
+        if self.resources.get(name, {}).get("Type") == "AWS::SQS::Queue":  # Ref of a queue is its URL
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{self.local_name(name)}"
         return self.local_name(name)
 
     def _get_att(self, lid: str, attribute: str) -> str:
+        if attribute == "Arn" and self.resources.get(lid, {}).get("Type") == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.local_name(lid)}"
         if attribute == "Arn":
             return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.local_name(lid)}"
         return self.local_name(lid)

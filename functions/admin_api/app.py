@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
-from routers import alerts, channels, codes, stats, targets
+from routers import alerts, channels, codes, sop, stats, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
@@ -21,6 +21,7 @@ app.include_router(targets.router)
 app.include_router(alerts.router)
 app.include_router(channels.router)
 app.include_router(stats.router)
+app.include_router(sop.router)
 
 
 @app.get("/admin/openapi.json", include_in_schema=False)

@@ -5,6 +5,7 @@ import os
 
 from siyu.alert_admin import AlertAdmin
 from siyu.code_admin import CodeAdmin
+from siyu.sop_admin import SopAdmin
 from siyu.stats_admin import StatsAdmin
 from siyu.storage.visitors_table import VisitorsTable
 
@@ -17,6 +18,11 @@ def code_admin() -> CodeAdmin:
 @functools.cache
 def alert_admin() -> AlertAdmin:
     return AlertAdmin.from_environment()
+
+
+@functools.cache
+def sop_admin() -> SopAdmin:
+    return SopAdmin.from_environment()
 
 
 @functools.cache

@@ -114,7 +114,10 @@ class SopAdmin:
     def set_status(self, plan_id: str, status: str) -> Plan:
         """Pause (nothing is sent; pushes that fall in the pause are skipped) or resume."""
         now = self.clock()
-        plan = self._modify(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=now)
+        found = self.sop.plan(plan_id) if plan_id.isalnum() else None
+        # Pushes that fell in the pause stay skipped: the job goes on from now (or from where it got).
+        resume_from = max(now, found[1]["scanned_until"]) if found else now
+        plan = self._modify(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
         if status == ACTIVE:  # pushes held while paused go out now (if they are not too late)
             deliveries, _ = self.sop.deliveries(plan_id, limit=500)
             for d in deliveries:

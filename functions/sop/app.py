@@ -1,0 +1,16 @@
+"""SOP function (EventBridge, every minute): expands the plans that are due into deliveries
+and hands the due deliveries to the send queue. Safe to run twice or concurrently."""
+
+from aws_lambda_powertools import Logger
+
+from siyu.sop import SopJob
+
+logger = Logger(service="sop")
+job = SopJob.from_environment()
+
+
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    report = job.run()
+    logger.info("sop run", extra=report.as_dict())
+    return report.as_dict()

@@ -1,0 +1,26 @@
+"""SOP send function (SQS): sends each handed-over delivery once. A message whose processing
+fails (storage trouble) is reported back alone (partial batch response) and comes again; a
+failed send is not an error here: the delivery records it and is retried with backoff."""
+
+import json
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from siyu.sop import SopSender
+
+logger = Logger(service="sop_send")
+processor = BatchProcessor(event_type=EventType.SQS)
+sender = SopSender.from_environment()
+
+
+def send_one(record) -> str:
+    message = json.loads(record.body)
+    outcome = sender.send(message["plan_id"], message["delivery"])
+    logger.info("delivery", extra={"plan_id": message["plan_id"], "delivery": message["delivery"], "outcome": outcome})
+    return outcome
+
+
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    return process_partial_response(event=event, record_handler=send_one, processor=processor, context=context)
