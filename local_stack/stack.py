@@ -127,10 +127,10 @@ class LocalStack:
         return codes
 
     def _fire_schedule(self, request: Request, params: dict) -> Response:
-        try:
+        known = sorted({s.function_id for s in self.scheduler.schedules})
+        if params["function_id"] in known:
             answers = self.scheduler.fire(params["function_id"])
-        except KeyError:
-            known = sorted({s.function_id for s in self.scheduler.schedules})
+        else:
             body = {"message": f"no schedule for {params['function_id']}; scheduled functions: {known}"}
             return Response(json.dumps(body), status=404, content_type="application/json")
         return Response(

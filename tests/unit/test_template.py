@@ -89,8 +89,18 @@ def test_local_only_routes_are_not_in_the_template():
     assert "_local" not in TEXT
 
 
-def test_rotation_runs_on_the_template_schedule():
-    (schedule,) = TEMPLATE.schedules()
-    assert schedule.function_id == "RotateFunction" and schedule.rate_seconds == 300
+def test_rotation_and_sop_run_on_the_template_schedules():
+    schedules = {s.function_id: s for s in TEMPLATE.schedules()}
+    assert set(schedules) == {"RotateFunction", "SopFunction"}
+    assert schedules["RotateFunction"].rate_seconds == 300 and schedules["SopFunction"].rate_seconds == 60
     faster = Template(ROOT / "template.yaml", {"RotationSchedule": "rate(1 minute)"})
-    assert faster.schedules()[0].rate_seconds == 60
+    assert {s.function_id: s.rate_seconds for s in faster.schedules()}["RotateFunction"] == 60
+
+
+def test_the_sop_sender_reads_the_queue_the_template_defines():
+    (subscription,) = TEMPLATE.queue_subscriptions()
+    assert subscription.function_id == "SopSendFunction" and subscription.queue == "SopQueue"
+    assert subscription.partial_failures and subscription.batch_size == 10
+    queues = TEMPLATE.queues()
+    assert list(queues) == ["SopDeadLetterQueue", "SopQueue"]  # the dead-letter queue exists first
+    assert "SopDeadLetterQueue" in queues["SopQueue"]["RedrivePolicy"]

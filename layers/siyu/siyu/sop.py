@@ -59,7 +59,7 @@ QUEUE_BATCH = 10
 @dataclass
 class JobReport:
     plans: int = 0
-    created: int = 0
+    deliveries_created: int = 0
     skipped: int = 0
     handed_over: int = 0
     items_read: int = 0
@@ -153,7 +153,7 @@ class SopJob:
                         "created_at": now,
                     }
                     if self.sop.create_delivery(plan.id, delivery, None if late else send_at):
-                        report.created += 1
+                        report.deliveries_created += 1
                         report.skipped += late
         self.sop.finish_plan(plan_id, run_id, now, self._next_due(plan, targets, now))
 
