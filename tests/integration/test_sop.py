@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
 
 from siyu.sop import SopJob, SopSender
+from siyu.sop_rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step
 from siyu.storage.codes_table import CodesTable
-from siyu.storage.sop_table import SopTable
+from siyu.storage.sop_table import SopTable, plan_to_json
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.times import to_precise_iso
 from tests.helpers import b64, new_group_screenshot
 from tests.receiver import Receiver
 
@@ -293,3 +295,64 @@ def test_plan_input_errors_say_what_to_fix(admin, receiver):
         "POST", "/admin/sop/plans", {"target": dest, "steps": [bad_weekly], "time_zone": "Moon/Base"}
     )
     assert status == 422 and "time_zone" in answer["message"]
+
+
+def test_a_job_run_reads_on_the_order_of_the_due_items_not_the_plans(stack, sop, receiver):
+    # Given 1,000 plans of which 10 have a push due now
+    base = T0 + timedelta(days=30)
+    sop.run(base)  # other tests' plans share the table: whatever of theirs is due by then goes first
+    sop.send_queued()
+    plans = []
+    for n in range(1000):
+        due = n % 100 == 0
+        at = base + (timedelta(minutes=-5) if due else timedelta(days=3))
+        plan = Plan(
+            id=f"bench{n:05d}",
+            name="bench",
+            time_zone="Asia/Shanghai",
+            target={"kind": "destinations"},
+            steps=(
+                Step(
+                    "s1",
+                    "push",
+                    Schedule(ONCE, at.astimezone(SHANGHAI).time(), on=at.astimezone(SHANGHAI).date()),
+                    Content(TEXT, text="x"),
+                ),
+            ),
+            guards=Guards(quiet_start=time(0, 0), quiet_end=time(0, 0)),
+            status="active",
+            start=base.date(),
+            created_at=base - timedelta(days=1),
+            destinations=(Destination("d:x", "x", "webhook", f"{receiver.url}/{n}", "s" * 16),),  # a cap each
+        )
+        plans.append(plan)
+    items = []
+    for plan in plans:
+        due_at = base if plan.id.endswith("00") else base + timedelta(days=3)
+        items.append(
+            {
+                "pk": {"S": f"PLAN#{plan.id}"},
+                "sk": {"S": "PLAN"},
+                "plan_json": {"S": plan_to_json(plan)},
+                "status": {"S": "active"},
+                "version": {"N": "1"},
+                "scanned_until": {"S": to_precise_iso(plan.created_at)},
+                "due_pk": {"S": "SOP"},
+                "due_at": {"S": to_precise_iso(due_at)},
+            }
+        )
+    client = boto3.client("dynamodb")
+    table_name = stack.template.functions()["SopFunction"].environment["TABLE_NAME"]
+    for start in range(0, len(items), 25):
+        client.batch_write_item(
+            RequestItems={table_name: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
+        )
+
+    # When the job runs
+    report = sop.run(base)
+
+    # Then it expanded the 10 due plans into 10 deliveries and read about that many items
+    assert report.plans == 10 and report.deliveries_created == 10 and report.handed_over == 10
+    assert report.items_read <= 40, report  # 10 due plans + 10 plan reads + 10 due deliveries (+ leftovers)
+    assert sop.send_queued({"id": plans[0].id}) == ["sent"]
+    assert len(receiver.requests) == 10
