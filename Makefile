@@ -61,6 +61,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/scan_bench.py
 	$(PY) bench/hot_code_bench.py
 	$(PY) bench/rotation_bench.py
+	$(PY) bench/sop_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache
