@@ -14,6 +14,7 @@ from local_stack.functions import LocalFunction
 from local_stack.template import ACCOUNT, REGION, QueueSubscription
 
 logger = logging.getLogger("local_stack.queues")
+POLL_PAUSE_SECONDS = 0.5
 
 
 def sqs_event(queue: str, messages: list[dict]) -> dict:
@@ -67,9 +68,12 @@ class QueuePollers:
         self._stop.set()
 
     def _forever(self, subscription: QueueSubscription) -> None:
+        # Short polls with a pause between them: the emulator answers one call at a time, and a
+        # long poll would hold every other call (a scan's, with its half-second timeout) behind it.
         while not self._stop.is_set():
             try:
-                self._poll(subscription, wait_seconds=1)
+                if not self._poll(subscription, wait_seconds=0):
+                    self._stop.wait(POLL_PAUSE_SECONDS)
             except Exception:
                 logger.exception("polling %s for %s failed", subscription.queue, subscription.function_id)
                 self._stop.wait(1)
