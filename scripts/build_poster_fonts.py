@@ -11,6 +11,7 @@
   text size.
 """
 
+import contextlib
 import io
 import json
 import sys
@@ -30,10 +31,8 @@ def poster_charset() -> set[int]:
     for encoding, lead_bytes in (("gb2312", range(0xA1, 0xF8)), ("big5", range(0xA1, 0xC7))):
         for lead in lead_bytes:
             for trail in range(0x40, 0xFF):
-                try:
+                with contextlib.suppress(UnicodeDecodeError):
                     chars.add(ord(bytes([lead, trail]).decode(encoding)))
-                except UnicodeDecodeError:
-                    pass
     return chars
 
 
