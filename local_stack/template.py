@@ -22,6 +22,9 @@ class _CfnLoader(yaml.SafeLoader):
     """YAML with CloudFormation short tags (!Ref, !Sub, !If, ...) read as their long form."""
 
 
+LOCAL_STACK_UUID = "5e1f0000-0000-4000-8000-00000000c0de"
+
+
 def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict:
     name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
@@ -286,6 +289,12 @@ class Template:
             if key == "Fn::GetAtt":
                 lid, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
                 return self._get_att(lid, attribute)
+            if key == "Fn::Split":
+                delimiter, text = arg
+                return self.resolve(text).split(delimiter)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
         return {k: self.resolve(v) for k, v in value.items()}
 
     def _ref(self, name: str) -> str:
@@ -295,6 +304,7 @@ class Template:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": "siyu-local",
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/siyu-local/{LOCAL_STACK_UUID}",
         }
         if name in pseudo:
             return pseudo[name]

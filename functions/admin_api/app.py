@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
-from routers import alerts, channels, codes, sop, stats, targets
+from routers import alerts, campaigns, channels, codes, sop, stats, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
@@ -22,6 +22,7 @@ app.include_router(alerts.router)
 app.include_router(channels.router)
 app.include_router(stats.router)
 app.include_router(sop.router)
+app.include_router(campaigns.router)
 
 
 @app.get("/admin/openapi.json", include_in_schema=False)
@@ -33,7 +34,8 @@ def openapi_document():
             title="siyu admin API",
             version="1.0.0",
             description=(
-                "Live codes (活码): group, staff and grouped codes, their targets, channels and statistics. "
+                "Live codes (活码): group, staff and grouped codes, their targets, channels and statistics; "
+                "SOP push plans; fission campaigns with personal posters. "
                 "Every route needs `Authorization: Bearer <JWT>`."
             ),
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},

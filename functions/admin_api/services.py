@@ -4,6 +4,7 @@ import functools
 import os
 
 from siyu.alert_admin import AlertAdmin
+from siyu.campaign_admin import CampaignAdmin
 from siyu.code_admin import CodeAdmin
 from siyu.sop_admin import SopAdmin
 from siyu.stats_admin import StatsAdmin
@@ -26,6 +27,11 @@ def sop_admin() -> SopAdmin:
 
 
 @functools.cache
+def campaign_admin() -> CampaignAdmin:
+    return CampaignAdmin.from_environment()
+
+
+@functools.cache
 def stats_admin() -> StatsAdmin:
     return StatsAdmin.from_environment(code_admin())
 
@@ -41,8 +47,12 @@ def api_base(event) -> str:
     return f"{proto}://{event.request_context.domain_name}"
 
 
+def public_base(event) -> str:
+    """Where public pages live: PUBLIC_BASE_URL (a custom domain) if set, otherwise the API's
+    own domain as this request reached it."""
+    return os.environ.get("PUBLIC_BASE_URL", "").rstrip("/") or api_base(event)
+
+
 def scan_url(event, code_id: str) -> str:
-    """The public URL printed on parcel cards: PUBLIC_BASE_URL (a custom domain) if set,
-    otherwise the API's own domain as this request reached it."""
-    base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/") or api_base(event)
-    return f"{base}/s/{code_id}"
+    """The public URL printed on parcel cards."""
+    return f"{public_base(event)}/s/{code_id}"

@@ -13,12 +13,14 @@ import logging
 import os
 
 from siyu import landing_page
+from siyu.campaign_rules import address_hash
 from siyu.scan import ScanService, Visit
 from siyu.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, visitor_cookie
 
 logger = logging.getLogger("siyu.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = ScanService.from_environment()
+ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
 
 
 def lambda_handler(event, context):
@@ -35,6 +37,8 @@ def lambda_handler(event, context):
             visitor_id=cookie_value(event.get("cookies") or [], VISITOR_COOKIE),
             count=method == "GET" and not is_bot(user_agent),
             in_wechat=is_wechat(user_agent),
+            referral=query.get("r"),
+            address_hash=address_hash(ADDRESS_KEY, _source_ip(event)) if query.get("r") else "",
         )
         result = service.visit(visit)
     except Exception:  # the scan path never shows an error page
@@ -58,3 +62,7 @@ def lambda_handler(event, context):
     }
     logger.log(level, json.dumps(record))
     return page
+
+
+def _source_ip(event) -> str:
+    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")

@@ -40,3 +40,9 @@ def sns():
 @functools.cache
 def sqs():
     return boto3.client("sqs", config=PATIENT)
+
+
+@functools.cache
+def sqs_for_scans():
+    """The scan path's queue client (referral hand-overs): fail fast like its table client."""
+    return boto3.client("sqs", config=FAST)

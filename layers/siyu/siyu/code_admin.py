@@ -453,6 +453,12 @@ def _target_of(code: LiveCode, target_id: str) -> Target:
 
 
 def _read_upload(image_base64: str) -> tuple[UploadedQr, bytes]:
+    image = decode_base64_upload(image_base64)
+    return read_qr_screenshot(image), image
+
+
+def decode_base64_upload(image_base64: str) -> bytes:
+    """An uploaded file's bytes from base64 as tools send it, or a 4xx saying what to fix."""
     text = image_base64.strip()
     if text.startswith("data:") and "," in text:  # accept a data URI as browsers produce it
         text = text.split(",", 1)[1]
@@ -467,7 +473,7 @@ def _read_upload(image_base64: str) -> tuple[UploadedQr, bytes]:
         image = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput("image_base64 is not valid base64; send the file's bytes base64-encoded") from None
-    return read_qr_screenshot(image), image
+    return image
 
 
 def _checked_expiry(expires_at: datetime | None, kind: str, now: datetime) -> datetime:

@@ -36,6 +36,14 @@ color:#1f2329;text-decoration:none;text-align:left;border:1px solid #c7ecd6}
 """
 
 
+def page(status: int, title: str, body: str, extra_head: str = "", csp: str | None = None) -> dict:
+    """An HTML page as an API Gateway response (campaign pages pass their own CSP)."""
+    response = _page(status, title, body, extra_head)
+    if csp:
+        response["headers"]["Content-Security-Policy"] = csp
+    return response
+
+
 def _page(status: int, title: str, body: str, extra_head: str = "") -> dict:
     html = (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -58,11 +66,23 @@ OPEN_IN_WECHAT = (
 
 
 def target_page(
-    title: str, guidance: str, qr_png: bytes, in_wechat: bool = True, staff_name: str | None = None
+    title: str,
+    guidance: str,
+    qr_png: bytes,
+    in_wechat: bool = True,
+    staff_name: str | None = None,
+    campaign_href: str | None = None,
 ) -> dict:
+    """The QR to join or add. Through a friend's poster (`campaign_href`), also the way to
+    join the campaign and get one's own poster."""
     notice = "" if in_wechat else OPEN_IN_WECHAT
     staff = f"<p class='staff'>您的专属顾问：{escape(staff_name)}</p>" if staff_name else ""
     body = f"<h1>{escape(title)}</h1>{notice}{staff}{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
+    if campaign_href:
+        body += (
+            f"<a class='choice' href='{escape(campaign_href)}'><b>我也要参加</b>"
+            "<span>生成我的专属海报，邀请好友领奖励</span></a>"
+        )
     return _page(200, title, body)
 
 

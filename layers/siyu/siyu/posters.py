@@ -20,6 +20,8 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from siyu.campaign_rules import clean_text
+
 FONTS = Path(__file__).with_name("fonts")
 TEXT_FONT = FONTS / "NotoSansSC-Bold-subset.otf"
 EMOJI_FONT = FONTS / "NotoColorEmoji-small.ttf"
@@ -60,6 +62,20 @@ class PosterLayout:
     nickname: TextSpec | None = TextSpec(375, 270, 40, "#222222", 640)
     texts: tuple[TextSpec, ...] = ()
     background_color: str = "#FFF4E6"
+
+
+def layout_from(fields: dict) -> PosterLayout:
+    """A campaign's stored poster fields as a layout (missing parts take the defaults)."""
+    default = PosterLayout()
+    avatar = fields.get("avatar", "default")
+    nickname = fields.get("nickname", "default")
+    return PosterLayout(
+        qr=Box(**fields["qr"]) if fields.get("qr") else default.qr,
+        avatar=default.avatar if avatar == "default" else (Box(**avatar) if avatar else None),
+        nickname=default.nickname if nickname == "default" else (TextSpec(**nickname) if nickname else None),
+        texts=tuple(TextSpec(**t) for t in fields.get("texts", ())),
+        background_color=fields.get("background_color", default.background_color),
+    )
 
 
 @dataclass(frozen=True)
@@ -131,21 +147,6 @@ def is_emoji(cluster: str) -> bool:
         return False
     # Digits, # and * are in the emoji font too: they are emoji only as keycaps or with VS16.
     return VS16 in cluster or KEYCAP in cluster or not text_font_has(first) or ord(first) >= 0x1F000
-
-
-def clean_text(text: str) -> str:
-    """Drop what must never reach a poster: control and format characters (bidi overrides,
-    zero-width spaces) except inside emoji sequences; collapse whitespace."""
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if char in (ZWJ, VS16) or 0xE0020 <= ord(char) <= 0xE007F:
-            kept.append(char)
-        elif category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            kept.append(" " if char in "\t\n\r" else "")
-        else:
-            kept.append(char)
-    return " ".join("".join(kept).split())
 
 
 # -- drawing -----------------------------------------------------------------------------------
@@ -262,6 +263,19 @@ def open_image(data: bytes) -> Image.Image:
     image = ImageOps.exif_transpose(image)
     image.load()
     return image
+
+
+def avatar_jpeg(data: bytes, size: int = 256) -> bytes:
+    """An uploaded avatar, checked, cropped square and re-encoded (no EXIF, no surprises left
+    in the file), or ValueError saying why it cannot be used."""
+    try:
+        image = open_image(data)
+    except (OSError, SyntaxError, Image.DecompressionBombError) as error:  # what Pillow raises on non-images
+        raise ValueError("the avatar is not an image (send a JPEG, PNG or WebP photo)") from error
+    square = ImageOps.fit(image.convert("RGB"), (size, size), Image.LANCZOS)
+    out = io.BytesIO()
+    square.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def round_avatar(avatar: Image.Image | None, size: int, nickname: str) -> Image.Image:

@@ -45,6 +45,7 @@ from siyu.live_codes import (
     pool_of,
     uses_threshold,
 )
+from siyu.referrals import ReferralQueue, campaign_href
 from siyu.storage.codes_table import CodesTable
 from siyu.storage.stats_table import StatsTable
 from siyu.storage.visitors_table import VisitorRecord, VisitorsTable
@@ -102,6 +103,8 @@ class Visit:
     visitor_id: str | None = None  # from the cookie; None on a first visit
     count: bool = True  # False for bots, link previews and HEAD requests: same page, nothing written
     in_wechat: bool = True
+    referral: str | None = None  # ?r=<campaign>.<participant>: came through a participant's poster
+    address_hash: str = ""  # keyed hash of the client address (rate limits on referrals)
 
 
 @dataclass
@@ -110,6 +113,7 @@ class ScanService:
     cache_seconds: float
     visitors: VisitorsTable | None = None
     stats: StatsTable | None = None
+    referrals: ReferralQueue | None = None
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
@@ -122,6 +126,7 @@ class ScanService:
             float(os.environ.get("SCAN_CACHE_SECONDS", "3")),
             VisitorsTable.from_environment(fast=True),
             StatsTable.from_environment(fast=True),
+            ReferralQueue.from_environment(),
         )
 
     def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit) -> ScanResult:
@@ -176,6 +181,8 @@ class ScanService:
                 target = self._assign(cached, code, pool, now) if code.status != ARCHIVED else None
         new_visitor = visitor_id is None
         visitor_id = visitor_id or new_visitor_id()
+        if code.kind != GROUPED or new_visitor:  # a grouped code's pick: its choices page handed it over
+            self._hand_over_referral(visit, visitor_id, new_visitor, now)
         dims = [f"o:{option.id}"] if option else [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         if target is None:
             self._count_fallback(code)
@@ -196,7 +203,7 @@ class ScanService:
         )
         return ScanResult(
             "target",
-            _target_page(code, pool, target, visit.in_wechat),
+            _target_page(code, pool, target, visit.in_wechat, visit.referral),
             target.id,
             counted=assigned,
             visitor_id=_if(new_visitor, visitor_id),
@@ -239,9 +246,12 @@ class ScanService:
         visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
         new_visitor = visitor_id is None
         visitor_id = visitor_id or new_visitor_id()
+        self._hand_over_referral(visit, visitor_id, new_visitor, now)
         dims = [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         self._record(code, visitor_id, visit, now, dims, None)
         channel = {"ch": visit.channel_id} if self._channel(code, visit) else {}
+        if visit.referral and campaign_href(visit.referral):
+            channel["r"] = visit.referral
         choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
         page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)
         return ScanResult("choices", page, visitor_id=_if(new_visitor, visitor_id))
@@ -274,6 +284,16 @@ class ScanService:
                 self.stats.add(code.id, day, added)
         except StorageError as error:
             logger.warning("could not record a visit to %s (%s)", code.id, error)
+
+    def _hand_over_referral(self, visit: Visit, visitor_id: str, new_visitor: bool, now: datetime) -> None:
+        """Through a participant's poster: the campaign worker decides whether it is an
+        invite (one SQS message; only referral scans pay for it, and never with the page)."""
+        if not visit.referral or self.referrals is None:
+            return
+        try:
+            self.referrals.hand_over(visit.referral, visitor_id, new_visitor, visit.address_hash, now)
+        except Exception as error:  # the scanner still gets their page
+            logger.warning("could not hand over referral %s (%s)", visit.referral, error)
 
     @staticmethod
     def _channel(code: LiveCode, visit: Visit) -> str | None:
@@ -325,7 +345,8 @@ class ScanService:
             target = next(iter(live), None)
         if target is None:
             return ScanResult("fallback", _fallback_page(code, visit.in_wechat))
-        return ScanResult("target", _target_page(code, pool, target, visit.in_wechat), target.id, counted=False)
+        page = _target_page(code, pool, target, visit.in_wechat, visit.referral)
+        return ScanResult("target", page, target.id, counted=False)
 
 
 def _if(condition: bool, value: str) -> str | None:
@@ -337,11 +358,12 @@ def _throttled(error: Exception) -> bool:
     return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
-def _target_page(code: LiveCode, pool: Pool, target: Target, in_wechat: bool) -> dict:
+def _target_page(code: LiveCode, pool: Pool, target: Target, in_wechat: bool, referral: str | None = None) -> dict:
     guidance = code.guidance
     if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
         guidance = JOIN_GROUP if uses_threshold(pool.strategy) else ADD_STAFF
-    return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name)
+    href = campaign_href(referral)
+    return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
 
 
 def _fallback_page(code: LiveCode, in_wechat: bool) -> dict:

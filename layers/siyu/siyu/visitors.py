@@ -32,6 +32,7 @@ def cookie_value(cookies: list[str], name: str) -> str | None:
     return None
 
 
+# Path=/: scan pages (/s/) and campaign pages (/c/) see the same visitor.
 def visitor_cookie(visitor_id: str, secure: bool = True) -> str:
-    attributes = f"Max-Age={VISITOR_COOKIE_DAYS * 86400}; Path=/s/; HttpOnly; SameSite=Lax"
+    attributes = f"Max-Age={VISITOR_COOKIE_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
     return f"{VISITOR_COOKIE}={visitor_id}; {attributes}" + ("; Secure" if secure else "")

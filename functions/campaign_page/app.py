@@ -1,0 +1,166 @@
+"""Public campaign pages (/c/{campaign_id}): join with a nickname and optional avatar, see
+one's poster, invites, rewards and rank. The visitor cookie (the same one scans set) says who
+is who; a participant's poster is served only to them (other people get the referral URL it
+carries by scanning it). Pages never show a stack trace: failures become a friendly page."""
+
+import base64
+import email.parser
+import email.policy
+import json
+import logging
+import os
+from urllib.parse import parse_qs
+
+from siyu import campaign_pages
+from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
+from siyu.campaigns import CampaignService
+from siyu.errors import SiyuError
+from siyu.scan import is_visitor_id, new_visitor_id
+from siyu.times import utcnow
+from siyu.visitors import VISITOR_COOKIE, cookie_value, visitor_cookie
+
+logger = logging.getLogger("siyu.campaign_page")
+logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+service = CampaignService.from_environment()
+ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
+MAX_AVATAR_BYTES = 5 * 1024 * 1024
+
+
+def lambda_handler(event, context):
+    route = event.get("routeKey", "")
+    campaign_id = (event.get("pathParameters") or {}).get("campaign_id", "")
+    try:
+        if route == "POST /c/{campaign_id}/join":
+            return join(event, campaign_id)
+        if route == "GET /c/{campaign_id}/me":
+            return me(event, campaign_id)
+        if route == "GET /c/{campaign_id}/poster.jpg":
+            return poster(event, campaign_id)
+        return home(event, campaign_id)
+    except SiyuError as error:
+        if error.status == 404:
+            return campaign_pages.message_page("活动不存在", "这个活动不存在或链接有误，请向商家确认。", 404)
+        return campaign_pages.message_page("暂时无法参加", error.message, error.status)
+    except Exception:
+        logger.exception(json.dumps({"message": "campaign page failed", "campaign_id": campaign_id}))
+        return campaign_pages.message_page("正在加载…", "访问人数较多，请稍后刷新页面。", 503)
+
+
+def home(event, campaign_id):
+    campaign = service.campaign(campaign_id)
+    participant = service.participant_of(campaign_id, _visitor(event))
+    if participant is None:
+        referral = (event.get("queryStringParameters") or {}).get("r")
+        if not campaign.running(utcnow()):
+            return campaign_pages.message_page(campaign.name, "活动未开始或已结束，感谢关注。")
+        return campaign_pages.join_page(campaign, referral if parse_referral(referral) else None)
+    return campaign_pages.progress_page(service.progress(campaign, participant), participant.poster_version)
+
+
+def join(event, campaign_id):
+    campaign = service.campaign(campaign_id)
+    form = _form(event)
+    visitor_id = _visitor(event)
+    new_visitor = visitor_id is None
+    visitor_id = visitor_id or new_visitor_id()
+    address = address_hash(ADDRESS_KEY, _source_ip(event))
+    referral = parse_referral(form.get("r"))
+    wants_json = "application/json" in (event.get("headers") or {}).get("accept", "")
+    try:
+        avatar = form.get("avatar") or None
+        if avatar and len(avatar) > MAX_AVATAR_BYTES:
+            raise ValueError(f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo")
+        if avatar:
+            from siyu.posters import avatar_jpeg  # Pillow only for joins that bring a photo
+
+            avatar = avatar_jpeg(avatar)
+        if referral and referral[0] == campaign_id:
+            # Came to the campaign page with a friend's link, not through the code: same rules.
+            visit = ReferralVisit(campaign_id, referral[1], visitor_id, new_visitor, address, utcnow())
+            service.register_referral(visit)
+        participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
+    except (ValueError, SiyuError) as error:
+        message = error.message if isinstance(error, SiyuError) else str(error)
+        status = error.status if isinstance(error, SiyuError) else 422
+        if wants_json:
+            return _json(status, {"message": message})
+        return campaign_pages.join_page(campaign, form.get("r"), message, status)
+    cookies = [visitor_cookie(visitor_id, _secure(event))] if new_visitor else []
+    if wants_json:
+        return {**_json(201, service.progress(campaign, participant)), "cookies": cookies}
+    return {
+        "statusCode": 303,
+        "headers": {"Location": f"/c/{campaign_id}", "Cache-Control": "no-store"},
+        "cookies": cookies,
+        "body": "",
+    }
+
+
+def me(event, campaign_id):
+    campaign = service.campaign(campaign_id)
+    participant = service.participant_of(campaign_id, _visitor(event))
+    if participant is None:
+        return _json(404, {"message": "you have not joined this campaign yet; join at /c/" + campaign_id})
+    return _json(200, service.progress(campaign, participant))
+
+
+def poster(event, campaign_id):
+    participant = service.participant_of(campaign_id, _visitor(event))
+    jpeg = service.poster(participant) if participant else None
+    if jpeg is None:
+        return _json(404, {"message": "no poster yet: join the campaign, then reload in a few seconds"})
+    return {
+        "statusCode": 200,
+        "headers": {"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=300"},
+        "isBase64Encoded": True,
+        "body": base64.b64encode(jpeg).decode("ascii"),
+    }
+
+
+def _visitor(event) -> str | None:
+    value = cookie_value(event.get("cookies") or [], VISITOR_COOKIE)
+    return value if is_visitor_id(value) else None
+
+
+def _form(event) -> dict:
+    """The posted fields: multipart (the page's form, with the avatar file), urlencoded, or JSON."""
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    content_type = (event.get("headers") or {}).get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
+        fields = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not name:
+                continue
+            data = part.get_payload(decode=True) or b""
+            fields[name] = data if part.get_filename() is not None else data.decode("utf-8", "replace")
+        return fields
+    if content_type.startswith("application/json"):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            raise SiyuError("the request body is not valid JSON", 400) from None
+        if isinstance(data.get("avatar_base64"), str):
+            data["avatar"] = base64.b64decode(data["avatar_base64"].split(",")[-1] or "")
+        return data
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+def _json(status: int, body: dict) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
+        "body": json.dumps(body, ensure_ascii=False),
+    }
+
+
+def _source_ip(event) -> str:
+    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+
+
+def _secure(event) -> bool:
+    return (event.get("headers") or {}).get("x-forwarded-proto", "https") == "https"

@@ -1,0 +1,26 @@
+"""Poster function (SQS): renders participants' posters with Pillow + qrcode and stores them
+in the private bucket. Its own function so that Pillow, qrcode and the fonts never load in the
+scan path; a campaign's bulk pre-render arrives here ten posters a batch."""
+
+import json
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from siyu.poster_jobs import PosterRenderer
+
+logger = Logger(service="poster")
+processor = BatchProcessor(event_type=EventType.SQS)
+renderer = PosterRenderer.from_environment()
+
+
+def render_one(record) -> str:
+    message = json.loads(record.body)
+    outcome = renderer.render(message["campaign_id"], message["participant_id"])
+    logger.info("poster", extra={**message, "outcome": outcome})
+    return outcome
+
+
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    return process_partial_response(event=event, record_handler=render_one, processor=processor, context=context)
