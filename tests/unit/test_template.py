@@ -91,16 +91,28 @@ def test_local_only_routes_are_not_in_the_template():
 
 def test_rotation_and_sop_run_on_the_template_schedules():
     schedules = {s.function_id: s for s in TEMPLATE.schedules()}
-    assert set(schedules) == {"RotateFunction", "SopFunction"}
+    assert set(schedules) == {"RotateFunction", "SopFunction", "CampaignWorkerFunction"}
     assert schedules["RotateFunction"].rate_seconds == 300 and schedules["SopFunction"].rate_seconds == 60
+    assert schedules["CampaignWorkerFunction"].rate_seconds == 60
     faster = Template(ROOT / "template.yaml", {"RotationSchedule": "rate(1 minute)"})
     assert {s.function_id: s.rate_seconds for s in faster.schedules()}["RotateFunction"] == 60
 
 
-def test_the_sop_sender_reads_the_queue_the_template_defines():
-    (subscription,) = TEMPLATE.queue_subscriptions()
-    assert subscription.function_id == "SopSendFunction" and subscription.queue == "SopQueue"
-    assert subscription.partial_failures and subscription.batch_size == 10
-    queues = TEMPLATE.queues()
-    assert list(queues) == ["SopDeadLetterQueue", "SopQueue"]  # the dead-letter queue exists first
-    assert "SopDeadLetterQueue" in queues["SopQueue"]["RedrivePolicy"]
+def test_queue_consumers_read_the_queues_the_template_defines():
+    subscriptions = {s.function_id: s for s in TEMPLATE.queue_subscriptions()}
+    assert {f: s.queue for f, s in subscriptions.items()} == {
+        "SopSendFunction": "SopQueue",
+        "CampaignWorkerFunction": "CampaignQueue",
+        "PosterFunction": "PosterQueue",
+    }
+    assert all(s.partial_failures and s.batch_size == 10 for s in subscriptions.values())
+    queues = list(TEMPLATE.queues())
+    for queue in ("SopQueue", "CampaignQueue", "PosterQueue"):
+        dead_letters = queue.replace("Queue", "DeadLetterQueue")
+        assert queues.index(dead_letters) < queues.index(queue)  # the dead-letter queue exists first
+        assert dead_letters in TEMPLATE.queues()[queue]["RedrivePolicy"]
+
+
+def test_client_addresses_are_hashed_with_a_key_of_the_stack():
+    key = TEMPLATE.functions()["ScanFunction"].environment["CLIENT_HASH_KEY"]
+    assert key and "/" not in key and key in TEMPLATE.resolve({"Ref": "AWS::StackId"})
