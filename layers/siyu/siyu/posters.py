@@ -257,7 +257,10 @@ def qr_image(data: str, size: int) -> Image.Image:
 
 def open_image(data: bytes) -> Image.Image:
     """Decode an uploaded image, refusing decompression bombs and anything Pillow cannot read."""
-    image = Image.open(io.BytesIO(data))
+    try:
+        image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as error:  # Pillow's own limit, when it is the lower one
+        raise ValueError(f"the image has too many pixels ({error})") from None
     if image.width * image.height > MAX_IMAGE_PIXELS:
         raise ValueError(f"the image is {image.width}x{image.height}; at most {MAX_IMAGE_PIXELS:,} pixels")
     image = ImageOps.exif_transpose(image)
@@ -270,7 +273,7 @@ def avatar_jpeg(data: bytes, size: int = 256) -> bytes:
     in the file), or ValueError saying why it cannot be used."""
     try:
         image = open_image(data)
-    except (OSError, SyntaxError, Image.DecompressionBombError) as error:  # what Pillow raises on non-images
+    except (OSError, SyntaxError) as error:  # what Pillow raises on files that are no image
         raise ValueError("the avatar is not an image (send a JPEG, PNG or WebP photo)") from error
     square = ImageOps.fit(image.convert("RGB"), (size, size), Image.LANCZOS)
     out = io.BytesIO()
