@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siyu.campaign_rules import (
+    ALREADY_INVITED,
     ALREADY_PARTICIPANT,
     NOT_NEW,
     NOT_RUNNING,
@@ -72,6 +73,10 @@ def test_a_new_visitor_through_a_poster_is_an_invite():
 )
 def test_refused_invites_say_why(referrer, the_visit, invitee, reason):
     assert invite_refusal(campaign(), referrer, the_visit, invitee) == reason
+
+
+def test_a_friend_counted_before_is_told_apart_from_a_returning_customer():
+    assert invite_refusal(campaign(), participant(), visit(first=False), None, invited_before=True) == ALREADY_INVITED
 
 
 def test_returning_visitors_count_when_the_campaign_allows_them():

@@ -133,10 +133,14 @@ def numbered_tiers(tiers: list[tuple[int, str, int]]) -> tuple[Tier, ...]:
 
 
 def invite_refusal(
-    campaign: Campaign, referrer: Participant | None, visit: ReferralVisit, invitee: Participant | None
+    campaign: Campaign,
+    referrer: Participant | None,
+    visit: ReferralVisit,
+    invitee: Participant | None,
+    invited_before: bool = False,
 ) -> str | None:
-    """Why this referral visit cannot become an invite, or None. (Counting an invitee once
-    and the hourly limits are decided by conditional writes, not here.)"""
+    """Why this referral visit cannot become an invite, or None. (The conditional write of the
+    invite still decides a race between two first scans, and the hourly limits are counters.)"""
     if not campaign.running(visit.at):
         return NOT_RUNNING
     if referrer is None:
@@ -147,6 +151,8 @@ def invite_refusal(
         return SELF_INVITE
     if invitee is not None and invitee.joined_at <= visit.at:
         return ALREADY_PARTICIPANT
+    if invited_before:
+        return ALREADY_INVITED
     if campaign.rules.new_to_brand_only and not visit.first_visit:
         return NOT_NEW
     return None

@@ -209,9 +209,8 @@ class CampaignService:
             return "unknown_campaign"
         referrer = self.table.participant(campaign.id, visit.referrer_id)
         invitee = self.table.participant_of_visitor(campaign.id, visit.visitor_id)
-        reason = invite_refusal(campaign, referrer, visit, invitee)
-        if reason is None and self.table.invite(campaign.id, visit.visitor_id) is not None:
-            reason = ALREADY_INVITED
+        invited_before = self.table.invite(campaign.id, visit.visitor_id) is not None
+        reason = invite_refusal(campaign, referrer, visit, invitee, invited_before)
         rules, hour = campaign.rules, hour_of(visit.at)
         if reason is None and not self.table.within_limit(
             campaign.id, "address", visit.address_hash, hour, rules.invites_per_address_per_hour, visit.at
@@ -246,9 +245,15 @@ class CampaignService:
         now = self.clock()
         for _ in range(CREDIT_ATTEMPTS):
             invite = self.table.invite(campaign_id, invitee_id)
-            if invite is None or invite["status"] != PENDING:
+            if invite is None or invite["status"] == REVOKED:
                 return "already_settled"
             referrer = self.table.participant(campaign_id, invite["referrer_id"])
+            if invite["status"] == CREDITED:
+                # Credited already (by another run, or by this one whose answer was lost to a
+                # timeout): make sure the tiers it reached were granted; granting is idempotent.
+                if referrer is not None:
+                    self.grant_tiers(campaign, referrer.id, referrer.invites)
+                return "already_credited"
             if referrer is None or referrer.blocked:
                 if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, REFERRER_BLOCKED):
                     self.table.record_refusal(

@@ -202,7 +202,7 @@ class CampaignsTable:
         ]
         try:
             self._client.transact_write_items(TransactItems=writes)
-            return participant
+            return replace(participant, rank_key=writes[1]["Put"]["Item"]["list_sk"]["S"])
         except ClientError as error:
             if _code(error) != "TransactionCanceledException":
                 raise
