@@ -1,0 +1,136 @@
+"""A small fission campaign on the local stack, over HTTP like real phones: participant A joins
+on the campaign page (nickname with emoji, avatar), gets a poster whose QR decodes to A's
+referral URL; B and C scan it; A unlocks tier 1 and the brand's webhook receives one signed
+reward call."""
+
+import http.cookiejar
+import io
+import json
+import urllib.request
+import uuid
+
+import zxingcpp
+from PIL import Image
+
+from local_stack.demo import call
+from siyu.alerts import signature
+from tests.e2e.test_sop_e2e import wait_for
+from tests.helpers import WECHAT_UA, b64, new_group_screenshot
+from tests.receiver import Receiver
+
+SECRET = "coupon-system-secret-0123456789"
+
+
+class Phone:
+    """A phone's WeChat browser: its own cookies, WeChat's user agent."""
+
+    def __init__(self):
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, url: str) -> tuple[int, bytes, str]:
+        request = urllib.request.Request(url, headers={"User-Agent": WECHAT_UA})
+        try:
+            with self.opener.open(request, timeout=60) as answer:
+                return answer.status, answer.read(), answer.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers.get("Content-Type", "")
+
+    def post_form(self, url: str, fields: dict, files: dict) -> tuple[int, bytes]:
+        """The join form as the browser submits it: multipart/form-data, then the redirect."""
+        boundary = uuid.uuid4().hex
+        body = b""
+        for name, value in fields.items():
+            body += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, (filename, data) in files.items():
+            body += (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                    "Content-Type: image/png\r\n\r\n"
+                ).encode()
+                + data
+                + b"\r\n"
+            )
+        body += f"--{boundary}--\r\n".encode()
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"User-Agent": WECHAT_UA, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        with self.opener.open(request, timeout=60) as answer:
+            return answer.status, answer.read()
+
+
+def test_a_small_campaign_a_joins_b_and_c_come_through_a_s_poster_a_unlocks_tier_1(running_stack):
+    api_url, token = running_stack.info["api_url"], running_stack.info["admin_token"]
+
+    def api(method, path, body=None):
+        return call(api_url, token, method, path, body)
+
+    receiver = Receiver()
+    try:
+        # Given a group code and a campaign on it: 2 invites unlock ¥30, the coupon system is told
+        status, code = api("POST", "/admin/codes", {"name": "裂变落地码"})
+        assert status == 201, code
+        _, screenshot = new_group_screenshot("裂变福利群")
+        assert api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(screenshot)})[0] == 201
+        status, campaign = api(
+            "POST",
+            "/admin/campaigns",
+            {
+                "name": "老带新领好礼",
+                "code_id": code["id"],
+                "ends_at": "2099-01-01T00:00:00+08:00",
+                "tiers": [
+                    {"invites": 2, "reward": "¥30 无门槛券", "stock": 10},
+                    {"invites": 5, "reward": "¥79 券", "stock": 5},
+                ],
+                "reward_webhook": {"url": receiver.url, "secret": SECRET},
+            },
+        )
+        assert status == 201, campaign
+        assert campaign["join_url"] == f"{api_url}/c/{campaign['id']}"
+
+        # When A opens the campaign page and joins with a nickname and an avatar
+        a = Phone()
+        status, page, _ = a.get(campaign["join_url"])
+        assert status == 200 and "<form" in page.decode()
+        avatar = io.BytesIO()
+        Image.new("RGB", (300, 300), "#E74C3C").save(avatar, "PNG")
+        status, page = a.post_form(
+            f"{campaign['join_url']}/join", {"nickname": "小美🌸Lily"}, {"avatar": ("me.png", avatar.getvalue())}
+        )
+        assert status == 200 and "小美🌸Lily" in page.decode()  # redirected to A's progress page
+
+        # Then A's poster is rendered through the queue, and its QR is A's referral URL
+        assert wait_for(lambda: a.get(f"{campaign['join_url']}/poster.jpg")[0] == 200), "no poster arrived"
+        _, jpeg, content_type = a.get(f"{campaign['join_url']}/poster.jpg")
+        assert content_type == "image/jpeg"
+        (decoded,) = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(jpeg)))]
+        _, me, _ = a.get(f"{campaign['join_url']}/me")
+        progress = json.loads(me)
+        assert decoded == progress["referral_url"] and decoded.startswith(f"{api_url}/s/{code['id']}?r=")
+
+        # When B and C scan A's poster (and A scans it too, which does not count)
+        for phone in (Phone(), Phone(), a):
+            status, page, _ = phone.get(decoded)
+            assert status == 200 and "我也要参加" in page.decode()
+
+        # Then A has 2 invites, tier 1 is unlocked, and the coupon system got one signed call
+        def unlocked():
+            state = json.loads(a.get(f"{campaign['join_url']}/me")[1])
+            return state["invites"] == 2 and state["rewards"] and receiver.requests
+
+        assert wait_for(unlocked), json.loads(a.get(f"{campaign['join_url']}/me")[1])
+        state = json.loads(a.get(f"{campaign['join_url']}/me")[1])
+        assert [(r["level"], r["reward"]) for r in state["rewards"]] == [(1, "¥30 无门槛券")]
+        assert state["next_tier"]["invites_to_go"] == 3 and state["rank"] == 1
+        (request,) = receiver.requests
+        assert request.headers["x-siyu-signature"] == signature(SECRET, request.body)
+        assert request.json()["nickname"] == "小美🌸Lily" and request.json()["level"] == 1
+        _, refusals = api("GET", f"/admin/campaigns/{campaign['id']}/refusals")
+        assert [r["reason"] for r in refusals["items"]] == ["self_invite"]
+        _, rewards = api("GET", f"/admin/campaigns/{campaign['id']}/rewards")
+        assert [(r["status"], r["notify_status"]) for r in rewards["items"]] == [("granted", "delivered")]
+    finally:
+        receiver.close()
