@@ -62,6 +62,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/hot_code_bench.py
 	$(PY) bench/rotation_bench.py
 	$(PY) bench/sop_bench.py
+	$(PY) bench/poster_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache

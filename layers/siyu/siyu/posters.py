@@ -301,6 +301,8 @@ def round_avatar(avatar: Image.Image | None, size: int, nickname: str) -> Image.
 def background_image(layout: PosterLayout, background: Image.Image | None) -> Image.Image:
     if background is None:
         return Image.new("RGB", POSTER_SIZE, layout.background_color)
+    if background.size == POSTER_SIZE:  # uploads are stored fitted already
+        return background.convert("RGB")
     return ImageOps.fit(background.convert("RGB"), POSTER_SIZE, Image.LANCZOS)
 
 
