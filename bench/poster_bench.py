@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
 from siyu import posters  # noqa: E402
 
-ROUNDS = 5
+ROUNDS = 9
 PER_ROUND = 60
 NICKNAMES = ["小美🌸Lily", "王大锤👍🏽", "陳小姐❤️", "Zoë ☕ 咖啡", "超长的昵称" * 6, "森の猫🐱🐱"]
 LAYOUT = posters.PosterLayout(
@@ -105,9 +105,8 @@ def main() -> None:
     cold = median["baseline"] / median["ours+bg"]
     print(f"  ratio ours / baseline (time per poster)     {ratio:.2f}x   goal <= 3")
     print(f"  ratio ours+bg / baseline                    {cold:.2f}x")
-    print(
-        f"  peak memory (maxrss)                        {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
-    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak memory (maxrss)                        {peak:.0f} MB")
 
 
 if __name__ == "__main__":
