@@ -34,6 +34,7 @@ siyu is running locally.
   Demo scan URL  {info.get("scan_url", "(no demo)")}   <- open it; refresh to count scans (demo threshold 5)
   Staff code     {info.get("staff_scan_url", "(no demo)")}   <- round robin over store guides
   Grouped code   {info.get("grouped_scan_url", "(no demo)")}   <- pick a city, get its group
+  Campaign       {info.get("campaign_url", "(no demo)")}   <- join, get your poster, scan it from another profile
   Admin token    "admin_token" in {args.data_dir / "stack.json"} (send it as "Authorization: Bearer <token>")
   OpenAPI        {info["openapi_url"]}
   Data           {args.data_dir} (kept across restarts; delete it to start over)

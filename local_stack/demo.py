@@ -152,3 +152,25 @@ def seed_staff_and_grouped_demos(api_url: str, token: str) -> dict[str, dict]:
         "staff": call(api_url, token, "GET", f"/admin/codes/{staff['id']}")[1],
         "grouped": call(api_url, token, "GET", f"/admin/codes/{grouped['id']}")[1],
     }
+
+
+def seed_campaign_demo(api_url: str, token: str, code_id: str) -> dict:
+    """A fission campaign on the demo group code: 2 friends unlock a sample, 5 a full size."""
+    status, campaign = call(
+        api_url,
+        token,
+        "POST",
+        "/admin/campaigns",
+        {
+            "name": "Demo: 老带新领好礼",
+            "code_id": code_id,
+            "ends_at": "2099-12-31T23:59:59+08:00",
+            "tiers": [
+                {"invites": 2, "reward": "新人小样一份", "stock": 100},
+                {"invites": 5, "reward": "¥79 正装兑换券", "stock": 20},
+            ],
+        },
+    )
+    if status != 201:
+        raise RuntimeError(f"could not create the demo campaign: {status} {campaign}")
+    return campaign

@@ -13,7 +13,7 @@ import boto3
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
-from local_stack.demo import call, seed_demo, seed_staff_and_grouped_demos
+from local_stack.demo import call, seed_campaign_demo, seed_demo, seed_staff_and_grouped_demos
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
@@ -77,6 +77,7 @@ class LocalStack:
                 scan_url=codes["group"]["scan_url"],
                 staff_scan_url=codes["staff"]["scan_url"],
                 grouped_scan_url=codes["grouped"]["scan_url"],
+                campaign_url=codes["campaign"]["join_url"],
             )
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
@@ -122,7 +123,18 @@ class LocalStack:
             codes["group"] = seed_demo(self.api.url, token)
         if "staff" not in codes or "grouped" not in codes:
             codes.update(seed_staff_and_grouped_demos(self.api.url, token))
-        ids = {"id": codes["group"]["id"], "staff_id": codes["staff"]["id"], "grouped_id": codes["grouped"]["id"]}
+        if "campaign_id" in ids:
+            status, campaign = call(self.api.url, token, "GET", f"/admin/campaigns/{ids['campaign_id']}")
+            if status == 200:
+                codes["campaign"] = campaign
+        if "campaign" not in codes:
+            codes["campaign"] = seed_campaign_demo(self.api.url, token, codes["group"]["id"])
+        ids = {
+            "id": codes["group"]["id"],
+            "staff_id": codes["staff"]["id"],
+            "grouped_id": codes["grouped"]["id"],
+            "campaign_id": codes["campaign"]["id"],
+        }
         _write_json(remembered, ids)
         return codes
 
