@@ -42,6 +42,7 @@ class QueuePollers:
         self.functions = functions
         self._stop = threading.Event()
         self._sqs = None
+        self._urls: dict[str, str] = {}
 
     @property
     def sqs(self):
@@ -70,16 +71,22 @@ class QueuePollers:
     def _forever(self, subscription: QueueSubscription) -> None:
         # Short polls with a pause between them: the emulator answers one call at a time, and a
         # long poll would hold every other call (a scan's, with its half-second timeout) behind it.
+        pause = POLL_PAUSE_SECONDS
         while not self._stop.is_set():
             try:
-                if not self._poll(subscription, wait_seconds=0):
-                    self._stop.wait(POLL_PAUSE_SECONDS)
+                if self._poll(subscription, wait_seconds=0):
+                    pause = POLL_PAUSE_SECONDS
+                else:  # idle: back off (up to a second), leaving the emulator to the scans
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, 1.0)
             except Exception:
                 logger.exception("polling %s for %s failed", subscription.queue, subscription.function_id)
                 self._stop.wait(1)
 
     def _poll(self, subscription: QueueSubscription, wait_seconds: int) -> int:
-        url = self.sqs.get_queue_url(QueueName=subscription.queue)["QueueUrl"]
+        url = self._urls.get(subscription.queue)
+        if url is None:
+            url = self._urls[subscription.queue] = self.sqs.get_queue_url(QueueName=subscription.queue)["QueueUrl"]
         messages = self.sqs.receive_message(
             QueueUrl=url,
             MaxNumberOfMessages=min(subscription.batch_size, 10),
