@@ -7,6 +7,7 @@ import base64
 import copy
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
@@ -105,3 +106,13 @@ def admin_event(method: str, path: str, body: dict | None = None, query: dict | 
         event["queryStringParameters"] = query
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
     return event
+
+
+class Clock:
+    """A clock a test sets by hand (`clock.now = ...`), for the services that take one."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now

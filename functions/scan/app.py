@@ -15,7 +15,7 @@ import os
 from siyu import landing_page
 from siyu.campaign_rules import address_hash
 from siyu.scan import ScanService, Visit
-from siyu.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, visitor_cookie
+from siyu.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, source_ip, visitor_cookie_for
 
 logger = logging.getLogger("siyu.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -38,7 +38,7 @@ def lambda_handler(event, context):
             count=method == "GET" and not is_bot(user_agent),
             in_wechat=is_wechat(user_agent),
             referral=query.get("r"),
-            address_hash=address_hash(ADDRESS_KEY, _source_ip(event)) if query.get("r") else "",
+            address_hash=address_hash(ADDRESS_KEY, source_ip(event)) if query.get("r") else "",
         )
         result = service.visit(visit)
     except Exception:  # the scan path never shows an error page
@@ -46,8 +46,7 @@ def lambda_handler(event, context):
         return landing_page.busy_page()
     page = result.page
     if result.visitor_id:
-        secure = headers.get("x-forwarded-proto", "https") == "https"
-        page = {**page, "cookies": [visitor_cookie(result.visitor_id, secure)]}
+        page = {**page, "cookies": [visitor_cookie_for(event, result.visitor_id)]}
     level = logging.DEBUG if result.counted else logging.INFO
     if not logger.isEnabledFor(level):
         return page
@@ -62,7 +61,3 @@ def lambda_handler(event, context):
     }
     logger.log(level, json.dumps(record))
     return page
-
-
-def _source_ip(event) -> str:
-    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.demo import call
 from tests.helpers import ROOT
 
 
@@ -82,3 +83,10 @@ def running_stack(tmp_path_factory):
     if stack.process and stack.process.poll() is None:
         stack.stop()
     stack.kill()
+
+
+@pytest.fixture(scope="session")
+def api(running_stack):
+    """The admin API of the shared stack, as an operator's client calls it: (status, body)."""
+    info = running_stack.info
+    return lambda method, path, body=None: call(info["api_url"], info["admin_token"], method, path, body)

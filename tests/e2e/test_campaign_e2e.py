@@ -12,7 +12,6 @@ import uuid
 import zxingcpp
 from PIL import Image
 
-from local_stack.demo import call
 from siyu.alerts import signature
 from tests.e2e.test_sop_e2e import wait_for
 from tests.helpers import WECHAT_UA, b64, new_group_screenshot
@@ -61,11 +60,8 @@ class Phone:
             return answer.status, answer.read()
 
 
-def test_a_small_campaign_a_joins_b_and_c_come_through_a_s_poster_a_unlocks_tier_1(running_stack):
-    api_url, token = running_stack.info["api_url"], running_stack.info["admin_token"]
-
-    def api(method, path, body=None):
-        return call(api_url, token, method, path, body)
+def test_a_small_campaign_a_joins_b_and_c_come_through_a_s_poster_a_unlocks_tier_1(running_stack, api):
+    api_url = running_stack.info["api_url"]
 
     receiver = Receiver()
     try:

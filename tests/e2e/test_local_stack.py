@@ -25,12 +25,6 @@ def get(url: str, headers: dict | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-@pytest.fixture(scope="module")
-def api(running_stack):
-    info = running_stack.info
-    return lambda method, path, body=None: call(info["api_url"], info["admin_token"], method, path, body)
-
-
 def test_stack_json_describes_the_running_stack(running_stack):
     info = running_stack.info
     assert info["api_url"] == f"http://127.0.0.1:{running_stack.port}"

@@ -5,7 +5,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from local_stack.demo import call
 from siyu.alerts import signature
 from tests.e2e.test_rotation_e2e import fire
 from tests.receiver import Receiver
@@ -22,11 +21,8 @@ def wait_for(condition, timeout: float = ARRIVAL_TIMEOUT) -> bool:
     return condition()
 
 
-def test_a_plan_from_a_preset_pushes_once_when_the_schedule_fires(running_stack):
-    api_url, token = running_stack.info["api_url"], running_stack.info["admin_token"]
-
-    def api(method, path, body=None):
-        return call(api_url, token, method, path, body)
+def test_a_plan_from_a_preset_pushes_once_when_the_schedule_fires(running_stack, api):
+    api_url = running_stack.info["api_url"]
 
     receiver = Receiver()
     try:

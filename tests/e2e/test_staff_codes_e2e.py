@@ -12,7 +12,6 @@ from http.cookies import SimpleCookie
 import zxingcpp
 from PIL import Image
 
-from local_stack.demo import call
 from tests.helpers import WECHAT_UA, b64, new_group_screenshot, new_staff_screenshot, qr_data_uri
 
 CHROME_UA = (
@@ -53,12 +52,7 @@ def raw_get(stack, path: str) -> tuple[int, str, bytes]:
         return answer.status, answer.headers["Content-Type"], answer.read()
 
 
-def test_staff_code_with_channels_caps_returning_scanners_and_statistics(running_stack):
-    info = running_stack.info
-
-    def api(method, path, body=None):
-        return call(info["api_url"], info["admin_token"], method, path, body)
-
+def test_staff_code_with_channels_caps_returning_scanners_and_statistics(running_stack, api):
     # Given a staff code: 小王 capped at 1 new contact a day, 小李 uncapped; and a parcel-card channel
     status, code = api("POST", "/admin/codes", {"name": "e2e staff", "kind": "staff"})
     assert status == 201 and code["kind"] == "staff" and code["strategy"] == "round_robin"
@@ -113,12 +107,7 @@ def test_staff_code_with_channels_caps_returning_scanners_and_statistics(running
         assert [r.text for r in zxingcpp.read_barcodes(image)] == [parcel["scan_url"]]
 
 
-def test_grouped_code_pick_routes_to_the_options_pool_and_becomes_a_tag(running_stack):
-    info = running_stack.info
-
-    def api(method, path, body=None):
-        return call(info["api_url"], info["admin_token"], method, path, body)
-
+def test_grouped_code_pick_routes_to_the_options_pool_and_becomes_a_tag(api):
     options = [{"label": "敏感肌", "tag": "skin:sensitive"}, {"label": "油皮", "tag": "skin:oily"}]
     status, code = api("POST", "/admin/codes", {"name": "e2e grouped", "kind": "grouped", "options": options})
     assert status == 201, code

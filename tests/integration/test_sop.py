@@ -17,7 +17,7 @@ from siyu.storage.codes_table import CodesTable
 from siyu.storage.sop_table import SopTable, plan_to_json
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import to_precise_iso
-from tests.helpers import b64, new_group_screenshot
+from tests.helpers import Clock, b64, new_group_screenshot
 from tests.receiver import Receiver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -41,14 +41,6 @@ def receiver():
     receiver = Receiver()
     yield receiver
     receiver.close()
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -10,19 +10,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from siyu import posters
+from siyu.base64_files import decode_base64_file
 from siyu.campaign_models import CampaignCreate, CampaignUpdate, PosterIn, RulesIn, WebhookIn
 from siyu.campaign_rules import Campaign, Participant, Rules, numbered_tiers
 from siyu.campaigns import CampaignService, new_id
-from siyu.code_admin import decode_base64_upload
 from siyu.errors import Conflict, InvalidInput, NotFound, UploadRefused
 from siyu.live_codes import CODE_ID_PATTERN
 from siyu.poster_jobs import PosterRenderer
-from siyu.storage.campaigns_table import CampaignsTable, Stale
+from siyu.storage.campaigns_table import CampaignsTable, Stale, StockBelowGranted
 from siyu.storage.codes_table import CodesTable
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import utcnow
 
 SAVE_ATTEMPTS = 5
+MAX_BACKGROUND_BYTES = 4 * 1024 * 1024  # as for QR uploads; a 750x1334 photo is far smaller
 PAGE = 1000
 
 
@@ -106,15 +107,15 @@ class CampaignAdmin:
 
         try:
             return self._modify(campaign_id, change)
-        except Stale:
+        except StockBelowGranted as error:
             raise Conflict(
-                "a tier's new stock is below what it has already granted; "
+                f"tier {error.level}'s new stock is below what it has already granted; "
                 "GET the campaign to see `granted` per tier, and set at least that"
             ) from None
 
     def set_background(self, campaign_id: str, image_base64: str) -> Campaign:
         """A new poster background: checked, fitted to 750x1334 and stored; posters re-render."""
-        data = decode_base64_upload(image_base64)
+        data = decode_base64_file(image_base64, MAX_BACKGROUND_BYTES)
         try:
             image = posters.open_image(data)
         except Exception as error:
@@ -215,12 +216,7 @@ class CampaignAdmin:
             try:
                 return self.table.save_campaign(changed, stock)
             except Stale:
-                if not stock:
-                    continue
-                # Either someone saved first or a stock is below `granted`: tell them apart.
-                granted = self.table.stock(campaign_id)
-                if any(granted.get(level, (0, 0))[1] > value for level, value in stock.items()):
-                    raise
+                continue  # someone saved first: apply the change to what they saved
         raise Conflict("the campaign kept changing while it was saved; try again")
 
 

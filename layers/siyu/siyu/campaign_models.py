@@ -67,12 +67,8 @@ class PosterIn(_Input):
         return self
 
     def stored(self) -> dict:
-        fields = self.model_dump(exclude_none=True)
-        if self.avatar is None:
-            fields["avatar"] = "default"
-        if self.nickname is None:
-            fields["nickname"] = "default"
-        return fields
+        """The fields given; the poster uses its defaults for the others."""
+        return self.model_dump(exclude_none=True)
 
 
 class WebhookIn(_Input):

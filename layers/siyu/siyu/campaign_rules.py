@@ -13,12 +13,11 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from siyu.times import to_precise_iso
 
-ID_PATTERN = re.compile(r"^[a-z0-9]{6,32}$")
 REFERRAL_PATTERN = re.compile(r"^([a-z0-9]{6,32})\.([a-z0-9]{6,32})$")
 MAX_NICKNAME_CHARS = 64  # code points after cleaning; the poster shortens what does not fit
 MAX_TIERS = 10
@@ -34,19 +33,9 @@ ALREADY_INVITED = "already_invited"
 REFERRER_RATE = "referrer_rate_limited"
 ADDRESS_RATE = "address_rate_limited"
 ALREADY_PARTICIPANT = "invitee_already_participant"
-REASONS = {
-    NOT_RUNNING: "the campaign has not started or has ended",
-    UNKNOWN_REFERRER: "the referral names no participant of this campaign",
-    REFERRER_BLOCKED: "the referrer is blocked by an operator",
-    SELF_INVITE: "a participant scanned their own poster",
-    NOT_NEW: "the invitee had visited the brand before",
-    ALREADY_INVITED: "this invitee was already counted (for this or another referrer)",
-    REFERRER_RATE: "the referrer reached the hourly invite limit",
-    ADDRESS_RATE: "too many invites from one network address this hour",
-    ALREADY_PARTICIPANT: "the invitee had already joined the campaign",
-}
 
 PENDING, CREDITED, REVOKED = "pending", "credited", "revoked"
+ZWJ, VS16 = "\u200d", "\ufe0f"  # zero-width joiner and emoji presentation selector: parts of an emoji
 GRANTED, OUT_OF_STOCK = "granted", "out_of_stock"
 
 
@@ -193,13 +182,18 @@ def parse_referral(value: str | None) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+def is_tag(char: str) -> bool:
+    """A tag character: part of a subdivision flag sequence (🏴 England, Scotland, Wales)."""
+    return 0xE0020 <= ord(char) <= 0xE007F
+
+
 def clean_text(text: str) -> str:
     """Drop what must never reach a page or a poster: control and format characters (bidi
     overrides, zero-width spaces), except the joiners and selectors inside emoji; collapse
     whitespace."""
     kept = []
     for char in text:
-        if char in ("\u200d", "\ufe0f") or 0xE0020 <= ord(char) <= 0xE007F:
+        if char in (ZWJ, VS16) or is_tag(char):
             kept.append(char)
         elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             kept.append(" " if char in "\t\n\r" else "")
@@ -216,7 +210,3 @@ def clean_nickname(text: str) -> str:
     if len(cleaned) > MAX_NICKNAME_CHARS:
         raise ValueError(f"nickname is {len(cleaned)} characters; at most {MAX_NICKNAME_CHARS}")
     return cleaned
-
-
-def with_credit(participant: Participant, delta: int) -> Participant:
-    return replace(participant, invites=max(0, participant.invites + delta))

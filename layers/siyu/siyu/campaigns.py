@@ -35,6 +35,7 @@ from siyu.campaign_rules import (
     Campaign,
     Participant,
     ReferralVisit,
+    Tier,
     clean_nickname,
     credit_at,
     hour_of,
@@ -43,7 +44,7 @@ from siyu.campaign_rules import (
     referral_param,
     tiers_reached,
 )
-from siyu.errors import Conflict, InvalidInput, NotFound, SiyuError
+from siyu.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from siyu.storage.campaigns_table import CampaignsTable, Stale
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import to_precise_iso, utcnow
@@ -55,10 +56,6 @@ MAX_NOTIFY_ATTEMPTS = 5
 NOTIFY_LEASE = timedelta(minutes=1)
 CAMPAIGN_CACHE_SECONDS = 5.0
 LEADERBOARD_SIZE = 10
-
-
-class TooManyRequests(SiyuError):
-    status = 429
 
 
 def new_id() -> str:
@@ -252,7 +249,7 @@ class CampaignService:
                 # Credited already (by another run, or by this one whose answer was lost to a
                 # timeout): make sure the tiers it reached were granted; granting is idempotent.
                 if referrer is not None:
-                    self.grant_tiers(campaign, referrer.id, referrer.invites)
+                    self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites))
                 return "already_credited"
             if referrer is None or referrer.blocked:
                 if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, REFERRER_BLOCKED):
@@ -265,7 +262,9 @@ class CampaignService:
                 self.table.set_invites(referrer, referrer.invites + 1, now, [status])
             except Stale:
                 continue  # another invite of the same referrer was credited first: read again
-            self.grant_tiers(campaign, referrer.id, referrer.invites + 1)
+            # Every tier reached, not only a new one: a grant lost to a crash after an earlier
+            # credit is made good here (granting is idempotent).
+            self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites + 1))
             return CREDITED
         raise Stale(f"could not credit {invitee_id} after {CREDIT_ATTEMPTS} attempts")
 
@@ -305,12 +304,12 @@ class CampaignService:
 
     # -- rewards -----------------------------------------------------------------------
 
-    def grant_tiers(self, campaign: Campaign, participant_id: str, invites: int) -> list[str]:
-        participant = self.table.participant(campaign.id, participant_id)
-        if participant is None or participant.blocked:
+    def grant_tiers(self, campaign: Campaign, participant: Participant, tiers: list[Tier]) -> list[str]:
+        """Grant `participant` the rewards of `tiers` they reached (each once; none if blocked)."""
+        if participant.blocked:
             return []
         outcomes = []
-        for tier in tiers_reached(campaign, invites):
+        for tier in tiers:
             outcome = self.table.grant_reward(campaign, participant, tier, self.clock())
             if outcome is None:
                 continue  # granted before

@@ -8,15 +8,14 @@ after the image reached S3, the image is removed again.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from siyu.assignment import Counters, zone
-from siyu.errors import Conflict, InvalidInput, NotFound, UploadRefused
+from siyu.base64_files import decode_base64_file
+from siyu.errors import Conflict, InvalidInput, NotFound
 from siyu.live_codes import (
     ACTIVE,
     ARCHIVED,
@@ -453,27 +452,8 @@ def _target_of(code: LiveCode, target_id: str) -> Target:
 
 
 def _read_upload(image_base64: str) -> tuple[UploadedQr, bytes]:
-    image = decode_base64_upload(image_base64)
+    image = decode_base64_file(image_base64, MAX_UPLOAD_BYTES, hint="; send a plain screenshot of the QR")
     return read_qr_screenshot(image), image
-
-
-def decode_base64_upload(image_base64: str) -> bytes:
-    """An uploaded file's bytes from base64 as tools send it, or a 4xx saying what to fix."""
-    text = image_base64.strip()
-    if text.startswith("data:") and "," in text:  # accept a data URI as browsers produce it
-        text = text.split(",", 1)[1]
-    # Accept what real tools produce: line-wrapped output of `base64`, and the URL-safe alphabet.
-    text = "".join(text.split()).replace("-", "+").replace("_", "/")
-    if len(text) > (MAX_UPLOAD_BYTES * 4) // 3 + 4:
-        raise UploadRefused(
-            f"image too large: the limit is {MAX_UPLOAD_BYTES // 1024 // 1024} MB; send a plain screenshot of the QR",
-            status=413,
-        )
-    try:
-        image = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("image_base64 is not valid base64; send the file's bytes base64-encoded") from None
-    return image
 
 
 def _checked_expiry(expires_at: datetime | None, kind: str, now: datetime) -> datetime:

@@ -28,3 +28,7 @@ class UploadRefused(SiyuError):
     """An uploaded image that is not one usable WeChat/WeCom QR. Nothing was stored."""
 
     status = 422
+
+
+class TooManyRequests(SiyuError):
+    status = 429

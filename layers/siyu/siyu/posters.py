@@ -20,7 +20,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from siyu.campaign_rules import clean_text
+from siyu.campaign_rules import VS16, ZWJ, clean_text, is_tag
 
 FONTS = Path(__file__).with_name("fonts")
 TEXT_FONT = FONTS / "NotoSansSC-Bold-subset.otf"
@@ -32,7 +32,7 @@ MISSING = "·"
 ELLIPSIS = "…"
 MAX_IMAGE_PIXELS = 40_000_000  # a background or avatar larger than this is refused, not decoded
 
-ZWJ, VS16, KEYCAP = "\u200d", "\ufe0f", "\u20e3"
+KEYCAP = "\u20e3"
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,10 @@ class PosterLayout:
 def layout_from(fields: dict) -> PosterLayout:
     """A campaign's stored poster fields as a layout (missing parts take the defaults)."""
     default = PosterLayout()
-    avatar = fields.get("avatar", "default")
-    nickname = fields.get("nickname", "default")
     return PosterLayout(
         qr=Box(**fields["qr"]) if fields.get("qr") else default.qr,
-        avatar=default.avatar if avatar == "default" else (Box(**avatar) if avatar else None),
-        nickname=default.nickname if nickname == "default" else (TextSpec(**nickname) if nickname else None),
+        avatar=Box(**fields["avatar"]) if fields.get("avatar") else default.avatar,
+        nickname=TextSpec(**fields["nickname"]) if fields.get("nickname") else default.nickname,
         texts=tuple(TextSpec(**t) for t in fields.get("texts", ())),
         background_color=fields.get("background_color", default.background_color),
     )
@@ -128,7 +126,7 @@ def graphemes(text: str) -> list[str]:
         if clusters:
             last = clusters[-1]
             joins = last.endswith(ZWJ) or char in (ZWJ, VS16, KEYCAP) or 0x1F3FB <= ord(char) <= 0x1F3FF
-            joins = joins or 0xE0020 <= ord(char) <= 0xE007F  # tag sequences (subdivision flags)
+            joins = joins or is_tag(char)
             flag_pair = _regional(char) and len(last) == 1 and _regional(last)
             if joins or flag_pair or unicodedata.combining(char):
                 clusters[-1] = last + char

@@ -250,7 +250,7 @@ class ScanService:
         dims = [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         self._record(code, visitor_id, visit, now, dims, None)
         channel = {"ch": visit.channel_id} if self._channel(code, visit) else {}
-        if visit.referral and campaign_href(visit.referral):
+        if campaign_href(visit.referral):  # the pick keeps the referral: its page links to the campaign
             channel["r"] = visit.referral
         choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
         page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)

@@ -36,3 +36,14 @@ def cookie_value(cookies: list[str], name: str) -> str | None:
 def visitor_cookie(visitor_id: str, secure: bool = True) -> str:
     attributes = f"Max-Age={VISITOR_COOKIE_DAYS * 86400}; Path=/; HttpOnly; SameSite=Lax"
     return f"{VISITOR_COOKIE}={visitor_id}; {attributes}" + ("; Secure" if secure else "")
+
+
+def visitor_cookie_for(event: dict, visitor_id: str) -> str:
+    """The cookie for an API Gateway request: Secure unless it came over plain HTTP (locally)."""
+    secure = (event.get("headers") or {}).get("x-forwarded-proto", "https") == "https"
+    return visitor_cookie(visitor_id, secure)
+
+
+def source_ip(event: dict) -> str:
+    """The client address API Gateway saw (hashed before any use; never stored)."""
+    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")

@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from siyu import aws
 from siyu.alerts import AlertChannel, AlertMessage
-from siyu.storage.codes_table import LIST_INDEX, _s, decode_cursor, encode_cursor
+from siyu.storage.codes_table import LIST_INDEX, _s
+from siyu.storage.paging import LIST_KEYS, TABLE_KEYS, query_page
 from siyu.times import from_iso, to_iso, to_precise_iso
 
 CHANNELS_PK = "ALERT_CHANNELS"
@@ -119,17 +120,12 @@ class AlertsTable:
                 "ExpressionAttributeValues": {":kind": _s("ALERT")},
             }
         kwargs.update(TableName=self._table, ScanIndexForward=False, Limit=limit)
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(
-                cursor, {"pk", "sk"} | ({"list_pk", "list_sk"} if not code_id else set())
-            )
-        page = self._client.query(**kwargs)
+        items, next_cursor = query_page(self._client, kwargs, cursor, TABLE_KEYS if code_id else LIST_KEYS)
         entries = []
-        for item in page["Items"]:
+        for item in items:
             entry = json.loads(item["message_json"]["S"])
             entry.update(status=item["status"]["S"], deliveries=json.loads(item["deliveries_json"]["S"]))
             entries.append(entry)
-        next_cursor = encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
         return entries, next_cursor
 
 

@@ -38,7 +38,8 @@ from siyu.campaign_rules import (
     Tier,
     rank_key,
 )
-from siyu.storage.codes_table import DUE_INDEX, LIST_INDEX, decode_cursor, encode_cursor
+from siyu.storage.codes_table import DUE_INDEX, LIST_INDEX
+from siyu.storage.paging import TABLE_KEYS, query_all, query_page
 from siyu.times import from_iso, to_precise_iso
 
 CAMPAIGN_SK = "CAMPAIGN"
@@ -49,6 +50,14 @@ REFUSAL_RETENTION = timedelta(days=400)
 
 class Stale(Exception):
     """The item changed since it was read; read it again and retry."""
+
+
+class StockBelowGranted(Exception):
+    """A tier's new stock is below what it has already granted."""
+
+    def __init__(self, level: int):
+        super().__init__(level)
+        self.level = level
 
 
 def _s(value: str) -> dict:
@@ -115,7 +124,7 @@ class CampaignsTable:
     def save_campaign(self, campaign: Campaign, stock_changes: dict[int, int]) -> Campaign:
         """Write a changed campaign if nobody else did since it was read (Stale if they did);
         `stock_changes` (level -> new stock) apply in the same transaction, and a tier's stock
-        cannot go below what it has already granted."""
+        cannot go below what it has already granted (StockBelowGranted)."""
         saved = replace(campaign, version=campaign.version + 1)
         pk = _s(f"CAMPAIGN#{campaign.id}")
         writes = [
@@ -145,12 +154,17 @@ class CampaignsTable:
                     }
                 }
             )
+        levels = list(stock_changes)
         try:
             self._client.transact_write_items(TransactItems=writes)
         except ClientError as error:
-            if _code(error) == "TransactionCanceledException":
-                raise Stale(campaign.id) from error
-            raise
+            if _code(error) != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            below = [levels[i - 1] for i, code in enumerate(reasons) if i and code == "ConditionalCheckFailed"]
+            if below:
+                raise StockBelowGranted(below[0]) from error
+            raise Stale(campaign.id) from error
         return saved
 
     def list_campaigns(self, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
@@ -162,16 +176,12 @@ class CampaignsTable:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor)
-        page = self._client.query(**query)
-        items = [campaign_from_json(i["campaign_json"]["S"]) for i in page["Items"]]
-        last = page.get("LastEvaluatedKey")
-        return items, encode_cursor(last) if last else None
+        items, next_cursor = query_page(self._client, query, cursor)
+        return [campaign_from_json(i["campaign_json"]["S"]) for i in items], next_cursor
 
     def stock(self, campaign_id: str) -> dict[int, tuple[int, int]]:
         """level -> (stock, granted)."""
-        page = self._query_prefix(campaign_id, "TIER#")
+        page = self._all_with_prefix(campaign_id, "TIER#")
         return {int(i["sk"]["S"][5:]): (int(i["stock"]["N"]), int(i["granted"]["N"])) for i in page}
 
     # -- participants ------------------------------------------------------------------
@@ -220,18 +230,8 @@ class CampaignsTable:
         return self.participant(campaign_id, link["participant_id"]["S"]) if link else None
 
     def participants(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Participant], str | None]:
-        """Every participant, blocked ones included, in join order of their ids."""
-        query = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": _s(f"CAMPAIGN#{campaign_id}"), ":prefix": _s("PART#")},
-            "Limit": limit,
-        }
-        if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, {"pk", "sk"})
-        page = self._client.query(**query)
-        last = page.get("LastEvaluatedKey")
-        return [_participant(i) for i in page["Items"]], encode_cursor(last) if last else None
+        """Every participant, blocked ones included, in the order of their ids."""
+        return self._page(campaign_id, "PART#", limit, cursor, _participant)
 
     def leaderboard(self, campaign_id: str, limit: int) -> list[Participant]:
         page = self._client.query(
@@ -245,22 +245,20 @@ class CampaignsTable:
 
     def rank(self, campaign_id: str, participant: Participant) -> int:
         """1 + how many participants are ahead (more invites, or as many but sooner)."""
-        ahead, start = 0, None
+        query = {
+            "TableName": self._table,
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "list_pk = :pk AND list_sk < :mine",
+            "ExpressionAttributeValues": {":pk": _s(f"RANK#{campaign_id}"), ":mine": _s(participant.rank_key)},
+            "Select": "COUNT",
+        }
+        ahead = 0
         while True:
-            query = {
-                "TableName": self._table,
-                "IndexName": LIST_INDEX,
-                "KeyConditionExpression": "list_pk = :pk AND list_sk < :mine",
-                "ExpressionAttributeValues": {":pk": _s(f"RANK#{campaign_id}"), ":mine": _s(participant.rank_key)},
-                "Select": "COUNT",
-            }
-            if start:
-                query["ExclusiveStartKey"] = start
             page = self._client.query(**query)
             ahead += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
+            if "LastEvaluatedKey" not in page:
                 return ahead + 1
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def set_invites(self, participant: Participant, invites: int, at: datetime, extra_writes=()) -> None:
         """Set a participant's credited invites (and leaderboard key) if the count is still
@@ -434,28 +432,27 @@ class CampaignsTable:
         return self._page(campaign_id, "REWARD#", limit, cursor, _reward)
 
     def rewards_of(self, campaign_id: str, participant_id: str) -> list[dict]:
-        return [_reward(i) for i in self._query_prefix(campaign_id, f"REWARD#{participant_id}#")]
+        return [_reward(i) for i in self._all_with_prefix(campaign_id, f"REWARD#{participant_id}#")]
 
     def record_notify(
         self, campaign_id: str, reward_id: str, status: str, at: datetime, error: str | None, retry_at=None
     ) -> None:
         """One notification attempt: delivered, retry (due again at retry_at) or failed."""
         values = {":status": _s(status), ":at": _s(to_precise_iso(at)), ":one": _n(1)}
-        update = "SET notify_status = :status, notified_at = :at ADD attempts :one"
+        sets, removes = ["notify_status = :status", "notified_at = :at"], ["lease_until"]
         if error:
             values[":error"] = _s(error[:500])
-            update = "SET notify_status = :status, notified_at = :at, last_error = :error ADD attempts :one"
+            sets.append("last_error = :error")
         if retry_at is not None:
             values[":due_pk"] = _s(REWARD_DUE)
             values[":due_at"] = _s(f"{to_precise_iso(retry_at)}#{campaign_id}#{reward_id}")
-            update = update.replace("notified_at = :at", "notified_at = :at, due_pk = :due_pk, due_at = :due_at")
-            update += " REMOVE lease_until"
+            sets += ["due_pk = :due_pk", "due_at = :due_at"]
         else:
-            update += " REMOVE due_pk, due_at, lease_until"
+            removes += ["due_pk", "due_at"]
         self._client.update_item(
             TableName=self._table,
             Key=self._key(campaign_id, f"REWARD#{reward_id}"),
-            UpdateExpression=update,
+            UpdateExpression=f"SET {', '.join(sets)} ADD attempts :one REMOVE {', '.join(removes)}",
             ExpressionAttributeValues=values,
         )
 
@@ -559,59 +556,33 @@ class CampaignsTable:
             raise
 
     def _due(self, partition: str, now: datetime) -> Iterator[str]:
-        start = None
-        while True:
-            query = {
-                "TableName": self._table,
-                "IndexName": DUE_INDEX,
-                "KeyConditionExpression": "due_pk = :pk AND due_at <= :now",
-                "ExpressionAttributeValues": {":pk": _s(partition), ":now": _s(to_precise_iso(now) + "~")},
-                "ProjectionExpression": "due_at",
-            }
-            if start:
-                query["ExclusiveStartKey"] = start
-            page = self._client.query(**query)
-            for item in page["Items"]:
-                yield item["due_at"]["S"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
+        query = {
+            "TableName": self._table,
+            "IndexName": DUE_INDEX,
+            "KeyConditionExpression": "due_pk = :pk AND due_at <= :now",
+            "ExpressionAttributeValues": {":pk": _s(partition), ":now": _s(to_precise_iso(now) + "~")},
+            "ProjectionExpression": "due_at",
+        }
+        return (item["due_at"]["S"] for item in query_all(self._client, query))
 
     def _get(self, campaign_id: str, sk: str) -> dict | None:
-        return self._client.get_item(TableName=self._table, Key=self._key(campaign_id, sk), ConsistentRead=True).get(
-            "Item"
-        )
+        key = self._key(campaign_id, sk)
+        return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
 
-    def _query_prefix(self, campaign_id: str, prefix: str) -> list[dict]:
-        items, start = [], None
-        while True:
-            query = {
-                "TableName": self._table,
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-                "ExpressionAttributeValues": {":pk": _s(f"CAMPAIGN#{campaign_id}"), ":prefix": _s(prefix)},
-                "ConsistentRead": True,
-            }
-            if start:
-                query["ExclusiveStartKey"] = start
-            page = self._client.query(**query)
-            items.extend(page["Items"])
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return items
-
-    def _page(self, campaign_id: str, prefix: str, limit: int, cursor: str | None, convert, newest_first=False):
-        query = {
+    def _prefix_query(self, campaign_id: str, prefix: str) -> dict:
+        return {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {":pk": _s(f"CAMPAIGN#{campaign_id}"), ":prefix": _s(prefix)},
-            "Limit": limit,
-            "ScanIndexForward": not newest_first,
         }
-        if cursor:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, {"pk", "sk"})
-        page = self._client.query(**query)
-        last = page.get("LastEvaluatedKey")
-        return [convert(i) for i in page["Items"]], encode_cursor(last) if last else None
+
+    def _all_with_prefix(self, campaign_id: str, prefix: str) -> list[dict]:
+        return list(query_all(self._client, {**self._prefix_query(campaign_id, prefix), "ConsistentRead": True}))
+
+    def _page(self, campaign_id: str, prefix: str, limit: int, cursor: str | None, convert, newest_first=False):
+        query = {**self._prefix_query(campaign_id, prefix), "Limit": limit, "ScanIndexForward": not newest_first}
+        items, next_cursor = query_page(self._client, query, cursor, TABLE_KEYS)
+        return [convert(i) for i in items], next_cursor
 
     @staticmethod
     def _key(campaign_id: str, sk: str) -> dict:

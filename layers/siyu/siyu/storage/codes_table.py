@@ -18,7 +18,6 @@ path refreshes its cache.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from collections.abc import Iterator
@@ -29,8 +28,8 @@ from botocore.exceptions import ClientError
 
 from siyu import aws
 from siyu.assignment import MAX_SHARDS, Counters, ShardCount
-from siyu.errors import InvalidInput
 from siyu.live_codes import BackupQr, Channel, LiveCode, Option, Target, WorkingWindow
+from siyu.storage.paging import query_all, query_page
 from siyu.times import from_iso, to_iso, to_precise_iso
 
 CODE_SK = "CODE"
@@ -203,24 +202,20 @@ class CodesTable:
     def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Counters]:
         """The code and its counter shards in one Query."""
         code, counters = None, Counters()
-        kwargs = {
+        query = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": _s(_pk(code_id))},
             "ConsistentRead": consistent,
         }
-        while True:
-            page = self._client.query(**kwargs)
-            for item in page["Items"]:
-                sk = item["sk"]["S"]
-                if sk == CODE_SK:
-                    code = code_from_item(item)
-                elif sk.startswith(SCANS_PREFIX):
-                    target_id, shard = _counter_of(sk)
-                    counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
-            if "LastEvaluatedKey" not in page:
-                return code, counters
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in query_all(self._client, query):
+            sk = item["sk"]["S"]
+            if sk == CODE_SK:
+                code = code_from_item(item)
+            elif sk.startswith(SCANS_PREFIX):
+                target_id, shard = _counter_of(sk)
+                counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
+        return code, counters
 
     def list(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
         """Codes newest first, one page at a time; `cursor` continues where the last page ended."""
@@ -236,11 +231,8 @@ class CodesTable:
             kwargs["FilterExpression"] = "#status = :status"
             kwargs["ExpressionAttributeNames"] = {"#status": "status"}
             kwargs["ExpressionAttributeValues"][":status"] = _s(status)
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
-        page = self._client.query(**kwargs)
-        next_cursor = encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
-        return [code_from_item(i) for i in page["Items"]], next_cursor
+        items, next_cursor = query_page(self._client, kwargs, cursor)
+        return [code_from_item(i) for i in items], next_cursor
 
     # -- config writes -----------------------------------------------------------------
     # Admin writes SET only the config attributes, so the rotation job's state on the same item
@@ -305,20 +297,15 @@ class CodesTable:
     def due_codes(self, now: datetime, page_size: int = 100) -> Iterator[tuple[LiveCode, dict, str]]:
         """Codes whose next check is due, from the due-time index (never a table scan):
         (code, watch state, the due_at seen, needed to claim it)."""
-        kwargs = {
+        query = {
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
             "ExpressionAttributeValues": {":due": _s(DUE), ":now": _s(to_precise_iso(now))},
             "Limit": page_size,
         }
-        while True:
-            page = self._client.query(**kwargs)
-            for item in page["Items"]:
-                yield code_from_item(item), json.loads(item.get("watch_json", {}).get("S", "{}")), item["due_at"]["S"]
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in query_all(self._client, query):
+            yield code_from_item(item), json.loads(item.get("watch_json", {}).get("S", "{}")), item["due_at"]["S"]
 
     def claim(self, code_id: str, seen_due_at: str, run_id: str, now: datetime, lease: timedelta) -> bool:
         """Take the code for this run, unless another run has it or an edit made it due anew."""
@@ -497,17 +484,3 @@ def _shard_count(item: dict) -> ShardCount:
 
 def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
-
-
-def encode_cursor(key: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-
-
-def decode_cursor(cursor: str, keys: set[str] = frozenset({"pk", "sk", "list_pk", "list_sk"})) -> dict:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        assert isinstance(key, dict) and set(key) == set(keys)
-        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
-        return key
-    except Exception as error:
-        raise InvalidInput("cursor is not one this API returned; start again without it") from error

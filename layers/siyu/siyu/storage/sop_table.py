@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 
 from siyu import aws
 from siyu.sop_rules import Content, Destination, Guards, Plan, Schedule, Step
-from siyu.storage.codes_table import DUE_INDEX, LIST_INDEX, decode_cursor, encode_cursor
+from siyu.storage.codes_table import DUE_INDEX, LIST_INDEX
+from siyu.storage.paging import TABLE_KEYS, query_all, query_page
 from siyu.times import from_iso, to_precise_iso
 
 PLAN_DUE = "SOP"
@@ -174,11 +175,8 @@ class SopTable:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor)
-        page = self._client.query(**kwargs)
-        next_cursor = encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
-        return [plan_from_json(i["plan_json"]["S"]) for i in page["Items"]], next_cursor
+        items, next_cursor = query_page(self._client, kwargs, cursor)
+        return [plan_from_json(i["plan_json"]["S"]) for i in items], next_cursor
 
     def due_plans(self, now: datetime) -> Iterator[tuple[str, str]]:
         """(plan id, due_at seen) of plans the job must expand now, from the due index."""
@@ -378,11 +376,8 @@ class SopTable:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, {"pk", "sk"})
-        page = self._client.query(**kwargs)
-        next_cursor = encode_cursor(page["LastEvaluatedKey"]) if "LastEvaluatedKey" in page else None
-        return [_plain(i) for i in page["Items"]], next_cursor
+        items, next_cursor = query_page(self._client, kwargs, cursor, TABLE_KEYS)
+        return [_plain(i) for i in items], next_cursor
 
     # -- per-target daily cap -------------------------------------------------------------
 
@@ -405,21 +400,16 @@ class SopTable:
     # -- plumbing ------------------------------------------------------------------------
 
     def _due(self, partition: str, now: datetime) -> Iterator[tuple[str, str, str]]:
-        kwargs = {
+        query = {
             "TableName": self._table,
             "IndexName": DUE_INDEX,
             "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
             "ExpressionAttributeValues": {":due": _s(partition), ":now": _s(to_precise_iso(now))},
             "ProjectionExpression": "pk, sk, due_at",
         }
-        while True:
-            page = self._client.query(**kwargs)
-            self.items_read += len(page["Items"])
-            for item in page["Items"]:
-                yield item["pk"]["S"], item["sk"]["S"], item["due_at"]["S"]
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in query_all(self._client, query):
+            self.items_read += 1
+            yield item["pk"]["S"], item["sk"]["S"], item["due_at"]["S"]
 
     @staticmethod
     def _plan_key(plan_id: str) -> dict:

@@ -1,0 +1,47 @@
+"""Reading the table more than one item at a time: every page of a query, or one page for the
+admin API with the opaque cursor that continues it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+
+from siyu.errors import InvalidInput
+
+LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
+TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself
+
+
+def encode_cursor(key: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def decode_cursor(cursor: str, keys: set[str] = LIST_KEYS) -> dict:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        assert isinstance(key, dict) and set(key) == set(keys)
+        assert all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+        return key
+    except Exception as error:
+        raise InvalidInput("cursor is not one this API returned; start again without it") from error
+
+
+def query_page(client, query: dict, cursor: str | None, keys: set[str] = LIST_KEYS) -> tuple[list[dict], str | None]:
+    """One page of `query` (its Limit), starting where `cursor` left off; the next cursor or None."""
+    if cursor:
+        query = {**query, "ExclusiveStartKey": decode_cursor(cursor, keys)}
+    page = client.query(**query)
+    last = page.get("LastEvaluatedKey")
+    return page["Items"], encode_cursor(last) if last else None
+
+
+def query_all(client, query: dict) -> Iterator[dict]:
+    """Every item `query` matches, reading page after page."""
+    query = dict(query)
+    while True:
+        page = client.query(**query)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
