@@ -12,12 +12,13 @@ import os
 from urllib.parse import parse_qs
 
 from siyu import campaign_pages
+from siyu.base64_files import decode_base64_file
 from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
 from siyu.campaigns import CampaignService
-from siyu.errors import SiyuError
+from siyu.errors import InvalidInput, SiyuError, UploadRefused
 from siyu.scan import is_visitor_id, new_visitor_id
 from siyu.times import utcnow
-from siyu.visitors import VISITOR_COOKIE, cookie_value, visitor_cookie
+from siyu.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
 
 logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -59,33 +60,26 @@ def home(event, campaign_id):
 
 def join(event, campaign_id):
     campaign = service.campaign(campaign_id)
-    form = _form(event)
     visitor_id = _visitor(event)
     new_visitor = visitor_id is None
     visitor_id = visitor_id or new_visitor_id()
-    address = address_hash(ADDRESS_KEY, _source_ip(event))
-    referral = parse_referral(form.get("r"))
+    address = address_hash(ADDRESS_KEY, source_ip(event))
     wants_json = "application/json" in (event.get("headers") or {}).get("accept", "")
+    form: dict = {}
     try:
-        avatar = form.get("avatar") or None
-        if avatar and len(avatar) > MAX_AVATAR_BYTES:
-            raise ValueError(f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo")
-        if avatar:
-            from siyu.posters import avatar_jpeg  # Pillow only for joins that bring a photo
-
-            avatar = avatar_jpeg(avatar)
+        form = _form(event)
+        avatar = _avatar(form.get("avatar"))
+        referral = parse_referral(form.get("r"))
         if referral and referral[0] == campaign_id:
             # Came to the campaign page with a friend's link, not through the code: same rules.
             visit = ReferralVisit(campaign_id, referral[1], visitor_id, new_visitor, address, utcnow())
             service.register_referral(visit)
         participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
-    except (ValueError, SiyuError) as error:
-        message = error.message if isinstance(error, SiyuError) else str(error)
-        status = error.status if isinstance(error, SiyuError) else 422
+    except SiyuError as error:
         if wants_json:
-            return _json(status, {"message": message})
-        return campaign_pages.join_page(campaign, form.get("r"), message, status)
-    cookies = [visitor_cookie(visitor_id, _secure(event))] if new_visitor else []
+            return _json(error.status, {"message": error.message})
+        return campaign_pages.join_page(campaign, form.get("r"), error.message, error.status)
+    cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
     if wants_json:
         return {**_json(201, service.progress(campaign, participant)), "cookies": cookies}
     return {
@@ -122,6 +116,24 @@ def _visitor(event) -> str | None:
     return value if is_visitor_id(value) else None
 
 
+def _avatar(upload) -> bytes | None:
+    """The uploaded avatar, checked and re-encoded, or a 4xx saying what to change."""
+    if not upload:
+        return None
+    if not isinstance(upload, bytes):
+        raise InvalidInput("avatar must be an image file (or avatar_base64 in JSON)")
+    if len(upload) > MAX_AVATAR_BYTES:
+        raise UploadRefused(
+            f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo", 413
+        )
+    from siyu.posters import avatar_jpeg  # Pillow only for joins that bring a photo
+
+    try:
+        return avatar_jpeg(upload)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+
+
 def _form(event) -> dict:
     """The posted fields: multipart (the page's form, with the avatar file), urlencoded, or JSON."""
     raw = event.get("body") or ""
@@ -144,8 +156,10 @@ def _form(event) -> dict:
             data = json.loads(body or b"{}")
         except ValueError:
             raise SiyuError("the request body is not valid JSON", 400) from None
+        if not isinstance(data, dict):
+            raise SiyuError('the request body must be a JSON object, e.g. {"nickname": "小美"}', 400)
         if isinstance(data.get("avatar_base64"), str):
-            data["avatar"] = base64.b64decode(data["avatar_base64"].split(",")[-1] or "")
+            data["avatar"] = decode_base64_file(data["avatar_base64"], MAX_AVATAR_BYTES, "avatar_base64")
         return data
     return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
 
@@ -156,11 +170,3 @@ def _json(status: int, body: dict) -> dict:
         "headers": {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"},
         "body": json.dumps(body, ensure_ascii=False),
     }
-
-
-def _source_ip(event) -> str:
-    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
-
-
-def _secure(event) -> bool:
-    return (event.get("headers") or {}).get("x-forwarded-proto", "https") == "https"

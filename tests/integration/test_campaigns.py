@@ -19,18 +19,16 @@ from siyu.campaign_rules import Participant, ReferralVisit
 from siyu.campaigns import CampaignService
 from siyu.storage.campaigns_table import CampaignsTable
 from siyu.storage.uploads_bucket import UploadsBucket
-from tests.helpers import b64, new_group_screenshot, scan_event, visitor_id_of
+from tests.helpers import Clock, b64, new_group_screenshot, scan_event, visitor_id_of
 from tests.receiver import Receiver
 
 ALICE_IP = "198.51.100.1"
 
 
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+def service_on_a_clock() -> tuple[CampaignService, Clock]:
+    """The campaign service the worker runs, on a clock the test moves (stay times, retries)."""
+    clock = Clock(datetime.now(UTC))
+    return CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment(), clock=clock), clock
 
 
 def page_event(method: str, path: str, visitor_id=None, body=None, ip="203.0.113.9", content_type="application/json"):
@@ -275,7 +273,7 @@ def test_a_new_layout_and_bulk_pre_render_refresh_every_poster(new_campaign):
 
 def test_stock_is_never_oversold_under_500_concurrent_qualifying_invites(stack, new_campaign):
     fission = new_campaign(tiers=[{"invites": 1, "reward": "限量礼盒", "stock": 100}])
-    service = CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment())
+    service, _ = service_on_a_clock()
     now = datetime.now(UTC)
     table = service.table
     for n in range(500):
@@ -293,15 +291,14 @@ def test_stock_is_never_oversold_under_500_concurrent_qualifying_invites(stack, 
     assert sum(r["status"] == "out_of_stock" for r in rewards) == 400
     assert table.stock(fission.id) == {1: (100, 100)}
     status, body = fission.admin("PATCH", f"/admin/campaigns/{fission.id}", {"stock": [{"level": 1, "stock": 50}]})
-    assert status == 409 and "granted" in body["message"]  # stock below what was given out
+    assert status == 409 and "tier 1" in body["message"] and "granted" in body["message"]  # below what was given
 
 
 def test_the_reward_webhook_is_signed_retried_and_sent_once(new_campaign):
     receiver = Receiver(fail_first=2)
     try:
         fission = new_campaign(reward_webhook={"url": receiver.url, "secret": "s" * 32})
-        clock = Clock(datetime.now(UTC))
-        service = CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment(), clock=clock)
+        service, clock = service_on_a_clock()
         _, alice, _ = fission.join("Alice")
         for n in range(2):
             visit = ReferralVisit(fission.id, alice["participant_id"], f"{n:020x}", True, "h", clock.now)
@@ -328,8 +325,7 @@ def test_the_reward_webhook_is_signed_retried_and_sent_once(new_campaign):
 
 def test_the_stay_time_credits_only_after_it_passed_and_a_revoked_invite_stops_counting(new_campaign):
     fission = new_campaign(rules={"stay_minutes": 30})
-    clock = Clock(datetime.now(UTC))
-    service = CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment(), clock=clock)
+    service, clock = service_on_a_clock()
     _, alice, alice_vid = fission.join("Alice")
     for n in range(2):
         visit = ReferralVisit(fission.id, alice["participant_id"], f"{n + 500:020x}", True, "h", clock.now)
@@ -382,6 +378,8 @@ def test_bad_joins_are_refused_with_a_reason_and_nothing_is_written(new_campaign
         ({"nickname": "  \u200b "}, "empty"),
         ({"nickname": "名" * 65}, "at most 64"),
         ({"nickname": "ok", "avatar_base64": base64.b64encode(b"MZ\x90\x00 not a photo").decode()}, "not an image"),
+        ({"nickname": "ok", "avatar_base64": "this is not base64!"}, "avatar_base64 is not valid base64"),
+        ({"nickname": "ok", "avatar": "a string"}, "avatar must be an image file"),
     ):
         event = page_event("POST", f"/c/{fission.id}/join", None, body)
         answer = fission.functions["CampaignPageFunction"].invoke(event)
@@ -392,5 +390,8 @@ def test_bad_joins_are_refused_with_a_reason_and_nothing_is_written(new_campaign
     form["body"] = "nickname="
     page = fission.functions["CampaignPageFunction"].invoke(form)
     assert page["statusCode"] == 422 and "nickname is empty" in page["body"] and "<form" in page["body"]
+    not_an_object = page_event("POST", f"/c/{fission.id}/join", None, ["nickname"])
+    answer = fission.functions["CampaignPageFunction"].invoke(not_an_object)
+    assert answer["statusCode"] == 400 and "JSON object" in json.loads(answer["body"])["message"]
     missing = fission.functions["CampaignPageFunction"].invoke(page_event("GET", "/c/nosuchcampaign"))
     assert missing["statusCode"] == 404 and "活动不存在" in missing["body"]
