@@ -1,7 +1,12 @@
 # siyu: `make run` starts the whole stack locally; `make test` runs every check.
 # Both install what they need (a virtualenv in .venv, SAM CLI in .tools/sam, Chromium for the browser test).
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The template's runtime is python3.13: the virtualenvs, the local stack and the tests use the same minor
+# version. Looked for on PATH (pyenv's shim works here thanks to .python-version), then in pyenv's own folder.
+PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
+ifeq ($(PYTHON),)
+$(error Python 3.13 is needed (the Lambda runtime in template.yaml): install it, e.g. pyenv install 3.13, or run make PYTHON=/path/to/python3.13)
+endif
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SAM    := .tools/sam/bin/sam

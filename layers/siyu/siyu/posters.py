@@ -1,7 +1,7 @@
 """Personal fission posters: a campaign's background, the participant's avatar and nickname,
 and a QR of their referral URL, as a ~750x1334 JPEG.
 
-Only the poster function imports this (Pillow and qrcode are heavy; the scan path never pays
+Only the poster function and the admin API import this (Pillow is heavy; the scan path never pays
 for them). Text is drawn with the fonts shipped in the layer: Noto Sans CJK SC (a subset:
 GB2312, common traditional characters, Latin, kana) and Noto Color Emoji, chosen per grapheme,
 so a nickname like "小美🌸Lily" has no tofu boxes. A character neither font has is drawn as a
@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import qrcode
+import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from siyu.campaign_rules import VS16, ZWJ, clean_text, is_tag
@@ -241,12 +241,10 @@ def draw_text(image: Image.Image, spec: TextSpec, text: str) -> RenderedText:
 
 def qr_image(data: str, size: int) -> Image.Image:
     """A QR of `data`, `size` pixels square, with a quiet zone, crisp (nearest-neighbour)."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()
-    modules = len(matrix)
-    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
+    # segno, the scan path's encoder: one QR library in the layer, drawn here with Pillow.
+    rows = list(segno.make_qr(data, error="m").matrix_iter(scale=1, border=2))
+    modules = len(rows)
+    pixels = bytes(0 if dark else 255 for row in rows for dark in row)
     small = Image.frombytes("L", (modules, modules), pixels)
     scale = max(1, size // modules)
     sharp = small.resize((modules * scale, modules * scale), Image.NEAREST)
