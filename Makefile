@@ -14,12 +14,12 @@ PORT   ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint template unit integration e2e bench install clean
+.PHONY: run test lint template build-host unit integration built e2e bench install clean
 
 run: $(VENV)/.installed
 	$(PY) -m local_stack --port $(PORT)
 
-test: lint template unit integration e2e
+test: lint template unit integration built e2e
 
 install: $(VENV)/.installed $(SAM) chromium
 
@@ -53,14 +53,33 @@ template: $(VENV)/.installed $(SAM)
 	.tools/sam/bin/python -m local_stack.transform_check template.yaml
 	$(SAM) build --template template.yaml --build-dir .aws-sam/build
 
+# The same template built for this machine's architecture, so the built functions can be imported
+# and run here: `make built` and the e2e tests use it (the arm64 build above is what deploys).
+HOST_BUILD := .aws-sam/host
+build-host: $(VENV)/.installed $(SAM)
+	$(PY) -m local_stack.host_build template.yaml .aws-sam/host-src/template.yaml
+	$(SAM) build --template .aws-sam/host-src/template.yaml --build-dir $(HOST_BUILD)
+
+# The boto3 that the Lambda runtime provides, on its own: the built-function checks import each
+# handler with this, its built folder and the built layer, and nothing else.
+LAMBDA_RUNTIME := .tools/lambda-runtime
+$(LAMBDA_RUNTIME)/.installed: tests/built/lambda-runtime.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_RUNTIME)
+	$(VENV)/bin/pip install -q --target $(LAMBDA_RUNTIME) -r tests/built/lambda-runtime.txt
+	touch $@
+
+built: build-host $(LAMBDA_RUNTIME)/.installed
+	$(PY) -m pytest -q tests/built
+
 unit: $(VENV)/.installed
 	$(PY) -m pytest -q tests/unit
 
 integration: $(VENV)/.installed
 	$(PY) -m pytest -q tests/integration
 
-e2e: $(VENV)/.installed chromium
-	$(PY) -m pytest -q tests/e2e
+# The end-to-end tests run the local stack on the built artifacts (SIYU_TEMPLATE).
+e2e: $(VENV)/.installed chromium build-host
+	SIYU_TEMPLATE=$(HOST_BUILD)/template.yaml $(PY) -m pytest -q tests/e2e
 
 bench: $(VENV)/.installed
 	$(PY) bench/scan_bench.py

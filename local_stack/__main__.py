@@ -17,12 +17,20 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".local", help="where data survives restarts")
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=ROOT / "template.yaml",
+        help="template to run: template.yaml (the sources) or a sam build output (the built artifacts)",
+    )
     parser.add_argument("--no-demo", action="store_true", help="do not create the demo code")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
 
-    stack = LocalStack(ROOT, args.data_dir, host=args.host, port=args.port, demo=not args.no_demo)
+    stack = LocalStack(
+        ROOT, args.data_dir, host=args.host, port=args.port, demo=not args.no_demo, template=args.template
+    )
     try:
         info = stack.start()
     except OSError as error:

@@ -11,12 +11,14 @@ import string
 import urllib.error
 import urllib.request
 
-import qrcode
-from PIL import Image, ImageDraw
-
 
 def group_qr_screenshot(url: str, label: str = "Demo group", size: tuple[int, int] = (750, 1334)) -> bytes:
     """A phone-screenshot-like PNG of a WeChat group QR card holding `url`."""
+    # Imported here, after the stack has put the (built) layer first on sys.path: the stack
+    # then runs on the layer's own Pillow, not the dev virtualenv's.
+    import qrcode
+    from PIL import Image, ImageDraw
+
     screen = Image.new("RGB", size, (237, 237, 237))
     draw = ImageDraw.Draw(screen)
     width, height = size

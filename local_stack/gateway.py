@@ -57,7 +57,11 @@ class LocalApi:
     def _wsgi(self, environ, start_response):
         request = Request(environ)
         started = time.perf_counter()
-        response = self._dispatch(request)
+        try:
+            response = self._dispatch(request)
+        except Exception:  # whatever a request carries, the gateway answers and goes on serving
+            logger.exception("%s %s could not be handled", request.method, request.path)
+            response = _json(500, {"message": "Internal Server Error"})
         logger.info(
             "%s %s -> %s (%.0f ms)",
             request.method,
@@ -96,6 +100,11 @@ def http_api_event(request: Request, route: Route, params: dict, claims: dict | 
     """An API Gateway HTTP API payload-2.0 event for `request`, as AWS would build it."""
     body = request.get_data()
     is_text = not body or (request.mimetype or "").startswith(_TEXT_TYPES)
+    if is_text:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False  # not UTF-8 whatever its type says: handed over base64-encoded, as binary
     headers = {k.lower(): v for k, v in request.headers.items() if k.lower() != "cookie"}
     headers.setdefault("x-forwarded-proto", "http")
     headers.setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
@@ -126,7 +135,7 @@ def http_api_event(request: Request, route: Route, params: dict, claims: dict | 
             "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": not is_text,
-        "body": body.decode("utf-8") if is_text else base64.b64encode(body).decode("ascii"),
+        "body": text if is_text else base64.b64encode(body).decode("ascii"),
     }
     if request.cookies:
         event["cookies"] = [f"{k}={v}" for k, v in request.cookies.items()]

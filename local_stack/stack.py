@@ -36,11 +36,13 @@ class LocalStack:
         persist: bool = True,
         demo: bool = True,
         schedules: bool = True,
+        template: Path | None = None,
     ):
         self.root, self.data_dir = root, data_dir
         self.host, self.port = host, port
         self.persist, self.demo, self.run_schedules = persist, demo, schedules
-        self.template = Template(root / "template.yaml")
+        # template.yaml runs the sources; a `sam build` output template runs the built artifacts.
+        self.template = Template(template or root / "template.yaml")
         self.info: dict = {}
         self._stopping = threading.Event()
 

@@ -224,10 +224,13 @@ class Template:
         return specs
 
     def layer_dirs(self) -> list[Path]:
-        """Folders to put on sys.path so handlers import the layers' packages as on Lambda."""
-        return [
-            self.root / r["Properties"]["ContentUri"] for r in self.of_type("AWS::Serverless::LayerVersion").values()
-        ]
+        """Folders to put on sys.path so handlers import the layers' packages as on Lambda: a
+        built layer's python/ folder (what Lambda mounts as /opt/python), else the source folder."""
+        dirs = []
+        for resource in self.of_type("AWS::Serverless::LayerVersion").values():
+            content = self.root / resource["Properties"]["ContentUri"]
+            dirs.append(content / "python" if (content / "python").is_dir() else content)
+        return dirs
 
     def routes(self) -> list[Route]:
         routes = []

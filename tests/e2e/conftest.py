@@ -24,6 +24,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The template the stack runs: `make e2e` sets the host build's (.aws-sam/host/template.yaml),
+# so these tests drive the functions and the layer as `sam build` packaged them.
+TEMPLATE = Path(os.environ.get("SIYU_TEMPLATE") or ROOT / "template.yaml")
+
+
 class RunningStack:
     """One `python -m local_stack` process on a free port with its own data folder."""
 
@@ -38,7 +43,8 @@ class RunningStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "stack.json").unlink(missing_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "local_stack", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+            + ["--template", str(TEMPLATE.resolve())],
             cwd=ROOT,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
