@@ -16,6 +16,7 @@ from siyu.base64_files import decode_base64_file
 from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
 from siyu.campaigns import CampaignService
 from siyu.errors import InvalidInput, SiyuError, UploadRefused
+from siyu.request_bodies import json_object, media_type
 from siyu.scan import is_visitor_id, new_visitor_id
 from siyu.times import utcnow
 from siyu.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
@@ -134,34 +135,44 @@ def _avatar(upload) -> bytes | None:
         raise InvalidInput(str(error)) from None
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "application/json")
+
+
 def _form(event) -> dict:
     """The posted fields: multipart (the page's form, with the avatar file), urlencoded, or JSON."""
     raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    try:
+        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        raise SiyuError("the request body could not be read; send the form again", 400) from None
     content_type = (event.get("headers") or {}).get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-        )
-        fields = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if not name:
-                continue
-            data = part.get_payload(decode=True) or b""
-            fields[name] = data if part.get_filename() is not None else data.decode("utf-8", "replace")
-        return fields
-    if content_type.startswith("application/json"):
-        try:
-            data = json.loads(body or b"{}")
-        except ValueError:
-            raise SiyuError("the request body is not valid JSON", 400) from None
-        if not isinstance(data, dict):
-            raise SiyuError('the request body must be a JSON object, e.g. {"nickname": "小美"}', 400)
+    kind = media_type(content_type)
+    if kind == "multipart/form-data":
+        return _multipart(content_type, body)
+    if kind == "application/json":
+        data = json_object(body)
         if isinstance(data.get("avatar_base64"), str):
             data["avatar"] = decode_base64_file(data["avatar_base64"], MAX_AVATAR_BYTES, "avatar_base64")
         return data
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    if kind in ("application/x-www-form-urlencoded", "") or not body:
+        return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    raise SiyuError(f"a {kind} body cannot be read here; send the form as one of: {', '.join(FORM_TYPES)}", 415)
+
+
+def _multipart(content_type: str, body: bytes) -> dict:
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
+    )
+    if not message.get_boundary() or not message.is_multipart() or message.defects:
+        raise SiyuError("the multipart form could not be read (no boundary, or broken parts); send the form again", 400)
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        data = part.get_payload(decode=True) or b""
+        fields[name] = data if part.get_filename() is not None else data.decode("utf-8", "replace")
+    return fields
 
 
 def _json(status: int, body: dict) -> dict:

@@ -131,3 +131,39 @@ def test_data_and_token_survive_a_restart_and_ctrl_c_stops_cleanly(fresh_stack):
     with urllib.request.urlopen(link["url"], timeout=10) as original:
         assert original.read() == image  # the original upload came back too
     assert stack.stop() == 0
+
+
+def post_raw(url: str, body: bytes, content_type: str, headers: dict | None = None) -> tuple[int, str, str]:
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "User-Agent": WECHAT_UA, **(headers or {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read().decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"\xff\xfe\xfd not utf-8 {", "application/json"),
+        (b"\xc3\x28 nickname=\xff", "text/plain; charset=utf-8"),
+        (b"nickname=A", "multipart/form-data"),
+        (b'{"a":' * 3000 + b"1" + b"}" * 3000, "application/json"),
+    ],
+)
+def test_bodies_a_client_got_wrong_get_a_4xx_on_public_and_admin_routes(running_stack, body, content_type):
+    info = running_stack.info
+    campaign = info["campaign_url"]
+    status, kind, text = post_raw(campaign + "/join", body, content_type, {"Accept": "application/json"})
+    assert 400 <= status < 500 and "message" in json.loads(text), (status, text)
+    status, kind, page = post_raw(campaign + "/join", body, content_type, {"Accept": "text/html"})
+    assert 400 <= status < 500 and kind.startswith("text/html") and "<form" in page
+    auth = {"Authorization": f"Bearer {info['admin_token']}"}
+    status, kind, text = post_raw(info["api_url"] + "/admin/codes", body, content_type, auth)
+    assert 400 <= status < 500 and kind.startswith("application/json") and json.loads(text)["message"], (status, text)
+    assert get(info["scan_url"])[0] == 200  # and the gateway goes on serving

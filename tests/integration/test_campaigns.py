@@ -395,3 +395,40 @@ def test_bad_joins_are_refused_with_a_reason_and_nothing_is_written(new_campaign
     assert answer["statusCode"] == 400 and "JSON object" in json.loads(answer["body"])["message"]
     missing = fission.functions["CampaignPageFunction"].invoke(page_event("GET", "/c/nosuchcampaign"))
     assert missing["statusCode"] == 404 and "活动不存在" in missing["body"]
+
+
+@pytest.mark.parametrize(
+    "content_type, body, base64_encoded, status, says",
+    [
+        ("application/json", '{"nickname": ' * 5000 + '"x"' + "}" * 5000, False, 400, "nested too deeply"),
+        ("application/json", "\xff\xfe{}", True, 400, "not UTF-8"),
+        ("application/json", "{nope", False, 400, "not valid JSON"),
+        (
+            "multipart/form-data",
+            "--x\r\nContent-Disposition: form-data; name=nickname\r\n\r\nA\r\n--x--",
+            False,
+            400,
+            "boundary",
+        ),
+        ("multipart/form-data; boundary=", "nickname=A", False, 400, "boundary"),
+        ("text/plain", "nickname=A", False, 415, "multipart/form-data"),
+        ("application/xml", "<nickname>A</nickname>", False, 415, "application/json"),
+        ("application/json", "not base64 at all!", True, 400, "could not be read"),
+    ],
+)
+def test_join_bodies_a_client_got_wrong_get_a_4xx_saying_what_to_send(
+    new_campaign, storage, content_type, body, base64_encoded, status, says
+):
+    fission = new_campaign()
+    before = storage.item_count()
+    event = page_event("POST", f"/c/{fission.id}/join", None, None, content_type=content_type)
+    event["body"] = base64.b64encode(body.encode("latin-1")).decode() if base64_encoded else body
+    if base64_encoded and says == "could not be read":
+        event["body"] = body
+    event["isBase64Encoded"] = base64_encoded
+    answer = fission.functions["CampaignPageFunction"].invoke(event)
+    assert answer["statusCode"] == status and says in json.loads(answer["body"])["message"], answer
+    event["headers"]["accept"] = "text/html"
+    page = fission.functions["CampaignPageFunction"].invoke(event)
+    assert page["statusCode"] == status and "<form" in page["body"]  # the join page again, with the reason
+    assert storage.item_count() == before
