@@ -1,5 +1,5 @@
-"""Poster function (SQS): renders participants' posters with Pillow + qrcode and stores them
-in the private bucket. Its own function so that Pillow, qrcode and the fonts never load in the
+"""Poster function (SQS): renders participants' posters with Pillow + segno and stores them
+in the private bucket. Its own function so that Pillow and the fonts never load in the
 scan path; a campaign's bulk pre-render arrives here ten posters a batch."""
 
 import json
