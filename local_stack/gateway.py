@@ -19,6 +19,7 @@ from local_stack.template import Route, Template
 
 logger = logging.getLogger("local_stack.api")
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml")
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP APIs refuse larger request bodies with a 413
 
 LocalRoute = Callable[[Request, dict[str, str]], Response]
 
@@ -72,6 +73,8 @@ class LocalApi:
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            return _json(413, {"message": "Request Entity Too Large"})
         for route, serve in self.local_routes:
             params = route.match(request.method, request.path)
             if params is not None:

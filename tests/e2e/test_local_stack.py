@@ -167,3 +167,9 @@ def test_bodies_a_client_got_wrong_get_a_4xx_on_public_and_admin_routes(running_
     status, kind, text = post_raw(info["api_url"] + "/admin/codes", body, content_type, auth)
     assert 400 <= status < 500 and kind.startswith("application/json") and json.loads(text)["message"], (status, text)
     assert get(info["scan_url"])[0] == 200  # and the gateway goes on serving
+
+
+def test_a_body_over_api_gateways_10_mb_is_refused_with_413(running_stack):
+    info = running_stack.info
+    status, kind, text = post_raw(info["campaign_url"] + "/join", b"x" * (10 * 1024 * 1024 + 1), "application/json")
+    assert status == 413 and kind.startswith("application/json") and json.loads(text)["message"]
