@@ -3,6 +3,9 @@
 moto alone is not safe under concurrent conditional writes, so every request is served
 under one lock: each DynamoDB call is then atomic, as it is on AWS. A fault switch makes
 DynamoDB answer like an AWS outage, for the scan path's fault tests.
+
+moto's instance tracking is switched off (see _stop_tracking_instances): it kept every model
+object ever made, and with it a copy of the whole table for every transaction.
 """
 
 from __future__ import annotations
@@ -13,11 +16,28 @@ import threading
 import time
 from dataclasses import dataclass
 
+from moto.core.common_models import BaseModel
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
 from local_stack.background import BackgroundServer
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def _stop_tracking_instances() -> None:
+    """moto's BaseModel appends every instance of every model to a class-level list, forever, for
+    its dashboard (/moto-api/data.json, which nothing here reads). Deleted S3 objects and SQS
+    messages stay referenced that way, and so does each rollback copy of a whole DynamoDB table
+    that transact_write_items deep-copies per operation: memory grew with transactions × table
+    size (7.6 GB in one integration run). Models are now made without being tracked."""
+
+    def untracked_new(cls, *args, **kwargs):
+        return super(BaseModel, cls).__new__(cls)
+
+    BaseModel.__new__ = staticmethod(untracked_new)
+
+
+_stop_tracking_instances()
 
 
 @dataclass
