@@ -11,7 +11,6 @@ from siyu.api_models import (
     CodeList,
     CodeUpdate,
     CodeView,
-    ErrorBody,
     OptionCreate,
     OptionUpdate,
     OptionView,
@@ -23,9 +22,6 @@ from siyu.live_codes import ACTIVE, ARCHIVED
 from siyu.times import utcnow
 
 router = Router()
-ERRORS = {
-    404: {"description": "No such code", "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
-}
 
 
 def view(code_id: str) -> CodeView:
@@ -53,12 +49,12 @@ def list_codes(
     return CodeList(items=items, next_cursor=next_cursor)
 
 
-@router.get("/admin/codes/<code_id>", tags=["codes"], summary="A code with per-target scan counts", responses=ERRORS)
+@router.get("/admin/codes/<code_id>", tags=["codes"], summary="A code with per-target scan counts")
 def get_code(code_id: str) -> CodeView:
     return view(code_id)
 
 
-@router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings", responses=ERRORS)
+@router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings")
 def update_code(code_id: str, body: Annotated[CodeUpdate, Body()]) -> CodeView:
     code_admin().update_code(code_id, **body.model_dump())
     return view(code_id)

@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from contract import file_response
 from pydantic import BaseModel, Field
 
 from services import stats_admin, visitors_table
@@ -47,7 +48,12 @@ def code_stats(code_id: str, from_: Annotated[str | None, Query(alias="from")] =
     )
 
 
-@router.get("/admin/codes/<code_id>/stats.csv", tags=["stats"], summary="Daily statistics (CSV for spreadsheets)")
+@router.get(
+    "/admin/codes/<code_id>/stats.csv",
+    tags=["stats"],
+    summary="Daily statistics (CSV for spreadsheets)",
+    responses=file_response("text/csv", "One line per day and dimension, with a header line (UTF-8)."),
+)
 def code_stats_csv(code_id: str, from_: Annotated[str | None, Query(alias="from")] = None, to: Day = None):
     report = stats_admin().report(code_id, from_, to)
     filename = f"{report.code.id}-{report.first_day}-{report.last_day}.csv"

@@ -290,7 +290,10 @@ class ImageLink(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    message: str
+    """Every error answer of the admin API has this shape (API Gateway's own 401, 404, 413 and 429 too)."""
+
+    message: str = Field(description="What went wrong and what to change, as a sentence a person can act on.")
+    errors: list[str] | None = Field(None, description="Validation errors: one line per problem, field path first.")
 
 
 def code_summary(code: LiveCode, scan_url: str, now: datetime) -> CodeSummary:
