@@ -78,6 +78,15 @@ def unsupported_content_type(_error: RequestUnsupportedContentType):
 @app.not_found
 def no_route(_error: NotFoundError):
     event = app.current_event
+    allowed = sorted(app.allowed_methods(event.path))
+    if event.http_method.upper() in allowed:  # the route exists; this id has characters no id has
+        return _json_error(404, f"nothing at {event.path[:200]}: no id has these characters")
+    if allowed:
+        response = _json_error(
+            405, f"{event.http_method[:20]} is not served here; use {', '.join(allowed)} (see /admin/openapi.json)"
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
     return _json_error(404, f"no route {event.http_method} {event.path[:200]}; the routes are in /admin/openapi.json")
 
 

@@ -11,9 +11,12 @@ import base64
 import binascii
 import inspect
 import json
+import re
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from siyu.api_models import ErrorBody
 from siyu.errors import SiyuError
@@ -57,7 +60,7 @@ def common_responses(method: str, rule: str, status_code: int) -> dict[int, dict
     if status_code == 204:
         success["content"] = {}
     statuses = [401, 422, 429]
-    if "<" in rule:
+    if "<" in rule or method in BODY_METHODS:  # a path id, or a body naming a code, that does not exist
         statuses.append(404)
     if method != "GET":
         statuses.append(409)
@@ -66,21 +69,46 @@ def common_responses(method: str, rule: str, status_code: int) -> dict[int, dict
     return {status_code: success} | {status: error_response(status) for status in sorted(statuses)}
 
 
+Cursor = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_-]*={0,2}$",
+        max_length=2000,
+        description="The `next_cursor` of the previous page, unchanged (opaque URL-safe base64); empty or absent: "
+        "the first page. A value this API did not hand out gets 422 (no schema can tell them apart).",
+    ),
+]
+
 _ROUTE = inspect.signature(BaseRouter.route)
 
 
 class AdminResolver(APIGatewayHttpResolver):
-    """Every route gets common_responses(); a route's own `responses` are merged over them."""
+    """Every route gets common_responses(); a route's own `responses` are merged over them.
+    It also remembers each path's methods, to answer 405 (with Allow) for the others."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.methods_of: dict[str, tuple[re.Pattern, set[str]]] = {}
 
     def route(self, *args, **kwargs):
         bound = _ROUTE.bind(self, *args, **kwargs)
         bound.apply_defaults()
         given = bound.arguments
         methods = [given["method"]] if isinstance(given["method"], str) else list(given["method"])
+        pattern = re.compile("^" + re.sub(r"<\w+>", "[^/]+", given["rule"]) + "$")
+        self.methods_of.setdefault(given["rule"], (pattern, set()))[1].update(m.upper() for m in methods)
         if given["include_in_schema"]:
             own = dict(given["responses"] or {})
             given["responses"] = common_responses(methods[0].upper(), given["rule"], given["status_code"]) | own
         return super().route(*bound.args[1:], **bound.kwargs)
+
+    def allowed_methods(self, path: str) -> set[str]:
+        """The methods the most specific routes matching `path` serve (empty: no route has this path)."""
+        matching = [
+            (rule.count("<"), methods) for rule, (pattern, methods) in self.methods_of.items() if pattern.match(path)
+        ]
+        fewest = min((params for params, _ in matching), default=0)
+        return {m for params, methods in matching if params == fewest for m in methods}
 
 
 def body_refusal(event: dict) -> SiyuError | None:

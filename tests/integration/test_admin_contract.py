@@ -155,3 +155,35 @@ def test_files_are_documented_with_their_media_type(document, path, media_type):
 def test_error_body_keeps_its_message(document):
     schema = document["components"]["schemas"]["ErrorBody"]
     assert schema["required"] == ["message"] and "errors" in schema["properties"]
+
+
+def test_a_method_a_path_does_not_serve_gets_405_with_allow(raw):
+    status, content_type, body = raw("TRACE", "/admin/codes", None, None)
+    assert status == 405 and "GET, POST" in _error(status, content_type, body)["message"]
+    status, _, _ = raw("PUT", "/admin/codes/abc/archive", None, None)
+    assert status == 405
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "kind": "email"}, "email"),
+        ({"name": "x", "kind": "email", "email": "no-at-sign"}, "email"),
+        ({"name": "x", "kind": "webhook", "url": "http://[bad"}, "url"),
+        ({"name": "x", "kind": "wecom_robot"}, "url"),
+    ],
+)
+def test_alert_channel_fields_depend_on_kind_in_the_schema(admin, body, field):
+    status, error = admin("POST", "/admin/alert-channels", body)
+    assert status == 422 and field in error["message"]
+
+
+def test_time_zones_and_stats_dates_are_in_the_schema(document, admin, new_code):
+    zone = document["components"]["schemas"]["TimeZoneName"]
+    assert "Asia/Shanghai" in zone["enum"] and "Mars/Olympus" not in zone["enum"]
+    status, error = admin("POST", "/admin/codes", {"name": "x", "time_zone": "Mars/Olympus"})
+    assert status == 422 and "time_zone" in error["message"]
+    stats = {p["name"]: p["schema"] for p in document["paths"]["/admin/codes/{code_id}/stats"]["get"]["parameters"]}
+    assert any(s.get("format") == "date" for s in stats["from"].get("anyOf", [stats["from"]]))
+    cursor = next(p for p in document["paths"]["/admin/codes"]["get"]["parameters"] if p["name"] == "cursor")
+    assert "next_cursor" in cursor["description"]

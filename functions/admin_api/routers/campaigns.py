@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from contract import file_response
+from contract import Cursor, file_response
 
 from services import campaign_admin, public_base
 from siyu.api_models import ImageUpload
@@ -29,7 +29,6 @@ from siyu.times import utcnow
 
 router = Router()
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
 def view(campaign_id: str, campaign=None) -> CampaignView:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import Cursor
 
 from services import api_base, code_admin, scan_url
 from siyu.api_models import (
@@ -41,7 +42,7 @@ def create_code(body: Annotated[CodeCreate, Body()]) -> CodeView:
 def list_codes(
     status: Annotated[str | None, Query(pattern="^(active|archived)$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Cursor = None,
 ) -> CodeList:
     codes, next_cursor = code_admin().list_codes(status, limit, cursor)
     now = utcnow()
