@@ -7,7 +7,7 @@ from enum import StrEnum
 from importlib.resources import files
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.fields import FieldInfo
 
 from siyu.assignment import Counters, available, local_day
@@ -91,7 +91,10 @@ Strategy = Literal["in_order", "round_robin", "weighted"]
 # The IANA zones the tzdata wheel ships (the layer's own copy, the same everywhere): the contract lists them.
 TimeZoneName = StrEnum("TimeZoneName", [(name, name) for name in files("tzdata").joinpath("zones").read_text().split()])
 TimeZone = Annotated[
-    TimeZoneName, AfterValidator(str), Field(description="IANA time zone, e.g. Asia/Shanghai (the enum lists them).")
+    TimeZoneName,
+    AfterValidator(str),
+    PlainSerializer(str, return_type=str),
+    Field(description="IANA time zone, e.g. Asia/Shanghai (the enum lists them)."),
 ]
 StickyDays = Annotated[
     int, Field(ge=0, le=365, description="A returning scanner sees the same target for this many days (0: never).")
