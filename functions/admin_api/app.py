@@ -1,21 +1,28 @@
 """Admin API function: everything under /admin, behind the JWT authorizer in template.yaml.
 
-Routes live in routers/ (one per resource); errors become JSON answers here, in one place.
+Routes live in routers/ (one per resource); errors become JSON answers here, in one place, all in the
+shape of siyu.api_models.ErrorBody. contract.py documents every route's answers and refuses bodies
+that are not UTF-8 JSON before any route sees them.
 """
 
 import json
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
+from contract import AdminResolver, body_refusal
 
 from routers import alerts, campaigns, channels, codes, sop, stats, targets
 from siyu.errors import SiyuError
 
 logger = Logger(service="admin")
-app = APIGatewayHttpResolver(enable_validation=True)
+app = AdminResolver(enable_validation=True)
 app.include_router(codes.router)
 app.include_router(targets.router)
 app.include_router(alerts.router)
@@ -36,7 +43,9 @@ def openapi_document():
             description=(
                 "Live codes (活码): group, staff and grouped codes, their targets, channels and statistics; "
                 "SOP push plans; fission campaigns with personal posters. "
-                "Every route needs `Authorization: Bearer <JWT>`."
+                "Every route needs `Authorization: Bearer <JWT>`. Request bodies are JSON "
+                "(`Content-Type: application/json`, UTF-8, nested at most 16 levels, at most 6 MB). "
+                "Every error answer is an `ErrorBody`: `message` says what to change."
             ),
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
             security=[{"bearerAuth": []}],
@@ -55,11 +64,30 @@ def invalid_request(error: RequestValidationError):
     problems = []
     for item in error.errors():
         if item.get("type") == "json_invalid":
-            problems.append("the request body is not valid JSON")
-            continue
+            return _json_error(400, "the body is not valid JSON; send a JSON object")
         where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body",)) or "body"
         problems.append(f"{where}: {item.get('msg', 'invalid')}")
     return _json_error(422, "; ".join(problems) or "the request is not valid", errors=problems)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_error: RequestUnsupportedContentType):
+    return _json_error(415, "send the body as JSON with Content-Type: application/json")
+
+
+@app.not_found
+def no_route(_error: NotFoundError):
+    event = app.current_event
+    allowed = sorted(app.allowed_methods(event.path))
+    if event.http_method.upper() in allowed:  # the route exists; this id has characters no id has
+        return _json_error(404, f"nothing at {event.path[:200]}: no id has these characters")
+    if allowed:
+        response = _json_error(
+            405, f"{event.http_method[:20]} is not served here; use {', '.join(allowed)} (see /admin/openapi.json)"
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return _json_error(404, f"no route {event.http_method} {event.path[:200]}; the routes are in /admin/openapi.json")
 
 
 def _json_error(status: int, message: str, **extra) -> Response:
@@ -72,4 +100,13 @@ def _json_error(status: int, message: str, **extra) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event, context):
+    refusal = body_refusal(event)
+    if refusal is not None:
+        logger.info("refused body", extra={"status": refusal.status, "reason": refusal.message})
+        return {
+            "statusCode": refusal.status,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": refusal.message}, ensure_ascii=False),
+            "isBase64Encoded": False,
+        }
     return app.resolve(event, context)

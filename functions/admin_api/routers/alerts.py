@@ -4,6 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import Cursor
 
 from services import alert_admin
 from siyu.api_models import AlertLog, ChannelCreate, ChannelList, ChannelTest, ChannelView, channel_view
@@ -13,6 +14,7 @@ router = Router()
 
 @router.post("/admin/alert-channels", status_code=201, tags=["alerts"], summary="Add an alert channel")
 def add_channel(body: Annotated[ChannelCreate, Body()]) -> ChannelView:
+    """Which fields a channel needs depends on `kind`: wecom_robot and webhook a `url`, email an `email`."""
     return channel_view(alert_admin().add_channel(**body.model_dump()), with_secret=True)
 
 
@@ -36,7 +38,7 @@ def test_channel(channel_id: str) -> ChannelTest:
 def alert_log(
     code_id: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Cursor = None,
 ) -> AlertLog:
     items, next_cursor = alert_admin().log(code_id, limit, cursor)
     return AlertLog(items=items, next_cursor=next_cursor)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import Cursor, file_response
 
 from services import campaign_admin, public_base
 from siyu.api_models import ImageUpload
@@ -28,7 +29,6 @@ from siyu.times import utcnow
 
 router = Router()
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=2000)]
 
 
 def view(campaign_id: str, campaign=None) -> CampaignView:
@@ -69,7 +69,12 @@ def set_background(campaign_id: str, body: Annotated[ImageUpload, Body()]) -> Ca
     return view(campaign_id, campaign_admin().set_background(campaign_id, body.image_base64))
 
 
-@router.get("/admin/campaigns/<campaign_id>/poster/preview.jpg", tags=["campaigns"], summary="A sample poster")
+@router.get(
+    "/admin/campaigns/<campaign_id>/poster/preview.jpg",
+    tags=["campaigns"],
+    summary="A sample poster",
+    responses=file_response("image/jpeg", "The poster as a sample participant would get it (JPEG)."),
+)
 def poster_preview(campaign_id: str):
     jpeg = campaign_admin().preview(campaign_id)
     return Response(status_code=200, content_type="image/jpeg", body=jpeg, headers={"Cache-Control": "no-store"})

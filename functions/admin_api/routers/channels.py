@@ -5,12 +5,15 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import file_response
 
 from services import api_base, code_admin, scan_url
 from siyu.api_models import CodeChannelCreate, CodeChannelList, CodeChannelView, channel_scan_url, code_channel_view
 from siyu.qr_image import PRINT_SIZES, print_png, print_svg
 
 router = Router()
+PNG = file_response("image/png", "The QR as a PNG, about `size` pixels wide.")
+SVG = file_response("image/svg+xml", "The QR as an SVG (vector, for print).")
 Size = Annotated[int, Query(ge=PRINT_SIZES[0], le=PRINT_SIZES[1], description="Pixels, about (PNG only).")]
 
 
@@ -39,26 +42,40 @@ def rename_channel(code_id: str, channel_id: str, body: Annotated[CodeChannelCre
     return _view(*code_admin().channel(code_id, channel_id))
 
 
-@router.get("/admin/codes/<code_id>/qr.png", tags=["channels"], summary="The code's print-ready QR (PNG)")
+@router.get(
+    "/admin/codes/<code_id>/qr.png", tags=["channels"], summary="The code's print-ready QR (PNG)", responses=PNG
+)
 def code_qr_png(code_id: str, size: Size = 1024):
     code, _ = code_admin().get_code(code_id)
     return _file(print_png(scan_url(router.current_event, code.id), size), "image/png", f"{code.id}.png")
 
 
-@router.get("/admin/codes/<code_id>/qr.svg", tags=["channels"], summary="The code's print-ready QR (SVG)")
+@router.get(
+    "/admin/codes/<code_id>/qr.svg", tags=["channels"], summary="The code's print-ready QR (SVG)", responses=SVG
+)
 def code_qr_svg(code_id: str):
     code, _ = code_admin().get_code(code_id)
     return _file(print_svg(scan_url(router.current_event, code.id)), "image/svg+xml", f"{code.id}.svg")
 
 
-@router.get("/admin/codes/<code_id>/channels/<channel_id>/qr.png", tags=["channels"], summary="A channel's QR (PNG)")
+@router.get(
+    "/admin/codes/<code_id>/channels/<channel_id>/qr.png",
+    tags=["channels"],
+    summary="A channel's QR (PNG)",
+    responses=PNG,
+)
 def channel_qr_png(code_id: str, channel_id: str, size: Size = 1024):
     code, channel = code_admin().channel(code_id, channel_id)
     url = channel_scan_url(scan_url(router.current_event, code.id), channel)
     return _file(print_png(url, size), "image/png", f"{code.id}-{channel.id}.png")
 
 
-@router.get("/admin/codes/<code_id>/channels/<channel_id>/qr.svg", tags=["channels"], summary="A channel's QR (SVG)")
+@router.get(
+    "/admin/codes/<code_id>/channels/<channel_id>/qr.svg",
+    tags=["channels"],
+    summary="A channel's QR (SVG)",
+    responses=SVG,
+)
 def channel_qr_svg(code_id: str, channel_id: str):
     code, channel = code_admin().channel(code_id, channel_id)
     url = channel_scan_url(scan_url(router.current_event, code.id), channel)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import Cursor
 
 from services import api_base, code_admin, scan_url
 from siyu.api_models import (
@@ -11,7 +12,6 @@ from siyu.api_models import (
     CodeList,
     CodeUpdate,
     CodeView,
-    ErrorBody,
     OptionCreate,
     OptionUpdate,
     OptionView,
@@ -23,9 +23,6 @@ from siyu.live_codes import ACTIVE, ARCHIVED
 from siyu.times import utcnow
 
 router = Router()
-ERRORS = {
-    404: {"description": "No such code", "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
-}
 
 
 def view(code_id: str) -> CodeView:
@@ -45,7 +42,7 @@ def create_code(body: Annotated[CodeCreate, Body()]) -> CodeView:
 def list_codes(
     status: Annotated[str | None, Query(pattern="^(active|archived)$")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Cursor = None,
 ) -> CodeList:
     codes, next_cursor = code_admin().list_codes(status, limit, cursor)
     now = utcnow()
@@ -53,12 +50,12 @@ def list_codes(
     return CodeList(items=items, next_cursor=next_cursor)
 
 
-@router.get("/admin/codes/<code_id>", tags=["codes"], summary="A code with per-target scan counts", responses=ERRORS)
+@router.get("/admin/codes/<code_id>", tags=["codes"], summary="A code with per-target scan counts")
 def get_code(code_id: str) -> CodeView:
     return view(code_id)
 
 
-@router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings", responses=ERRORS)
+@router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings")
 def update_code(code_id: str, body: Annotated[CodeUpdate, Body()]) -> CodeView:
     code_admin().update_code(code_id, **body.model_dump())
     return view(code_id)

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from contract import Cursor
 
 from services import sop_admin
 from siyu.sop_admin import presets
@@ -49,9 +50,7 @@ def create_plan(body: Annotated[PlanCreate, Body()]) -> PlanView:
 
 
 @router.get("/admin/sop/plans", tags=["sop"], summary="Plans, newest first")
-def list_plans(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Annotated[str | None, Query()] = None
-) -> PlanList:
+def list_plans(limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Cursor = None) -> PlanList:
     plans, next_cursor = sop_admin().list(limit, cursor)
     return PlanList(items=[view(p) for p in plans], next_cursor=next_cursor)
 
@@ -84,7 +83,7 @@ def plan_calendar(plan_id: str, days: Annotated[int, Query(ge=1, le=60)] = 7) ->
 
 @router.get("/admin/sop/plans/<plan_id>/deliveries", tags=["sop"], summary="The delivery log, status per delivery")
 def plan_deliveries(
-    plan_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 100, cursor: Annotated[str | None, Query()] = None
+    plan_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 100, cursor: Cursor = None
 ) -> DeliveryLog:
     items, next_cursor = sop_admin().deliveries(plan_id, limit, cursor)
     return DeliveryLog(items=items, next_cursor=next_cursor)

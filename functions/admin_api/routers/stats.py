@@ -1,11 +1,14 @@
 """/admin/codes/{id}/stats: daily scan statistics per code, channel, option and target (JSON, CSV)."""
 
+import re
+from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from contract import file_response
+from pydantic import BaseModel, BeforeValidator, Field
 
 from services import stats_admin, visitors_table
 from siyu.api_models import VisitorCodeView, VisitorView
@@ -14,7 +17,28 @@ from siyu.scan import is_visitor_id
 from siyu.scan_stats import METRICS, to_csv
 
 router = Router()
-Day = Annotated[str | None, Query(description="YYYY-MM-DD in the code's time zone")]
+
+
+def _iso_text(value):
+    """Only YYYY-MM-DD (pydantic alone would read 0 as 1970-01-01)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD, e.g. 2026-11-25")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+Day = Annotated[
+    IsoDate | None,
+    Query(
+        description="YYYY-MM-DD in the code's time zone; `to` defaults to today, `from` to 6 days before `to`. "
+        "`from` after `to`, or more days than the report holds, gets 422 (a rule across both).",
+    ),
+]
+From = Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD; see `to`.")]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 class StatsView(BaseModel):
@@ -32,8 +56,8 @@ class StatsView(BaseModel):
 
 
 @router.get("/admin/codes/<code_id>/stats", tags=["stats"], summary="Daily statistics (JSON)")
-def code_stats(code_id: str, from_: Annotated[str | None, Query(alias="from")] = None, to: Day = None) -> StatsView:
-    report = stats_admin().report(code_id, from_, to)
+def code_stats(code_id: str, from_: From = None, to: Day = None) -> StatsView:
+    report = stats_admin().report(code_id, _iso(from_), _iso(to))
     return StatsView.model_validate(
         {
             "code_id": report.code.id,
@@ -47,9 +71,14 @@ def code_stats(code_id: str, from_: Annotated[str | None, Query(alias="from")] =
     )
 
 
-@router.get("/admin/codes/<code_id>/stats.csv", tags=["stats"], summary="Daily statistics (CSV for spreadsheets)")
-def code_stats_csv(code_id: str, from_: Annotated[str | None, Query(alias="from")] = None, to: Day = None):
-    report = stats_admin().report(code_id, from_, to)
+@router.get(
+    "/admin/codes/<code_id>/stats.csv",
+    tags=["stats"],
+    summary="Daily statistics (CSV for spreadsheets)",
+    responses=file_response("text/csv", "One line per day and dimension, with a header line (UTF-8)."),
+)
+def code_stats_csv(code_id: str, from_: From = None, to: Day = None):
+    report = stats_admin().report(code_id, _iso(from_), _iso(to))
     filename = f"{report.code.id}-{report.first_day}-{report.last_day}.csv"
     return Response(
         status_code=200,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal
+from enum import StrEnum
+from importlib.resources import files
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic.fields import FieldInfo
 
 from siyu.assignment import Counters, available, local_day
 from siyu.code_admin import OptionSpec, StaffSettings
@@ -51,10 +54,48 @@ LongText = Annotated[str, Field(min_length=1, max_length=1000)]
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data):
+        """The contract's integers are JSON numbers: pydantic alone would take true as 1 and "7" as 7."""
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                if name in data and _scalar_types(field.annotation) <= {int, float, type(None)}:
+                    value = data[name]
+                    for item in value if isinstance(value, list) else [value]:
+                        if isinstance(item, bool | str):
+                            raise ValueError(f"{name} is a number in the contract, not {json_type(item)}")
+        return data
+
+
+def json_type(value) -> str:
+    return "true/false" if isinstance(value, bool) else "text"
+
+
+def _scalar_types(annotation) -> set:
+    """The classes a field's values may be, list items included (list[int] | None: {int, NoneType})."""
+    if annotation is None or annotation is type(None):
+        return {type(None)}
+    if isinstance(annotation, type) and get_origin(annotation) is None:
+        return {annotation}
+    if get_origin(annotation) is Literal:
+        return {type(arg) for arg in get_args(annotation)}
+    found = set()
+    for arg in get_args(annotation):
+        found |= _scalar_types(arg) if not isinstance(arg, FieldInfo) else set()
+    return found or {object}
+
 
 CodeKind = Literal["group", "staff", "grouped"]
 Strategy = Literal["in_order", "round_robin", "weighted"]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64, description="IANA time zone, e.g. Asia/Shanghai.")]
+# The IANA zones the tzdata wheel ships (the layer's own copy, the same everywhere): the contract lists them.
+TimeZoneName = StrEnum("TimeZoneName", [(name, name) for name in files("tzdata").joinpath("zones").read_text().split()])
+TimeZone = Annotated[
+    TimeZoneName,
+    AfterValidator(str),
+    PlainSerializer(str, return_type=str),
+    Field(description="IANA time zone, e.g. Asia/Shanghai (the enum lists them)."),
+]
 StickyDays = Annotated[
     int, Field(ge=0, le=365, description="A returning scanner sees the same target for this many days (0: never).")
 ]
@@ -290,7 +331,10 @@ class ImageLink(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    message: str
+    """Every error answer of the admin API has this shape (API Gateway's own 401, 404, 413 and 429 too)."""
+
+    message: str = Field(description="What went wrong and what to change, as a sentence a person can act on.")
+    errors: list[str] | None = Field(None, description="Validation errors: one line per problem, field path first.")
 
 
 def code_summary(code: LiveCode, scan_url: str, now: datetime) -> CodeSummary:
@@ -395,18 +439,47 @@ def code_view(code: LiveCode, counters: Counters, scan_url: str, now: datetime, 
     )
 
 
-class ChannelCreate(_Input):
+ReceiverUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#]\S*)?$",
+        max_length=2000,
+        description="The receiver's full http(s) URL.",
+    ),
+]
+
+
+class _ChannelCreate(_Input):
     name: Text
-    kind: Literal["wecom_robot", "webhook", "email"] = Field(
-        description="wecom_robot: a WeCom group robot webhook (markdown); webhook: your own receiver, JSON "
-        "signed with X-Siyu-Signature (HMAC-SHA256); email: through the stack's SNS topic."
-    )
-    url: str | None = Field(None, max_length=2000, description="Receiver URL (wecom_robot, webhook).")
+    code_id: str | None = Field(None, max_length=40, description="Only this code's alerts; absent means every code's.")
+
+
+class RobotChannelCreate(_ChannelCreate):
+    """A WeCom group robot webhook (markdown messages)."""
+
+    kind: Literal["wecom_robot"]
+    url: ReceiverUrl
+
+
+class WebhookChannelCreate(_ChannelCreate):
+    """Your own receiver: JSON signed with X-Siyu-Signature (HMAC-SHA256)."""
+
+    kind: Literal["webhook"]
+    url: ReceiverUrl
     secret: str | None = Field(
         None, min_length=16, max_length=200, description="Webhook signing secret; generated if absent."
     )
-    email: str | None = Field(None, max_length=254)
-    code_id: str | None = Field(None, description="Only this code's alerts; absent means every code's.")
+
+
+class EmailChannelCreate(_ChannelCreate):
+    """E-mail through the stack's SNS topic."""
+
+    kind: Literal["email"]
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+
+
+# Which fields a channel needs depends on its kind: one model per kind.
+ChannelCreate = Annotated[RobotChannelCreate | WebhookChannelCreate | EmailChannelCreate, Field(discriminator="kind")]
 
 
 class ChannelView(BaseModel):

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from siyu.api_models import TimeZone, _Input
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ScheduleIn(_Input):
@@ -69,7 +67,7 @@ class GuardsIn(_Input):
 class PlanCreate(_Input):
     name: Name | None = Field(None, description="Defaults to the preset's name.")
     preset: Literal["daily_group_week", "flash_group_15_days", "seeding_then_conversion"] | None = None
-    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
+    time_zone: TimeZone = "Asia/Shanghai"
     target: TargetIn
     start_date: date | None = Field(None, description="Day 0 for destinations; default: today.")
     steps: list[StepIn] | None = Field(None, max_length=100, description="Required unless a preset gives them.")

@@ -1,0 +1,182 @@
+"""What every admin route documents and refuses the same way: its status codes, the one error shape
+(siyu.api_models.ErrorBody) and the checks on a request body made before any route sees it.
+
+Written once: AdminResolver adds the common responses to every route it registers, so a router only
+states what is particular to it (a file's media type, a route-specific error).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import json
+import re
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from siyu.api_models import ErrorBody
+from siyu.errors import SiyuError
+
+# Lambda's synchronous payload limit: on AWS nothing larger reaches the function (API Gateway answers
+# 413 itself); a QR upload's 4 MB limit is about 5.4 MB of base64, well under it.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+# The deepest request the contract allows is a plan (plan > target > destinations > item): 4 levels.
+MAX_JSON_DEPTH = 16
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+JSON_MEDIA_TYPE = "application/json"
+
+_ERRORS = {
+    400: "The body is not UTF-8 JSON, or is nested deeper than 16 levels.",
+    401: "No valid bearer token: sign in again (Authorization: Bearer <JWT>).",
+    404: "No such resource (or no such route).",
+    409: "Conflicts with the current state, or someone else changed it at the same time: read it again.",
+    413: "The body (or an image in it) is larger than the limit the message states.",
+    415: "The body is not sent as Content-Type: application/json (charset utf-8).",
+    422: "A parameter or the body breaks a rule of the contract; `errors` lists each problem.",
+    429: "Throttled (API Gateway's rate limit); retry after a moment.",
+}
+_SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no content."}
+
+
+def error_response(status: int, description: str | None = None) -> dict:
+    return {"description": description or _ERRORS[status], "content": {JSON_MEDIA_TYPE: {"model": ErrorBody}}}
+
+
+def file_response(media_type: str, description: str) -> dict:
+    """A success answer that is a file (PNG, SVG, JPEG, CSV), not JSON."""
+    schema = (
+        {"type": "string"} if media_type.startswith(("text/", "image/svg")) else {"type": "string", "format": "binary"}
+    )
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+def common_responses(method: str, rule: str, status_code: int) -> dict[int, dict]:
+    """The answers any route of this method and path can give, success first."""
+    success: dict = {"description": _SUCCESS.get(status_code, "OK")}
+    if status_code == 204:
+        success["content"] = {}
+    statuses = [401, 422, 429]
+    if "<" in rule or method in BODY_METHODS:  # a path id, or a body naming a code, that does not exist
+        statuses.append(404)
+    if method != "GET":
+        statuses.append(409)
+    if method in BODY_METHODS:
+        statuses += [400, 413, 415]
+    return {status_code: success} | {status: error_response(status) for status in sorted(statuses)}
+
+
+Cursor = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9_-]*={0,2}$",
+        max_length=2000,
+        description="The `next_cursor` of the previous page, unchanged (opaque URL-safe base64); empty or absent: "
+        "the first page. A value this API did not hand out gets 422 (no schema can tell them apart).",
+    ),
+]
+
+_ROUTE = inspect.signature(BaseRouter.route)
+
+
+class AdminResolver(APIGatewayHttpResolver):
+    """Every route gets common_responses(); a route's own `responses` are merged over them.
+    It also remembers each path's methods, to answer 405 (with Allow) for the others."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.methods_of: dict[str, tuple[re.Pattern, set[str]]] = {}
+
+    def route(self, *args, **kwargs):
+        bound = _ROUTE.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+        methods = [given["method"]] if isinstance(given["method"], str) else list(given["method"])
+        pattern = re.compile("^" + re.sub(r"<\w+>", "[^/]+", given["rule"]) + "$")
+        self.methods_of.setdefault(given["rule"], (pattern, set()))[1].update(m.upper() for m in methods)
+        if given["include_in_schema"]:
+            own = dict(given["responses"] or {})
+            given["responses"] = common_responses(methods[0].upper(), given["rule"], given["status_code"]) | own
+        return super().route(*bound.args[1:], **bound.kwargs)
+
+    def allowed_methods(self, path: str) -> set[str]:
+        """The methods the most specific routes matching `path` serve (empty: no route has this path)."""
+        matching = [
+            (rule.count("<"), methods) for rule, (pattern, methods) in self.methods_of.items() if pattern.match(path)
+        ]
+        fewest = min((params for params, _ in matching), default=0)
+        return {m for params, methods in matching if params == fewest for m in methods}
+
+
+def body_refusal(event: dict) -> SiyuError | None:
+    """Why a POST, PUT or PATCH body cannot be read as JSON, or None. Checked before routing, so the
+    answer is the same error shape whatever the route, and never a 5xx."""
+    method = (event.get("requestContext", {}).get("http", {}).get("method") or "").upper()
+    body = event.get("body")
+    if method not in BODY_METHODS or not body:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "")
+    media_type, _, params = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    if media_type and media_type != JSON_MEDIA_TYPE:
+        hint = " (files go base64 inside the JSON, e.g. image_base64)" if media_type.startswith("multipart/") else ""
+        return SiyuError(
+            f"Content-Type {media_type[:60]!r} is not accepted: send the body as JSON with "
+            f"Content-Type: application/json{hint}",
+            status=415,
+        )
+    charset = next(
+        (
+            p.split("=", 1)[1].strip().strip('"').lower()
+            for p in params.split(";")
+            if p.strip().lower().startswith("charset=")
+        ),
+        "utf-8",
+    )
+    if charset not in ("utf-8", "utf8"):
+        return SiyuError(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8", status=415)
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return SiyuError("the body could not be read: send JSON encoded as UTF-8", status=400)
+    if len(raw) > MAX_BODY_BYTES:
+        return SiyuError(
+            f"the body is {len(raw) / 1024 / 1024:.1f} MB; at most {MAX_BODY_BYTES // 1024 // 1024} MB is accepted",
+            status=413,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return SiyuError(
+            f"the body is not UTF-8 text (byte {error.start} is not); send JSON encoded as UTF-8", status=400
+        )
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        return _too_deep()
+    except ValueError as error:
+        return SiyuError(f"the body is not valid JSON ({error}); send a JSON object", status=400)
+    if _depth(document) > MAX_JSON_DEPTH:
+        return _too_deep()
+    return None
+
+
+def _too_deep() -> SiyuError:
+    return SiyuError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels; no request needs that many", status=400)
+
+
+def _depth(document) -> int:
+    deepest, pending = 0, [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                pending.extend((item, depth + 1) for item in value)
+    return deepest

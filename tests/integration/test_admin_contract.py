@@ -1,0 +1,189 @@
+"""The admin API's contract as a client meets it: malformed bodies and content types get a 4xx in the one
+error shape ({"message": ..., "errors"?: [...]}), never a 5xx; the OpenAPI document states every status
+code and media type a route answers with."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.helpers import admin_event
+
+
+@pytest.fixture(scope="module")
+def raw(stack):
+    """Invoke the admin function with a body as bytes and headers of the test's choosing."""
+    function = stack.functions["AdminApiFunction"]
+
+    def call(method: str, path: str, body: bytes | str | None, content_type: str | None, base64_encoded=False):
+        event = admin_event(method, path)
+        if content_type is None:
+            event["headers"].pop("content-type", None)
+        else:
+            event["headers"]["content-type"] = content_type
+        if isinstance(body, bytes):
+            body = base64.b64encode(body).decode() if base64_encoded else body.decode("latin-1")
+        event["body"] = body
+        event["isBase64Encoded"] = base64_encoded
+        answer = function.invoke(event)
+        headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        return answer["statusCode"], headers.get("content-type", ""), answer.get("body")
+
+    return call
+
+
+def _error(status: int, content_type: str, body: str) -> dict:
+    assert 400 <= status < 500, (status, body)
+    assert content_type.startswith("application/json"), content_type
+    error = json.loads(body)
+    assert set(error) <= {"message", "errors"} and isinstance(error["message"], str) and error["message"], error
+    return error
+
+
+@pytest.mark.parametrize(
+    ("content_type", "wanted"),
+    [
+        ("multipart/form-data", "application/json"),
+        ("multipart/form-data; boundary=xyz", "application/json"),
+        ("text/plain", "application/json"),
+        ("application/x-www-form-urlencoded", "application/json"),
+        ("application/xml", "application/json"),
+        ("application/json; charset=latin-1", "UTF-8"),
+    ],
+)
+def test_unsupported_content_types_get_415_saying_what_to_send(raw, content_type, wanted):
+    base64_encoded = content_type.startswith("multipart/")
+    error = _error(*raw("POST", "/admin/codes", b'{"name": "x"}', content_type, base64_encoded))
+    assert wanted in error["message"]
+    status, _, _ = raw("POST", "/admin/codes", b'{"name": "x"}', content_type, base64_encoded)
+    assert status == 415
+
+
+def test_json_with_utf8_charset_is_accepted(raw):
+    status, _, body = raw("POST", "/admin/codes", '{"name": "字符集"}'.encode(), "application/json; charset=UTF-8")
+    assert status == 201, body
+
+
+@pytest.mark.parametrize(
+    ("body", "base64_encoded"),
+    [(b'{"name": "\xff\xfe"}', True), ('{"name": "\udcff"}', False)],  # as bytes; as a lone surrogate
+)
+def test_a_body_that_is_not_utf8_gets_400(raw, body, base64_encoded):
+    status, content_type, body = raw("POST", "/admin/codes", body, "application/json", base64_encoded)
+    error = _error(status, content_type, body)
+    assert status == 400 and "UTF-8" in error["message"]
+
+
+@pytest.mark.parametrize("body", [b"{", b"nope", b'{"name": "x",}'])
+def test_a_body_that_is_not_json_gets_400(raw, body):
+    status, content_type, answer = raw("POST", "/admin/codes", body, "application/json")
+    error = _error(status, content_type, answer)
+    assert status == 400 and "JSON" in error["message"]
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_json_nested_too_deep_gets_400(raw, depth):
+    body = ('{"name": ' + "[" * depth + "]" * depth + "}").encode()
+    status, content_type, answer = raw("POST", "/admin/codes", body, "application/json")
+    error = _error(status, content_type, answer)
+    assert status == 400 and "nested" in error["message"]
+
+
+def test_a_body_over_the_limit_gets_413(raw):
+    body = json.dumps({"name": "x", "title": "y" * (7 * 1024 * 1024)}).encode()
+    status, content_type, answer = raw("POST", "/admin/codes", body, "application/json")
+    error = _error(status, content_type, answer)
+    assert status == 413 and "MB" in error["message"]
+
+
+def test_validation_errors_and_unknown_routes_share_the_error_shape(raw):
+    error = _error(*raw("POST", "/admin/codes", b'{"name": ""}', "application/json"))
+    assert error["errors"] and "name" in error["message"]
+    status, content_type, body = raw("GET", "/admin/no-such-thing", None, None)
+    assert status == 404 and "no-such-thing" in _error(status, content_type, body)["message"]
+
+
+def test_repeated_identical_creates_answer_as_documented(admin, new_code):
+    first, second = (admin("POST", "/admin/codes", {"name": "twice"}) for _ in range(2))
+    assert first[0] == second[0] == 201 and first[1]["id"] != second[1]["id"]
+    code = new_code()
+    path = f"/admin/codes/{code['id']}/channels"
+    assert admin("POST", path, {"name": "door"})[0] == 201
+    status, error = admin("POST", path, {"name": "door"})
+    assert status == 409 and "door" in error["message"]
+
+
+@pytest.fixture(scope="module")
+def document(admin):
+    status, document = admin("GET", "/admin/openapi.json")
+    assert status == 200
+    return document
+
+
+def test_every_operation_documents_success_and_the_common_errors(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert any(code.startswith("2") for code in codes), (method, path, codes)
+            assert {"401", "422", "429"} <= codes, (method, path, codes)
+            if "{" in path:
+                assert "404" in codes, (method, path)
+            if method in ("post", "put", "patch"):
+                assert {"400", "409", "413", "415"} <= codes, (method, path, codes)
+            for code in codes - {"200", "201", "202", "204"}:
+                schema = operation["responses"][code]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, code, schema)
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/admin/codes/{code_id}/qr.png", "image/png"),
+        ("/admin/codes/{code_id}/qr.svg", "image/svg+xml"),
+        ("/admin/codes/{code_id}/channels/{channel_id}/qr.png", "image/png"),
+        ("/admin/codes/{code_id}/channels/{channel_id}/qr.svg", "image/svg+xml"),
+        ("/admin/campaigns/{campaign_id}/poster/preview.jpg", "image/jpeg"),
+        ("/admin/codes/{code_id}/stats.csv", "text/csv"),
+    ],
+)
+def test_files_are_documented_with_their_media_type(document, path, media_type):
+    assert list(document["paths"][path]["get"]["responses"]["200"]["content"]) == [media_type]
+
+
+def test_error_body_keeps_its_message(document):
+    schema = document["components"]["schemas"]["ErrorBody"]
+    assert schema["required"] == ["message"] and "errors" in schema["properties"]
+
+
+def test_a_method_a_path_does_not_serve_gets_405_with_allow(raw):
+    status, content_type, body = raw("TRACE", "/admin/codes", None, None)
+    assert status == 405 and "GET, POST" in _error(status, content_type, body)["message"]
+    status, _, _ = raw("PUT", "/admin/codes/abc/archive", None, None)
+    assert status == 405
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x", "kind": "email"}, "email"),
+        ({"name": "x", "kind": "email", "email": "no-at-sign"}, "email"),
+        ({"name": "x", "kind": "webhook", "url": "http://[bad"}, "url"),
+        ({"name": "x", "kind": "wecom_robot"}, "url"),
+    ],
+)
+def test_alert_channel_fields_depend_on_kind_in_the_schema(admin, body, field):
+    status, error = admin("POST", "/admin/alert-channels", body)
+    assert status == 422 and field in error["message"]
+
+
+def test_time_zones_and_stats_dates_are_in_the_schema(document, admin, new_code):
+    zone = document["components"]["schemas"]["TimeZoneName"]
+    assert "Asia/Shanghai" in zone["enum"] and "Mars/Olympus" not in zone["enum"]
+    status, error = admin("POST", "/admin/codes", {"name": "x", "time_zone": "Mars/Olympus"})
+    assert status == 422 and "time_zone" in error["message"]
+    stats = {p["name"]: p["schema"] for p in document["paths"]["/admin/codes/{code_id}/stats"]["get"]["parameters"]}
+    assert any(s.get("format") == "date" for s in stats["from"].get("anyOf", [stats["from"]]))
+    cursor = next(p for p in document["paths"]["/admin/codes"]["get"]["parameters"] if p["name"] == "cursor")
+    assert "next_cursor" in cursor["description"]
