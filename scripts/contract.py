@@ -1,8 +1,10 @@
 """`make contract`: the admin API against its own OpenAPI document, with schemathesis.
 
-Starts the local stack (python -m local_stack) on a free port with a fresh data directory, waits until
-it answers, reads the admin token from <data-dir>/stack.json, runs `schemathesis run` (settings in
-schemathesis.toml at the repository root; extra arguments are passed on) and stops the stack.
+Starts the local stack (python -m local_stack, on the template in SIYU_TEMPLATE if set: `make contract`
+sets the host build's, so the packaged functions are what is fuzzed) on a free port with a fresh data
+directory, waits until it answers, reads the admin token from <data-dir>/stack.json, runs
+`schemathesis run` (settings in schemathesis.toml at the repository root; extra arguments are passed
+on) and stops the stack.
 Exits with schemathesis' status.
 """
 
@@ -56,7 +58,8 @@ def main() -> int:
         schema_url = f"http://127.0.0.1:{port}/admin/openapi.json"
         with open(log_path, "w") as log:
             stack = subprocess.Popen(
-                [sys.executable, "-m", "local_stack", "--port", str(port), "--data-dir", str(data_dir)],
+                [sys.executable, "-m", "local_stack", "--port", str(port), "--data-dir", str(data_dir)]
+                + ["--template", os.environ.get("SIYU_TEMPLATE") or str(ROOT / "template.yaml")],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
