@@ -20,6 +20,7 @@ from contract import AdminResolver, body_refusal
 
 from routers import alerts, campaigns, channels, codes, sop, stats, targets
 from siyu.errors import SiyuError
+from siyu.request_bodies import MAX_JSON_DEPTH
 
 logger = Logger(service="admin")
 app = AdminResolver(enable_validation=True)
@@ -44,7 +45,7 @@ def openapi_document():
                 "Live codes (活码): group, staff and grouped codes, their targets, channels and statistics; "
                 "SOP push plans; fission campaigns with personal posters. "
                 "Every route needs `Authorization: Bearer <JWT>`. Request bodies are JSON "
-                "(`Content-Type: application/json`, UTF-8, nested at most 16 levels, at most 6 MB). "
+                f"(`Content-Type: application/json`, UTF-8, nested at most {MAX_JSON_DEPTH} levels, at most 6 MB). "
                 "Every error answer is an `ErrorBody`: `message` says what to change."
             ),
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},

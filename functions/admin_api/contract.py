@@ -7,10 +7,7 @@ states what is particular to it (a file's media type, a route-specific error).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import inspect
-import json
 import re
 from typing import Annotated
 
@@ -20,17 +17,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from siyu.api_models import ErrorBody
 from siyu.errors import SiyuError
+from siyu.request_bodies import MAX_JSON_DEPTH, json_document, media_type, raw_body
 
 # Lambda's synchronous payload limit: on AWS nothing larger reaches the function (API Gateway answers
 # 413 itself); a QR upload's 4 MB limit is about 5.4 MB of base64, well under it.
 MAX_BODY_BYTES = 6 * 1024 * 1024
-# The deepest request the contract allows is a plan (plan > target > destinations > item): 4 levels.
-MAX_JSON_DEPTH = 16
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 JSON_MEDIA_TYPE = "application/json"
 
 _ERRORS = {
-    400: "The body is not UTF-8 JSON, or is nested deeper than 16 levels.",
+    400: f"The body is not UTF-8 JSON, or is nested deeper than {MAX_JSON_DEPTH} levels.",
     401: "No valid bearer token: sign in again (Authorization: Bearer <JWT>).",
     404: "No such resource (or no such route).",
     409: "Conflicts with the current state, or someone else changed it at the same time: read it again.",
@@ -120,12 +116,11 @@ def body_refusal(event: dict) -> SiyuError | None:
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "")
-    media_type, _, params = content_type.partition(";")
-    media_type = media_type.strip().lower()
-    if media_type and media_type != JSON_MEDIA_TYPE:
-        hint = " (files go base64 inside the JSON, e.g. image_base64)" if media_type.startswith("multipart/") else ""
+    kind, params = media_type(content_type), content_type.partition(";")[2]
+    if kind and kind != JSON_MEDIA_TYPE:
+        hint = " (files go base64 inside the JSON, e.g. image_base64)" if kind.startswith("multipart/") else ""
         return SiyuError(
-            f"Content-Type {media_type[:60]!r} is not accepted: send the body as JSON with "
+            f"Content-Type {kind[:60]!r} is not accepted: send the body as JSON with "
             f"Content-Type: application/json{hint}",
             status=415,
         )
@@ -140,43 +135,13 @@ def body_refusal(event: dict) -> SiyuError | None:
     if charset not in ("utf-8", "utf8"):
         return SiyuError(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8", status=415)
     try:
-        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
-    except (binascii.Error, ValueError, UnicodeEncodeError):
-        return SiyuError("the body could not be read: send JSON encoded as UTF-8", status=400)
-    if len(raw) > MAX_BODY_BYTES:
-        return SiyuError(
-            f"the body is {len(raw) / 1024 / 1024:.1f} MB; at most {MAX_BODY_BYTES // 1024 // 1024} MB is accepted",
-            status=413,
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return SiyuError(
-            f"the body is not UTF-8 text (byte {error.start} is not); send JSON encoded as UTF-8", status=400
-        )
-    try:
-        document = json.loads(text)
-    except RecursionError:
-        return _too_deep()
-    except ValueError as error:
-        return SiyuError(f"the body is not valid JSON ({error}); send a JSON object", status=400)
-    if _depth(document) > MAX_JSON_DEPTH:
-        return _too_deep()
+        raw = raw_body(event)
+        if len(raw) > MAX_BODY_BYTES:
+            return SiyuError(
+                f"the body is {len(raw) / 1024 / 1024:.1f} MB; at most {MAX_BODY_BYTES // 1024 // 1024} MB is accepted",
+                status=413,
+            )
+        json_document(raw)
+    except SiyuError as refusal:
+        return refusal
     return None
-
-
-def _too_deep() -> SiyuError:
-    return SiyuError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels; no request needs that many", status=400)
-
-
-def _depth(document) -> int:
-    deepest, pending = 0, [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                pending.extend((item, depth + 1) for item in value)
-    return deepest

@@ -16,7 +16,7 @@ from siyu.base64_files import decode_base64_file
 from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
 from siyu.campaigns import CampaignService
 from siyu.errors import InvalidInput, SiyuError, UploadRefused
-from siyu.request_bodies import json_object, media_type
+from siyu.request_bodies import json_object, media_type, raw_body
 from siyu.scan import is_visitor_id, new_visitor_id
 from siyu.times import utcnow
 from siyu.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
@@ -140,11 +140,7 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "appli
 
 def _form(event) -> dict:
     """The posted fields: multipart (the page's form, with the avatar file), urlencoded, or JSON."""
-    raw = event.get("body") or ""
-    try:
-        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
-    except (ValueError, UnicodeEncodeError):
-        raise SiyuError("the request body could not be read; send the form again", 400) from None
+    body = raw_body(event)
     content_type = (event.get("headers") or {}).get("content-type", "")
     kind = media_type(content_type)
     if kind == "multipart/form-data":
