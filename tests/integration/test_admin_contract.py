@@ -113,6 +113,22 @@ def test_repeated_identical_creates_answer_as_documented(admin, new_code):
     assert admin("POST", path, {"name": "door"})[0] == 201
     status, error = admin("POST", path, {"name": "door"})
     assert status == 409 and "door" in error["message"]
+    archived = [admin("POST", f"/admin/codes/{code['id']}/archive") for _ in range(2)]
+    assert [status for status, _ in archived] == [200, 200] and archived[1][1]["status"] == "archived"
+
+
+@pytest.mark.parametrize(
+    "method, path, says",
+    [
+        ("post", "/admin/codes", "Not idempotent"),
+        ("post", "/admin/codes/{code_id}/archive", "Idempotent"),
+        ("post", "/admin/codes/{code_id}/channels", "409"),
+        ("post", "/admin/campaigns", "Not idempotent"),
+        ("post", "/admin/sop/plans", "Not idempotent"),
+    ],
+)
+def test_what_a_repeat_does_is_documented(document, method, path, says):
+    assert says in document["paths"][path][method]["description"]
 
 
 @pytest.fixture(scope="module")

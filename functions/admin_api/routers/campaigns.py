@@ -42,7 +42,13 @@ def _participant(campaign_id: str, participant) -> ParticipantView:
     return participant_view(participant, referral_url(campaign_admin().get(campaign_id), participant.id))
 
 
-@router.post("/admin/campaigns", status_code=201, tags=["campaigns"], summary="Create a fission campaign")
+@router.post(
+    "/admin/campaigns",
+    status_code=201,
+    tags=["campaigns"],
+    summary="Create a fission campaign",
+    description="Not idempotent: every call creates a new campaign (201 each time).",
+)
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> CampaignView:
     campaign = campaign_admin().create(body, public_base(router.current_event))
     return view(campaign.id, campaign)

@@ -23,7 +23,11 @@ def _view(code, channel) -> CodeChannelView:
 
 
 @router.post(
-    "/admin/codes/<code_id>/channels", status_code=201, tags=["channels"], summary="Add a channel (one print source)"
+    "/admin/codes/<code_id>/channels",
+    status_code=201,
+    tags=["channels"],
+    summary="Add a channel (one print source)",
+    description="A channel's name is unique within its code: repeating a name is a conflict (409), nothing is added.",
 )
 def add_channel(code_id: str, body: Annotated[CodeChannelCreate, Body()]) -> CodeChannelView:
     channel = code_admin().add_channel(code_id, body.name)

@@ -31,7 +31,13 @@ def view(code_id: str) -> CodeView:
     return code_view(code, counters, scan_url(event, code.id), utcnow(), api_base(event))
 
 
-@router.post("/admin/codes", status_code=201, tags=["codes"], summary="Create a group, staff or grouped live code")
+@router.post(
+    "/admin/codes",
+    status_code=201,
+    tags=["codes"],
+    summary="Create a group, staff or grouped live code",
+    description="Not idempotent: every call creates a new code with its own id and scan URL (201 each time).",
+)
 def create_code(body: Annotated[CodeCreate, Body()]) -> CodeView:
     fields = body.model_dump(exclude={"options"})
     code = code_admin().create_code(**fields, options=[o.spec() for o in body.options])
@@ -61,13 +67,23 @@ def update_code(code_id: str, body: Annotated[CodeUpdate, Body()]) -> CodeView:
     return view(code_id)
 
 
-@router.post("/admin/codes/<code_id>/archive", tags=["codes"], summary="End a code: its scan URL shows an 'ended' page")
+@router.post(
+    "/admin/codes/<code_id>/archive",
+    tags=["codes"],
+    summary="End a code: its scan URL shows an 'ended' page",
+    description="Idempotent: archiving an archived code answers 200 with the code as it is.",
+)
 def archive_code(code_id: str) -> CodeView:
     code_admin().set_status(code_id, ARCHIVED)
     return view(code_id)
 
 
-@router.post("/admin/codes/<code_id>/restore", tags=["codes"], summary="Bring an archived code back")
+@router.post(
+    "/admin/codes/<code_id>/restore",
+    tags=["codes"],
+    summary="Bring an archived code back",
+    description="Idempotent: restoring an active code answers 200 with the code as it is.",
+)
 def restore_code(code_id: str) -> CodeView:
     code_admin().set_status(code_id, ACTIVE)
     return view(code_id)

@@ -44,7 +44,13 @@ def list_presets() -> list[dict]:
     return presets()
 
 
-@router.post("/admin/sop/plans", status_code=201, tags=["sop"], summary="Create a plan (from a preset or scratch)")
+@router.post(
+    "/admin/sop/plans",
+    status_code=201,
+    tags=["sop"],
+    summary="Create a plan (from a preset or scratch)",
+    description="Not idempotent: every call creates a new plan (201 each time).",
+)
 def create_plan(body: Annotated[PlanCreate, Body()]) -> PlanView:
     return view(sop_admin().create(body), with_secrets=True)
 
