@@ -3,9 +3,12 @@
 
 # The template's runtime is python3.13: the virtualenvs, the local stack and the tests use the same minor
 # version. Looked for on PATH (pyenv's shim works here thanks to .python-version), then in pyenv's own folder.
-PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -1)
-ifeq ($(PYTHON),)
-$(error Python 3.13 is needed (the Lambda runtime in template.yaml): install it, e.g. pyenv install 3.13, or run make PYTHON=/path/to/python3.13)
+ifndef PYTHON
+PYTHON := $(shell command -v python3.13 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -1)
+endif
+# `sam build` looks for python3.13 on PATH only: the one found goes first there.
+ifneq ($(PYTHON),)
+export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
 endif
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -23,14 +26,19 @@ test: lint template unit integration built e2e contract
 
 install: $(VENV)/.installed $(SAM) chromium
 
-$(VENV)/.installed: requirements-dev.txt layers/siyu/requirements.txt
+.PHONY: python
+python:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime in template.yaml): install it" \
+	  "(e.g. pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
+
+$(VENV)/.installed: requirements-dev.txt layers/siyu/requirements.txt | python
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
 # SAM CLI pins its own dependencies: it gets a virtualenv of its own.
-$(SAM):
+$(SAM): | python
 	$(PYTHON) -m venv .tools/sam
 	.tools/sam/bin/pip install -q --upgrade pip
 	.tools/sam/bin/pip install -q aws-sam-cli==1.170.0

@@ -2,7 +2,7 @@
 raised the peak most, so a leak shows up in the summary of the run that brought it in. A test's
 rise includes the fixtures it set up (the first integration test starts the whole stack).
 
-The peak is fatal only far above what a run needs: SIYU_TEST_MAX_RSS_MB (3072 unless set, 0 turns
+The peak is fatal only far above what a run needs: SIYU_TEST_MAX_RSS_MB (2048 unless set, 0 turns
 the check off) fails an otherwise green run whose own peak exceeded it. The integration suite
 peaked at 0.27 GB once moto stopped keeping every object it made (7.6 GB before).
 """
@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-DEFAULT_CEILING_MB = 3072
+DEFAULT_CEILING_MB = 2048
 SHOWN = 5
 
 _raised: list[tuple[int, str]] = []  # (kB the peak rose during the test, test id)

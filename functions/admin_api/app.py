@@ -110,4 +110,14 @@ def lambda_handler(event, context):
             "body": json.dumps({"message": refusal.message}, ensure_ascii=False),
             "isBase64Encoded": False,
         }
+    _lowercase_media_type(event)
     return app.resolve(event, context)
+
+
+def _lowercase_media_type(event: dict) -> None:
+    """Media types are case-insensitive (RFC 9110); the resolver compares them as written."""
+    headers = event.get("headers") or {}
+    for name, value in headers.items():
+        if name.lower() == "content-type" and isinstance(value, str):
+            kind, separator, parameters = value.partition(";")
+            headers[name] = kind.strip().lower() + separator + parameters

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from siyu.api_models import ErrorBody
 from siyu.errors import SiyuError
-from siyu.request_bodies import MAX_JSON_DEPTH, json_document, media_type, raw_body
+from siyu.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_document, media_type, raw_body
 
 # Lambda's synchronous payload limit: on AWS nothing larger reaches the function (API Gateway answers
 # 413 itself); a QR upload's 4 MB limit is about 5.4 MB of base64, well under it.
@@ -116,7 +116,7 @@ def body_refusal(event: dict) -> SiyuError | None:
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "")
-    kind, params = media_type(content_type), content_type.partition(";")[2]
+    kind = media_type(content_type)
     if kind and kind != JSON_MEDIA_TYPE:
         hint = " (files go base64 inside the JSON, e.g. image_base64)" if kind.startswith("multipart/") else ""
         return SiyuError(
@@ -124,16 +124,9 @@ def body_refusal(event: dict) -> SiyuError | None:
             f"Content-Type: application/json{hint}",
             status=415,
         )
-    charset = next(
-        (
-            p.split("=", 1)[1].strip().strip('"').lower()
-            for p in params.split(";")
-            if p.strip().lower().startswith("charset=")
-        ),
-        "utf-8",
-    )
-    if charset not in ("utf-8", "utf8"):
-        return SiyuError(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8", status=415)
+    charset = charset_refusal(content_type)
+    if charset is not None:
+        return charset
     try:
         raw = raw_body(event)
         if len(raw) > MAX_BODY_BYTES:

@@ -16,7 +16,7 @@ from siyu.base64_files import decode_base64_file
 from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
 from siyu.campaigns import CampaignService
 from siyu.errors import InvalidInput, SiyuError, UploadRefused
-from siyu.request_bodies import json_object, media_type, raw_body
+from siyu.request_bodies import charset_refusal, json_object, media_type, raw_body
 from siyu.scan import is_visitor_id, new_visitor_id
 from siyu.times import utcnow
 from siyu.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
@@ -25,7 +25,11 @@ logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = CampaignService.from_environment()
 ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
-MAX_AVATAR_BYTES = 5 * 1024 * 1024
+# A photo a browser posts reaches Lambda base64-encoded inside the event, whose limit is 6 MB: 4 MB stays under it.
+MAX_AVATAR_BYTES = 4 * 1024 * 1024
+# The join form has three fields; a body of thousands of empty parts would only cost parsing time.
+MAX_FORM_PARTS = 10
+TEXT_FIELDS = ("nickname", "r", "avatar_base64")
 
 
 def lambda_handler(event, context):
@@ -146,7 +150,13 @@ def _form(event) -> dict:
     if kind == "multipart/form-data":
         return _multipart(content_type, body)
     if kind == "application/json":
+        refusal = charset_refusal(content_type)
+        if refusal is not None:
+            raise refusal
         data = json_object(body)
+        for name in TEXT_FIELDS:
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise InvalidInput(f"{name} must be text (a JSON string)")
         if isinstance(data.get("avatar_base64"), str):
             data["avatar"] = decode_base64_file(data["avatar_base64"], MAX_AVATAR_BYTES, "avatar_base64")
         return data
@@ -156,10 +166,12 @@ def _form(event) -> dict:
 
 
 def _multipart(content_type: str, body: bytes) -> dict:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body
-    )
-    if not message.get_boundary() or not message.is_multipart() or message.defects:
+    header = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
+    boundary = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header).get_boundary()
+    if boundary and body.count(b"--" + boundary.encode("latin-1", "replace")) > MAX_FORM_PARTS + 1:
+        raise SiyuError(f"the form has more than {MAX_FORM_PARTS} parts; send only the join form's fields", 400)
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
+    if not boundary or not message.is_multipart() or message.defects:
         raise SiyuError("the multipart form could not be read (no boundary, or broken parts); send the form again", 400)
     fields = {}
     for part in message.iter_parts():

@@ -432,3 +432,41 @@ def test_join_bodies_a_client_got_wrong_get_a_4xx_saying_what_to_send(
     page = fission.functions["CampaignPageFunction"].invoke(event)
     assert page["statusCode"] == status and "<form" in page["body"]  # the join page again, with the reason
     assert storage.item_count() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"nickname": "a", "r": {"x": 1}},
+        {"nickname": "a", "r": 12},
+        {"nickname": ["a"]},
+        {"nickname": "a", "avatar_base64": 5},
+    ],
+)
+def test_join_fields_of_the_wrong_json_type_get_422_naming_the_field(new_campaign, storage, body):
+    fission = new_campaign()
+    before = storage.item_count()
+    for accept in ("application/json", "text/html"):
+        event = page_event("POST", f"/c/{fission.id}/join", None, body)
+        event["headers"]["accept"] = accept
+        answer = fission.functions["CampaignPageFunction"].invoke(event)
+        assert answer["statusCode"] == 422 and "must be text" in answer["body"], answer
+    assert storage.item_count() == before
+
+
+def test_a_multipart_join_with_too_many_parts_is_refused_before_parsing(new_campaign):
+    fission = new_campaign()
+    parts = "".join(f"--x\r\nContent-Disposition: form-data; name=f{i}\r\n\r\n\r\n" for i in range(50))
+    event = page_event("POST", f"/c/{fission.id}/join", None, None, content_type="multipart/form-data; boundary=x")
+    event["body"] = parts + "--x--\r\n"
+    answer = fission.functions["CampaignPageFunction"].invoke(event)
+    assert answer["statusCode"] == 400 and "parts" in json.loads(answer["body"])["message"]
+
+
+def test_a_json_join_in_another_charset_gets_415(new_campaign):
+    fission = new_campaign()
+    event = page_event(
+        "POST", f"/c/{fission.id}/join", None, {"nickname": "a"}, content_type="application/json; charset=latin-1"
+    )
+    answer = fission.functions["CampaignPageFunction"].invoke(event)
+    assert answer["statusCode"] == 415 and "UTF-8" in json.loads(answer["body"])["message"]

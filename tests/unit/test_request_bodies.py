@@ -5,7 +5,7 @@ import json
 import pytest
 
 from siyu.errors import SiyuError
-from siyu.request_bodies import MAX_JSON_DEPTH, json_object, media_type
+from siyu.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_object, media_type
 
 
 def test_a_json_object_is_read():
@@ -68,3 +68,27 @@ def test_a_huge_flat_object_is_not_slowed_by_the_depth_check():
 )
 def test_media_type_is_the_lowercased_type_without_parameters(header, expected):
     assert media_type(header) == expected
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_are_not_json(constant):
+    with pytest.raises(SiyuError) as refused:
+        json_object(b'{"a": ' + constant + b"}")
+    assert refused.value.status == 400 and "not a JSON number" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "header, refused",
+    [
+        ("application/json", False),
+        ("application/json; charset=UTF-8", False),
+        ('application/json; charset="utf8"', False),
+        ("application/json; charset=latin-1", True),
+        ("application/json; Charset=GBK", True),
+    ],
+)
+def test_a_charset_other_than_utf8_is_a_415(header, refused):
+    refusal = charset_refusal(header)
+    assert (refusal is not None) == refused
+    if refusal:
+        assert refusal.status == 415 and "UTF-8" in refusal.message

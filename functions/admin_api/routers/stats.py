@@ -1,14 +1,12 @@
 """/admin/codes/{id}/stats: daily scan statistics per code, channel, option and target (JSON, CSV)."""
 
-import re
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from contract import file_response
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from services import stats_admin, visitors_table
 from siyu.api_models import VisitorCodeView, VisitorView
@@ -19,26 +17,18 @@ from siyu.scan_stats import METRICS, to_csv
 router = Router()
 
 
-def _iso_text(value):
-    """Only YYYY-MM-DD (pydantic alone would read 0 as 1970-01-01)."""
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("a date is written YYYY-MM-DD, e.g. 2026-11-25")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+# YYYY-MM-DD in the years 2000-2999 (pydantic's date alone would read 0 as 1970-01-01, and year 1 or 9999
+# would overflow the default range). An impossible day (2026-02-30) is a 422 like the cross-field rules below.
+ISO_DAY = r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 Day = Annotated[
-    IsoDate | None,
+    str | None,
     Query(
-        description="YYYY-MM-DD in the code's time zone; `to` defaults to today, `from` to 6 days before `to`. "
-        "`from` after `to`, or more days than the report holds, gets 422 (a rule across both).",
+        pattern=ISO_DAY,
+        description="YYYY-MM-DD (years 2000-2999) in the code's time zone; `to` defaults to today, `from` to 6 days "
+        "before `to`. An impossible day, `from` after `to`, or more days than the report holds gets 422.",
     ),
 ]
-From = Annotated[IsoDate | None, Query(alias="from", description="YYYY-MM-DD; see `to`.")]
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
+From = Annotated[str | None, Query(alias="from", pattern=ISO_DAY, description="YYYY-MM-DD; see `to`.")]
 
 
 class StatsView(BaseModel):
@@ -57,7 +47,7 @@ class StatsView(BaseModel):
 
 @router.get("/admin/codes/<code_id>/stats", tags=["stats"], summary="Daily statistics (JSON)")
 def code_stats(code_id: str, from_: From = None, to: Day = None) -> StatsView:
-    report = stats_admin().report(code_id, _iso(from_), _iso(to))
+    report = stats_admin().report(code_id, from_, to)
     return StatsView.model_validate(
         {
             "code_id": report.code.id,
@@ -78,7 +68,7 @@ def code_stats(code_id: str, from_: From = None, to: Day = None) -> StatsView:
     responses=file_response("text/csv", "One line per day and dimension, with a header line (UTF-8)."),
 )
 def code_stats_csv(code_id: str, from_: From = None, to: Day = None):
-    report = stats_admin().report(code_id, _iso(from_), _iso(to))
+    report = stats_admin().report(code_id, from_, to)
     filename = f"{report.code.id}-{report.first_day}-{report.last_day}.csv"
     return Response(
         status_code=200,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from importlib.resources import files
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.fields import FieldInfo
 
 from siyu.assignment import Counters, available, local_day
@@ -30,14 +30,29 @@ from siyu.watch_rules import runway
 CHINA_TIME = timezone(timedelta(hours=8))
 
 
-def _assume_china_time(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=CHINA_TIME)
+INSTANT_YEARS = (2000, 2100)
+
+
+def _instant(value: datetime) -> datetime:
+    """China time when no offset is given; within INSTANT_YEARS (stored as UTC, which year 1 or 9999 with an
+    offset would not survive)."""
+    value = value if value.tzinfo else value.replace(tzinfo=CHINA_TIME)
+    try:
+        year = value.astimezone(UTC).year
+    except OverflowError:
+        year = value.year
+    if not INSTANT_YEARS[0] <= year <= INSTANT_YEARS[1]:
+        raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
+    return value
 
 
 Instant = Annotated[
     datetime,
-    AfterValidator(_assume_china_time),
-    Field(description="ISO-8601; without an offset it is read as China time (UTC+08:00)."),
+    AfterValidator(_instant),
+    Field(
+        description="ISO-8601; without an offset it is read as China time (UTC+08:00). Years 2000-2100 "
+        "(a 422 otherwise: JSON Schema cannot bound a date-time)."
+    ),
 ]
 Threshold = Annotated[
     int,
@@ -90,8 +105,18 @@ CodeKind = Literal["group", "staff", "grouped"]
 Strategy = Literal["in_order", "round_robin", "weighted"]
 # The IANA zones the tzdata wheel ships (the layer's own copy, the same everywhere): the contract lists them.
 TimeZoneName = StrEnum("TimeZoneName", [(name, name) for name in files("tzdata").joinpath("zones").read_text().split()])
+
+
+def _known_zone(value):
+    """A short 422 naming the value (the enum's own message would list every zone)."""
+    if isinstance(value, str) and value not in TimeZoneName.__members__:
+        raise ValueError(f"{value[:64]!r} is not an IANA time zone name, e.g. Asia/Shanghai")
+    return value
+
+
 TimeZone = Annotated[
     TimeZoneName,
+    BeforeValidator(_known_zone),
     AfterValidator(str),
     PlainSerializer(str, return_type=str),
     Field(description="IANA time zone, e.g. Asia/Shanghai (the enum lists them)."),

@@ -21,6 +21,16 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+def charset_refusal(content_type: str) -> SiyuError | None:
+    """A 415 when the header names a charset other than UTF-8 (JSON is UTF-8), else None."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return SiyuError(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8", 415)
+    return None
+
+
 def raw_body(event: dict) -> bytes:
     """The body's bytes as the client sent them (API Gateway base64-encodes what is not text)."""
     body = event.get("body") or ""
@@ -39,11 +49,12 @@ def json_document(body: bytes) -> Any:
             f"the body is not UTF-8 text (byte {error.start} is not); send JSON encoded as UTF-8", 400
         ) from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
         raise _too_deep() from None
     except ValueError as error:
-        raise SiyuError(f"the body is not valid JSON ({error}); send a JSON object", 400) from None
+        reason = "a number has too many digits" if "digits" in str(error) else str(error)
+        raise SiyuError(f"the body is not valid JSON ({reason}); send a JSON object", 400) from None
     if _depth_exceeds(document, MAX_JSON_DEPTH):
         raise _too_deep()
     return document
@@ -55,6 +66,10 @@ def json_object(body: bytes) -> dict:
     if not isinstance(document, dict):
         raise SiyuError('the body must be a JSON object, e.g. {"nickname": "小美"}', 400)
     return document
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _too_deep() -> SiyuError:
