@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
@@ -20,6 +21,7 @@ from local_stack.template import Route, Template
 logger = logging.getLogger("local_stack.api")
 _TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml")
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP APIs refuse larger request bodies with a 413
+MAX_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit: a larger event never reaches the function
 
 LocalRoute = Callable[[Request, dict[str, str]], Response]
 
@@ -73,8 +75,13 @@ class LocalApi:
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+        request.max_content_length = MAX_PAYLOAD_BYTES  # chunked bodies too
+        try:
+            request.get_data()
+        except RequestEntityTooLarge:
             return _json(413, {"message": "Request Entity Too Large"})
+        except (HTTPException, OSError, ValueError):  # a broken chunked body, a client gone mid-body
+            return _json(400, {"message": "Bad Request"})
         for route, serve in self.local_routes:
             params = route.match(request.method, request.path)
             if params is not None:
@@ -90,6 +97,8 @@ class LocalApi:
                 if claims is None:
                     return _json(401, {"message": "Unauthorized"})
             event = http_api_event(request, route, params, claims, self.url)
+            if len(json.dumps(event)) > MAX_EVENT_BYTES:
+                return _json(413, {"message": "Request Entity Too Large"})
             try:
                 result = self.functions[route.function_id].invoke(event)
             except Exception:
