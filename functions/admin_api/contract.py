@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from siyu.api_models import ErrorBody
 from siyu.errors import SiyuError
@@ -50,17 +50,19 @@ def file_response(media_type: str, description: str) -> dict:
     return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
-def common_responses(method: str, rule: str, status_code: int) -> dict[int, dict]:
-    """The answers any route of this method and path can give, success first."""
+def common_responses(method: str, rule: str, status_code: int, names_a_code: bool = False) -> dict[int, dict]:
+    """The answers any route of this method and path can give, success first. `names_a_code`: the
+    route's body has a code_id that may not exist (a 404, or a 409 when the code is archived)."""
     success: dict = {"description": _SUCCESS.get(status_code, "OK")}
     if status_code == 204:
         success["content"] = {}
     statuses = [401, 422, 429]
-    if "<" in rule or method in BODY_METHODS:  # a path id, or a body naming a code, that does not exist
+    if "<" in rule or names_a_code:  # a path id, or a body naming a code, that does not exist
         statuses.append(404)
-    if method != "GET":
+    # Changes race with other changes (optimistic versions); creating a new top-level item races with nothing.
+    if method != "GET" and not (method == "POST" and "<" not in rule and not names_a_code):
         statuses.append(409)
-    if method in BODY_METHODS:
+    if method in BODY_METHODS:  # any body sent is read before routing, whether the route takes one or not
         statuses += [400, 413, 415]
     return {status_code: success} | {status: error_response(status) for status in sorted(statuses)}
 
@@ -93,10 +95,16 @@ class AdminResolver(APIGatewayHttpResolver):
         methods = [given["method"]] if isinstance(given["method"], str) else list(given["method"])
         pattern = re.compile("^" + re.sub(r"<\w+>", "[^/]+", given["rule"]) + "$")
         self.methods_of.setdefault(given["rule"], (pattern, set()))[1].update(m.upper() for m in methods)
-        if given["include_in_schema"]:
-            own = dict(given["responses"] or {})
-            given["responses"] = common_responses(methods[0].upper(), given["rule"], given["status_code"]) | own
-        return super().route(*bound.args[1:], **bound.kwargs)
+        register = super().route
+
+        def with_common_responses(func):
+            if given["include_in_schema"]:
+                own = dict(given["responses"] or {})
+                common = common_responses(methods[0].upper(), given["rule"], given["status_code"], _names_a_code(func))
+                given["responses"] = common | own
+            return register(*bound.args[1:], **bound.kwargs)(func)
+
+        return with_common_responses
 
     def allowed_methods(self, path: str) -> set[str]:
         """The methods the most specific routes matching `path` serve (empty: no route has this path)."""
@@ -105,6 +113,19 @@ class AdminResolver(APIGatewayHttpResolver):
         ]
         fewest = min((params for params, _ in matching), default=0)
         return {m for params, methods in matching if params == fewest for m in methods}
+
+
+def _names_a_code(func) -> bool:
+    """Whether the route's body model (or any model of a body union) has a code_id field."""
+    for annotation in inspect.get_annotations(func, eval_str=True).values():
+        if get_origin(annotation) is not Annotated or not any(isinstance(m, Body) for m in annotation.__metadata__):
+            continue
+        models = [annotation.__origin__, *get_args(annotation.__origin__)]
+        for model in models:
+            model = get_args(model)[0] if get_origin(model) is Annotated else model
+            if "code_id" in getattr(model, "model_fields", {}):
+                return True
+    return False
 
 
 def body_refusal(event: dict) -> SiyuError | None:
