@@ -29,7 +29,8 @@ def host_template(text: str, root: Path, architecture: str) -> str:
     if not moved:
         raise ValueError("the template has no relative CodeUri or ContentUri to rewrite")
     others = "|".join(a for a in LAMBDA_ARCHITECTURES if a != architecture)
-    return re.sub(rf"\b({others})\b", architecture, text)
+    keys = r"^(\s*(?:Architectures|CompatibleArchitectures|BuildArchitecture):.*?)\b(" + others + r")\b"
+    return re.sub(keys, rf"\g<1>{architecture}", text, flags=re.M)
 
 
 def main() -> None:

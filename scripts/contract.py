@@ -116,7 +116,9 @@ def with_known_ids(config: Path, ids: dict[str, set[str]], folder: Path) -> Path
         dictionary = folder / f"{name}.dict"
         dictionary.write_text("".join(f'"{value}"\n' for value in sorted(values)))
         lines += [f"[dictionaries.{name}]", f'from-file = "{dictionary}"']
-    if ids and "parameters" not in settings:
+    if "parameters" in settings:
+        raise SystemExit("schemathesis.toml has a [parameters] table: merge the known-id bindings into it here")
+    if ids:
         lines.append("[parameters]")
         binding = '"path.{0}" = {{ dictionary = "{0}", probability = {1} }}'
         lines += [binding.format(name, KNOWN_ID_SHARE) for name in sorted(ids)]

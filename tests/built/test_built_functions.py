@@ -145,3 +145,15 @@ def test_every_sample_event_has_an_expected_answer():
 def test_built_function_answers_its_sample_event(built, emulator_environment, event_file):
     report = run_built(built, function_of(event_file), EVENTS / event_file, emulator_environment)
     EXPECTED[event_file](report["answer"])
+
+
+def test_the_built_scan_function_serves_a_code_the_built_admin_api_created(built, emulator_environment, tmp_path):
+    created = run_built(built, "AdminApiFunction", EVENTS / "admin_api_function_create_code.json", emulator_environment)
+    code_id = json.loads(created["answer"]["body"])["id"]
+    event = json.loads((EVENTS / "scan_function_scan.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/s/{code_id}"
+    event["pathParameters"] = {"code_id": code_id}
+    (tmp_path / "scan.json").write_text(json.dumps(event))
+    page = run_built(built, "ScanFunction", tmp_path / "scan.json", emulator_environment)["answer"]
+    assert page["statusCode"] == 200 and page["headers"]["Content-Type"].startswith("text/html")
+    assert "<html" in page["body"]
