@@ -30,6 +30,14 @@ MAX_AVATAR_BYTES = 4 * 1024 * 1024
 # The join form has three fields; a body of thousands of empty parts would only cost parsing time.
 MAX_FORM_PARTS = 10
 TEXT_FIELDS = ("nickname", "r", "avatar_base64")
+# What the join page tells a person whose browser sent a form that could not be read (a client asking for
+# JSON gets the technical reason instead).
+UNREADABLE_FORM = {
+    400: "表单没有提交成功，请刷新页面后重新填写。",
+    413: "照片太大了，请选择 4 MB 以内的照片。",
+    415: "表单没有提交成功，请刷新页面后重新填写。",
+    422: "表单内容有误，请刷新页面后重新填写。",
+}
 
 
 def lambda_handler(event, context):
@@ -70,9 +78,13 @@ def join(event, campaign_id):
     visitor_id = visitor_id or new_visitor_id()
     address = address_hash(ADDRESS_KEY, source_ip(event))
     wants_json = "application/json" in (event.get("headers") or {}).get("accept", "")
-    form: dict = {}
     try:
         form = _form(event)
+    except SiyuError as error:  # the body could not be read: the person sees what to do, a client why
+        if wants_json:
+            return _json(error.status, {"message": error.message})
+        return campaign_pages.join_page(campaign, None, UNREADABLE_FORM.get(error.status, error.message), error.status)
+    try:
         avatar = _avatar(form.get("avatar"))
         referral = parse_referral(form.get("r"))
         if referral and referral[0] == campaign_id:

@@ -431,6 +431,7 @@ def test_join_bodies_a_client_got_wrong_get_a_4xx_saying_what_to_send(
     event["headers"]["accept"] = "text/html"
     page = fission.functions["CampaignPageFunction"].invoke(event)
     assert page["statusCode"] == status and "<form" in page["body"]  # the join page again, with the reason
+    assert "请刷新页面后重新填写" in page["body"]  # in the page's language, not the technical reason
     assert storage.item_count() == before
 
 
@@ -450,7 +451,8 @@ def test_join_fields_of_the_wrong_json_type_get_422_naming_the_field(new_campaig
         event = page_event("POST", f"/c/{fission.id}/join", None, body)
         event["headers"]["accept"] = accept
         answer = fission.functions["CampaignPageFunction"].invoke(event)
-        assert answer["statusCode"] == 422 and "must be text" in answer["body"], answer
+        says = "must be text" if accept == "application/json" else "表单内容有误"
+        assert answer["statusCode"] == 422 and says in answer["body"], answer
     assert storage.item_count() == before
 
 
