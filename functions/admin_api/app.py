@@ -60,6 +60,14 @@ def domain_error(error: SiyuError):
     return _json_error(error.status, error.message)
 
 
+# What a value refused by its pattern should look like, in words (the pattern itself helps nobody).
+PATTERN_HINTS = {
+    "from": "must be a date like 2026-11-25 (YYYY-MM-DD, years 2000-2999)",
+    "to": "must be a date like 2026-11-25 (YYYY-MM-DD, years 2000-2999)",
+    "cursor": "must be the next_cursor of the previous page, unchanged",
+}
+
+
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError):
     problems = []
@@ -67,7 +75,10 @@ def invalid_request(error: RequestValidationError):
         if item.get("type") == "json_invalid":
             return _json_error(400, "the body is not valid JSON; send a JSON object")
         where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body",)) or "body"
-        problems.append(f"{where}: {item.get('msg', 'invalid')}")
+        hint = None
+        if item.get("type") == "string_pattern_mismatch":
+            hint = PATTERN_HINTS.get(str(item.get("loc", ("",))[-1]))
+        problems.append(f"{where}: {hint or item.get('msg', 'invalid')}")
     return _json_error(422, "; ".join(problems) or "the request is not valid", errors=problems)
 
 
