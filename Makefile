@@ -6,10 +6,10 @@
 ifndef PYTHON
 PYTHON := $(shell command -v python3.13 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -1)
 endif
-# `sam build` looks for python3.13 on PATH only: the one found goes first there.
-ifneq ($(PYTHON),)
-export PATH := $(abspath $(dir $(PYTHON))):$(PATH)
-endif
+NEED_PYTHON = @test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime in template.yaml): install it" \
+	  "(e.g. pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
+# `sam build` looks for python3.13 on PATH only: for sam alone, the folder of the one found goes first there.
+SAM_BUILD = PATH="$(abspath $(dir $(shell command -v $(PYTHON) 2>/dev/null))):$$PATH" $(SAM) build
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SAM    := .tools/sam/bin/sam
@@ -26,19 +26,16 @@ test: lint template unit integration built e2e contract
 
 install: $(VENV)/.installed $(SAM) chromium
 
-.PHONY: python
-python:
-	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime in template.yaml): install it" \
-	  "(e.g. pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
-
-$(VENV)/.installed: requirements-dev.txt layers/siyu/requirements.txt | python
+$(VENV)/.installed: requirements-dev.txt layers/siyu/requirements.txt
+	$(NEED_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
 # SAM CLI pins its own dependencies: it gets a virtualenv of its own.
-$(SAM): | python
+$(SAM):
+	$(NEED_PYTHON)
 	$(PYTHON) -m venv .tools/sam
 	.tools/sam/bin/pip install -q --upgrade pip
 	.tools/sam/bin/pip install -q aws-sam-cli==1.170.0
@@ -59,14 +56,14 @@ template: $(VENV)/.installed $(SAM)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 	.tools/sam/bin/python -m local_stack.transform_check template.yaml
-	$(SAM) build --template template.yaml --build-dir .aws-sam/build
+	$(SAM_BUILD) --template template.yaml --build-dir .aws-sam/build
 
 # The same template built for this machine's architecture, so the built functions can be imported
 # and run here: `make built` and the e2e tests use it (the arm64 build above is what deploys).
 HOST_BUILD := .aws-sam/host
 build-host: $(VENV)/.installed $(SAM)
 	$(PY) -m local_stack.host_build template.yaml .aws-sam/host-src/template.yaml
-	$(SAM) build --template .aws-sam/host-src/template.yaml --build-dir $(HOST_BUILD)
+	$(SAM_BUILD) --template .aws-sam/host-src/template.yaml --build-dir $(HOST_BUILD)
 
 # The boto3 that the Lambda runtime provides, on its own: the built-function checks import each
 # handler with this, its built folder and the built layer, and nothing else.

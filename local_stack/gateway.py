@@ -97,7 +97,7 @@ class LocalApi:
                 if claims is None:
                     return _json(401, {"message": "Unauthorized"})
             event = http_api_event(request, route, params, claims, self.url)
-            if len(json.dumps(event)) > MAX_EVENT_BYTES:
+            if len(json.dumps(event, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
                 return _json(413, {"message": "Request Entity Too Large"})
             try:
                 result = self.functions[route.function_id].invoke(event)

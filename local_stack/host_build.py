@@ -30,7 +30,10 @@ def host_template(text: str, root: Path, architecture: str) -> str:
         raise ValueError("the template has no relative CodeUri or ContentUri to rewrite")
     others = "|".join(a for a in LAMBDA_ARCHITECTURES if a != architecture)
     keys = r"^(\s*(?:Architectures|CompatibleArchitectures|BuildArchitecture):.*?)\b(" + others + r")\b"
-    return re.sub(keys, rf"\g<1>{architecture}", text, flags=re.M)
+    text = re.sub(keys, rf"\g<1>{architecture}", text, flags=re.M)
+    if re.search(rf"(Architectures|BuildArchitecture):[^\n]*\n?(\s*-\s*)?({others})\b", text):
+        raise ValueError(f"an architecture key still names {others}: write it on one line, e.g. [arm64]")
+    return text
 
 
 def main() -> None:

@@ -95,7 +95,8 @@ def join(event, campaign_id):
     except SiyuError as error:
         if wants_json:
             return _json(error.status, {"message": error.message})
-        return campaign_pages.join_page(campaign, form.get("r"), error.message, error.status)
+        message = UNREADABLE_FORM[413] if error.status == 413 else error.message
+        return campaign_pages.join_page(campaign, form.get("r"), message, error.status)
     cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
     if wants_json:
         return {**_json(201, service.progress(campaign, participant)), "cookies": cookies}
@@ -191,7 +192,8 @@ def _multipart(content_type: str, body: bytes) -> dict:
         if not name:
             continue
         data = part.get_payload(decode=True) or b""
-        fields[name] = data if part.get_filename() is not None else data.decode("utf-8", "replace")
+        is_file = part.get_filename() is not None and name not in TEXT_FIELDS  # only the avatar is a file
+        fields[name] = data if is_file else data.decode("utf-8", "replace")
     return fields
 
 

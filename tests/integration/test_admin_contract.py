@@ -271,3 +271,40 @@ def test_statuses_that_cannot_happen_are_not_documented(document, method, path, 
 def test_a_body_naming_a_code_documents_its_404(document):
     assert "404" in document["paths"]["/admin/campaigns"]["post"]["responses"]
     assert "404" in document["paths"]["/admin/alert-channels"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("zone", [5, ["Asia/Shanghai"], {"a": 1}])
+def test_a_time_zone_that_is_not_text_gets_the_short_message(admin, zone):
+    status, error = admin("POST", "/admin/codes", {"name": "x", "time_zone": zone})
+    assert status == 422 and "IANA" in error["message"] and len(json.dumps(error)) < 600
+
+
+def test_a_new_grouped_code_with_a_label_twice_is_a_422(admin):
+    body = {"name": "x", "kind": "grouped", "options": [{"label": "a"}, {"label": "a"}]}
+    status, error = admin("POST", "/admin/codes", body)
+    assert status == 422 and "'a'" not in error["message"] and "a" in error["message"].rsplit(":", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "plan_change",
+    [
+        {"start_date": "9999-12-31"},
+        {
+            "steps": [
+                {
+                    "name": "x",
+                    "schedule": {"kind": "once", "on": "0001-01-01T00:00"},
+                    "content": {"kind": "text", "text": "hi"},
+                }
+            ]
+        },
+    ],
+)
+def test_plan_dates_outside_2000_to_2100_get_422(admin, plan_change):
+    target = {
+        "kind": "destinations",
+        "destinations": [{"name": "n", "channel": "webhook", "url": "http://127.0.0.1:9/x"}],
+    }
+    body = {"preset": "daily_group_week", "target": target, **plan_change}
+    status, error = admin("POST", "/admin/sop/plans", body)
+    assert status == 422 and "2000" in error["message"], (status, error)

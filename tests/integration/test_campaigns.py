@@ -472,3 +472,15 @@ def test_a_json_join_in_another_charset_gets_415(new_campaign):
     )
     answer = fission.functions["CampaignPageFunction"].invoke(event)
     assert answer["statusCode"] == 415 and "UTF-8" in json.loads(answer["body"])["message"]
+
+
+def test_multipart_text_fields_sent_as_files_are_read_as_text(new_campaign):
+    fission = new_campaign()
+    body = (
+        '--x\r\nContent-Disposition: form-data; name="nickname"; filename="n.txt"\r\n\r\n小美\r\n'
+        '--x\r\nContent-Disposition: form-data; name="r"; filename="r.txt"\r\n\r\nnot-a-referral\r\n--x--\r\n'
+    )
+    event = page_event("POST", f"/c/{fission.id}/join", None, None, content_type="multipart/form-data; boundary=x")
+    event["body"] = body
+    answer = fission.functions["CampaignPageFunction"].invoke(event)
+    assert answer["statusCode"] == 201 and json.loads(answer["body"])["nickname"] == "小美", answer

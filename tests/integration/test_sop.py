@@ -3,9 +3,10 @@ the real queue in between, and a local receiver counting what arrives."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import boto3
@@ -348,3 +349,18 @@ def test_a_job_run_reads_on_the_order_of_the_due_items_not_the_plans(stack, sop,
     assert report.items_read <= 40, report  # 10 due plans + 10 plan reads + 10 due deliveries (+ leftovers)
     assert sop.send_queued({"id": plans[0].id}) == ["sent"]
     assert len(receiver.requests) == 10
+
+
+def test_a_stored_plan_whose_dates_cannot_be_computed_does_not_stop_the_others(admin, sop, receiver):
+    # Given a plan stored with a start no clock can reach (written before the contract bounded dates)...
+    day_one = {"name": "day 0", "schedule": {"kind": "day_offset", "day": 0, "at": "00:00"}}
+    broken = webhook_plan(admin, receiver, [{**day_one, "content": {"kind": "text", "text": "x"}}])
+    table = SopTable.from_environment()
+    plan, _ = table.plan(broken["id"])
+    table.save_plan(dataclasses.replace(plan, start=date(1, 1, 1)), due_now=T0)
+    # ...and a good plan due at the same time
+    good = webhook_plan(admin, receiver, [once_step("hello", local(T0 + timedelta(minutes=30)), text="你好")])
+    # When the job runs, the good plan is expanded and sent; the broken one is reported, not fatal
+    report = sop.run(T0 + timedelta(minutes=31))
+    assert broken["id"] in report.failed_plans
+    assert sop.send_queued(good) == ["sent"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from importlib.resources import files
 from typing import Annotated, Literal, get_args, get_origin
@@ -37,14 +37,20 @@ def _instant(value: datetime) -> datetime:
     """China time when no offset is given; within INSTANT_YEARS (stored as UTC, which year 1 or 9999 with an
     offset would not survive)."""
     value = value if value.tzinfo else value.replace(tzinfo=CHINA_TIME)
-    try:
-        year = value.astimezone(UTC).year
-    except OverflowError:
-        year = value.year
-    if not INSTANT_YEARS[0] <= year <= INSTANT_YEARS[1]:
+    if not INSTANT_YEARS[0] <= value.year <= INSTANT_YEARS[1]:
         raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
     return value
 
+
+def _calendar_day(value: date) -> date:
+    if not INSTANT_YEARS[0] <= value.year <= INSTANT_YEARS[1]:
+        raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
+    return value
+
+
+# A day or a local date-time on a plan's calendar (no offset: the plan's time zone applies).
+CalendarDay = Annotated[date, AfterValidator(_calendar_day), Field(description="YYYY-MM-DD, years 2000-2100.")]
+LocalDateTime = Annotated[datetime, AfterValidator(_calendar_day)]
 
 Instant = Annotated[
     datetime,
@@ -109,8 +115,10 @@ TimeZoneName = StrEnum("TimeZoneName", [(name, name) for name in files("tzdata")
 
 def _known_zone(value):
     """A short 422 naming the value (the enum's own message would list every zone)."""
-    if isinstance(value, str) and value not in TimeZoneName.__members__:
-        raise ValueError(f"{value[:64]!r} is not an IANA time zone name, e.g. Asia/Shanghai")
+    if isinstance(value, TimeZoneName):
+        return value
+    if not isinstance(value, str) or value not in TimeZoneName.__members__:
+        raise ValueError(f"{str(value)[:64]!r} is not an IANA time zone name, e.g. Asia/Shanghai")
     return value
 
 

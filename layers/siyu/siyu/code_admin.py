@@ -138,6 +138,10 @@ class CodeAdmin:
             time_zone=_checked_zone(time_zone or DEFAULT_TIME_ZONE),
             sticky_days=DEFAULT_STICKY_DAYS if sticky_days is None else sticky_days,
         )
+        labels = [spec.label for spec in options]
+        if len(set(labels)) < len(labels):
+            repeated = sorted({label for label in labels if labels.count(label) > 1})
+            raise InvalidInput("options: give each label once; repeated: " + ", ".join(repeated))
         for spec in options:
             code = _with_option(code, spec)
         self.table.create(code)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,8 @@ from siyu.storage.sop_table import SopTable
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.times import utcnow
 
+logger = logging.getLogger("siyu.sop")
+
 PLAN_LEASE = timedelta(minutes=2)
 SEND_LEASE = timedelta(minutes=2)  # a delivery handed to the queue is handed over again after this
 # Plans over a code's groups are looked at at least hourly: a group added since is picked up.
@@ -63,6 +66,7 @@ class JobReport:
     skipped: int = 0
     handed_over: int = 0
     items_read: int = 0
+    failed_plans: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -116,7 +120,11 @@ class SopJob:
         for plan_id, seen in list(self.sop.due_plans(now)):
             if self.sop.claim_plan(plan_id, seen, run_id, now, PLAN_LEASE):
                 report.plans += 1
-                self._expand(plan_id, run_id, now, report)
+                try:
+                    self._expand(plan_id, run_id, now, report)
+                except (ValueError, OverflowError):  # a plan whose dates cannot be computed; the others go on
+                    logger.exception("plan %s could not be expanded", plan_id)
+                    report.failed_plans.append(plan_id)
         self._hand_over(now, report)
         report.items_read = self.sop.items_read - read_before
         return report

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from siyu.api_models import TimeZone, _Input
+from siyu.api_models import CalendarDay, LocalDateTime, TimeZone, _Input
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
@@ -18,7 +18,9 @@ class ScheduleIn(_Input):
     at: Clock | None = Field(None, description="day_offset, weekly: HH:MM local time.")
     day: Annotated[int, Field(ge=0, le=365)] | None = Field(None, description="day_offset: day N after the start.")
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(None, description="weekly: 1 = Monday … 7.")
-    on: datetime | None = Field(None, description="once: local date-time, e.g. 2026-12-12T20:00 (no offset).")
+    on: LocalDateTime | None = Field(
+        None, description="once: local date-time, e.g. 2026-12-12T20:00 (no offset), years 2000-2100."
+    )
 
 
 class ContentIn(_Input):
@@ -46,7 +48,7 @@ class DestinationIn(_Input):
     secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
         None, description="webhook signing secret (X-Siyu-Signature); generated if absent."
     )
-    start_date: date | None = Field(None, description="Day 0 of day_offset steps for this destination.")
+    start_date: CalendarDay | None = Field(None, description="Day 0 of day_offset steps for this destination.")
 
 
 class TargetIn(_Input):
@@ -69,7 +71,7 @@ class PlanCreate(_Input):
     preset: Literal["daily_group_week", "flash_group_15_days", "seeding_then_conversion"] | None = None
     time_zone: TimeZone = "Asia/Shanghai"
     target: TargetIn
-    start_date: date | None = Field(None, description="Day 0 for destinations; default: today.")
+    start_date: CalendarDay | None = Field(None, description="Day 0 for destinations; default: today.")
     steps: list[StepIn] | None = Field(None, max_length=100, description="Required unless a preset gives them.")
     guards: GuardsIn = GuardsIn()
 
