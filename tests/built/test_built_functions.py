@@ -115,7 +115,7 @@ def not_found_page(answer: dict) -> None:
 
 def job_report(answer: dict) -> None:
     assert isinstance(answer, dict) and answer, answer
-    assert not answer.get("errors"), answer
+    assert not answer.get("errors") and not answer.get("failed_plans"), answer
 
 
 def no_failed_records(answer: dict) -> None:
