@@ -1,7 +1,7 @@
 """Admin API function: everything under /admin, behind the JWT authorizer in template.yaml.
 
 Routes live in routers/ (one per resource); errors become JSON answers here, in one place, all in the
-shape of siyu.api_models.ErrorBody. contract.py documents every route's answers and refuses bodies
+shape of siyu.api_models.ErrorBody. routers/contract.py documents every route's answers and refuses bodies
 that are not UTF-8 JSON before any route sees them.
 """
 
@@ -16,9 +16,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
-from contract import AdminResolver, body_refusal
 
 from routers import alerts, campaigns, channels, codes, sop, stats, targets
+from routers.contract import AdminResolver, body_refusal
 from siyu.errors import SiyuError
 from siyu.request_bodies import MAX_JSON_DEPTH
 

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from contract import Cursor
 
+from routers.contract import Cursor
 from services import alert_admin
 from siyu.api_models import AlertLog, ChannelCreate, ChannelList, ChannelTest, ChannelView, channel_view
 

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from contract import Cursor, file_response
 
+from routers.contract import Cursor, file_response
 from services import campaign_admin, public_base
 from siyu.api_models import ImageUpload
 from siyu.campaign_models import (

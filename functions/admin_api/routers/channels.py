@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from contract import file_response
 
+from routers.contract import file_response
 from services import api_base, code_admin, scan_url
 from siyu.api_models import CodeChannelCreate, CodeChannelList, CodeChannelView, channel_scan_url, code_channel_view
 from siyu.qr_image import PRINT_SIZES, print_png, print_svg

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from contract import Cursor
 
+from routers.contract import Cursor
 from services import sop_admin
 from siyu.sop_admin import presets
 from siyu.sop_models import Calendar, CalendarEntry, DeliveryLog, PlanCreate, PlanList, PlanUpdate, PlanView

@@ -5,9 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from contract import file_response
 from pydantic import BaseModel, Field
 
+from routers.contract import file_response
 from services import stats_admin, visitors_table
 from siyu.api_models import VisitorCodeView, VisitorView
 from siyu.errors import NotFound

@@ -1,5 +1,6 @@
-"""What every admin route documents and refuses the same way: its status codes, the one error shape
-(siyu.api_models.ErrorBody) and the checks on a request body made before any route sees it.
+"""Not a resource but what every router shares: what each admin route documents and refuses the same way
+(its status codes, the one error shape siyu.api_models.ErrorBody) and the checks on a request body made
+before any route sees it.
 
 Written once: AdminResolver adds the common responses to every route it registers, so a router only
 states what is particular to it (a file's media type, a route-specific error).
