@@ -81,9 +81,7 @@ def join(event, campaign_id):
     try:
         form = _form(event)
     except SiyuError as error:  # the body could not be read: the person sees what to do, a client why
-        if wants_json:
-            return _json(error.status, {"message": error.message})
-        return campaign_pages.join_page(campaign, None, UNREADABLE_FORM.get(error.status, error.message), error.status)
+        return _refused(error, campaign, None, wants_json, UNREADABLE_FORM.get(error.status, error.message))
     try:
         avatar = _avatar(form.get("avatar"))
         referral = parse_referral(form.get("r"))
@@ -93,10 +91,8 @@ def join(event, campaign_id):
             service.register_referral(visit)
         participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
     except SiyuError as error:
-        if wants_json:
-            return _json(error.status, {"message": error.message})
         message = UNREADABLE_FORM[413] if error.status == 413 else error.message
-        return campaign_pages.join_page(campaign, form.get("r"), message, error.status)
+        return _refused(error, campaign, form.get("r"), wants_json, message)
     cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
     if wants_json:
         return {**_json(201, service.progress(campaign, participant)), "cookies": cookies}
@@ -127,6 +123,13 @@ def poster(event, campaign_id):
         "isBase64Encoded": True,
         "body": base64.b64encode(jpeg).decode("ascii"),
     }
+
+
+def _refused(error: SiyuError, campaign, referral: str | None, wants_json: bool, page_message: str) -> dict:
+    """A refused join: the reason as JSON for a client, or the join page again with `page_message`."""
+    if wants_json:
+        return _json(error.status, {"message": error.message})
+    return campaign_pages.join_page(campaign, referral, page_message, error.status)
 
 
 def _visitor(event) -> str | None:

@@ -33,19 +33,16 @@ CHINA_TIME = timezone(timedelta(hours=8))
 INSTANT_YEARS = (2000, 2100)
 
 
-def _instant(value: datetime) -> datetime:
-    """China time when no offset is given; within INSTANT_YEARS (stored as UTC, which year 1 or 9999 with an
-    offset would not survive)."""
-    value = value if value.tzinfo else value.replace(tzinfo=CHINA_TIME)
-    if not INSTANT_YEARS[0] <= value.year <= INSTANT_YEARS[1]:
-        raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
-    return value
-
-
 def _calendar_day(value: date) -> date:
+    """Within INSTANT_YEARS (a date-time too): year 1 or 9999 would not survive conversion to UTC."""
     if not INSTANT_YEARS[0] <= value.year <= INSTANT_YEARS[1]:
         raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
     return value
+
+
+def _instant(value: datetime) -> datetime:
+    """China time when no offset is given; within INSTANT_YEARS."""
+    return _calendar_day(value if value.tzinfo else value.replace(tzinfo=CHINA_TIME))
 
 
 # A day or a local date-time on a plan's calendar (no offset: the plan's time zone applies).
