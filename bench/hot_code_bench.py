@@ -29,11 +29,11 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local_stack.template import Template  # noqa: E402
-from siyu.live_codes import ACTIVE, STAFF, Channel, LiveCode, Target  # noqa: E402
-from siyu.scan import ScanService  # noqa: E402
-from siyu.storage.codes_table import CodesTable  # noqa: E402
-from siyu.storage.stats_table import StatsTable  # noqa: E402
-from siyu.storage.visitors_table import VisitorsTable  # noqa: E402
+from siyu.live_codes.model import ACTIVE, STAFF, Channel, LiveCode, Target  # noqa: E402
+from siyu.live_codes.repository import CodesTable  # noqa: E402
+from siyu.live_codes.scan import ScanService  # noqa: E402
+from siyu.statistics.repository import StatsTable  # noqa: E402
+from siyu.statistics.visitors_repository import VisitorsTable  # noqa: E402
 
 SCANS = int(os.environ.get("BENCH_SCANS", "100000"))
 RATE = 10_000  # scans per second, all on one code

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
 
 from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
-from siyu import posters  # noqa: E402
+from siyu.campaigns import posters  # noqa: E402
 
 ROUNDS = 9
 PER_ROUND = 60

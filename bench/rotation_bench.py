@@ -20,10 +20,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
 import boto3  # noqa: E402
 
 from local_stack.stack import LocalStack  # noqa: E402
-from siyu.live_codes import ACTIVE, LiveCode, Target  # noqa: E402
-from siyu.rotation import RotationJob  # noqa: E402
-from siyu.storage.codes_table import DUE, code_to_item  # noqa: E402
-from siyu.times import to_iso  # noqa: E402
+from siyu.alerts.rotation import RotationJob  # noqa: E402
+from siyu.core.clock import to_iso  # noqa: E402
+from siyu.live_codes.model import ACTIVE, LiveCode, Target  # noqa: E402
+from siyu.live_codes.repository import DUE, code_to_item  # noqa: E402
 
 CODES = int(os.environ.get("BENCH_CODES", "10000"))
 DUE_CODES = 10

@@ -30,13 +30,13 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local_stack.template import Template  # noqa: E402
-from siyu.alerts import post  # noqa: E402
-from siyu.sop import SopJob, SopSender  # noqa: E402
-from siyu.sop_rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step  # noqa: E402
-from siyu.storage.codes_table import CodesTable  # noqa: E402
-from siyu.storage.sop_table import SopTable, plan_to_json  # noqa: E402
+from siyu.alerts.destinations import post  # noqa: E402
+from siyu.core.clock import to_precise_iso  # noqa: E402
+from siyu.live_codes.repository import CodesTable  # noqa: E402
+from siyu.sop.repository import SopTable, plan_to_json  # noqa: E402
+from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step  # noqa: E402
+from siyu.sop.service import SopJob, SopSender  # noqa: E402
 from siyu.storage.uploads_bucket import UploadsBucket  # noqa: E402
-from siyu.times import to_precise_iso  # noqa: E402
 from tests.receiver import Receiver  # noqa: E402
 
 PLANS = int(os.environ.get("BENCH_PLANS", "10000"))

@@ -1,7 +1,7 @@
-"""Rebuild the poster fonts in layers/siyu/siyu/fonts/ (run by hand, never at build time).
+"""Rebuild the poster fonts in layers/siyu/siyu/campaigns/fonts/ (run by hand, never at build time).
 
     apt-get download fonts-noto-cjk fonts-noto-color-emoji && for f in *.deb; do dpkg-deb -x $f ex; done
-    pip install fonttools pillow && python scripts/build_poster_fonts.py ex layers/siyu/siyu/fonts
+    pip install fonttools pillow && python scripts/build_poster_fonts.py ex layers/siyu/siyu/campaigns/fonts
 
 - Noto Sans CJK SC Bold, subset to what nicknames and poster lines use: GB2312, Big5 level 1
   (common traditional characters), Latin, kana, CJK punctuation and fullwidth forms

@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from local_stack.demo import demo_group_url, group_qr_screenshot
-from siyu.qr_image import qr_png
+from siyu.live_codes.qr_image import qr_png
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "qr"

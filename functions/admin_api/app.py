@@ -19,8 +19,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from routers import alerts, campaigns, channels, codes, sop, stats, targets
 from routers.contract import AdminResolver, body_refusal
-from siyu.errors import SiyuError
-from siyu.request_bodies import MAX_JSON_DEPTH
+from siyu.core.errors import SiyuError
+from siyu.web.request_bodies import MAX_JSON_DEPTH
 
 logger = Logger(service="admin")
 app = AdminResolver(enable_validation=True)

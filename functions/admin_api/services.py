@@ -3,12 +3,12 @@
 import functools
 import os
 
-from siyu.alert_admin import AlertAdmin
-from siyu.campaign_admin import CampaignAdmin
-from siyu.code_admin import CodeAdmin
-from siyu.sop_admin import SopAdmin
-from siyu.stats_admin import StatsAdmin
-from siyu.storage.visitors_table import VisitorsTable
+from siyu.alerts.admin import AlertAdmin
+from siyu.campaigns.admin import CampaignAdmin
+from siyu.live_codes.admin import CodeAdmin
+from siyu.sop.admin import SopAdmin
+from siyu.statistics.admin import StatsAdmin
+from siyu.statistics.visitors_repository import VisitorsTable
 
 
 @functools.cache

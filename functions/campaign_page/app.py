@@ -11,15 +11,15 @@ import logging
 import os
 from urllib.parse import parse_qs
 
-from siyu import campaign_pages
-from siyu.base64_files import decode_base64_file
-from siyu.campaign_rules import ReferralVisit, address_hash, parse_referral
-from siyu.campaigns import CampaignService
-from siyu.errors import InvalidInput, SiyuError, UploadRefused
-from siyu.request_bodies import charset_refusal, json_object, media_type, raw_body
-from siyu.scan import is_visitor_id, new_visitor_id
-from siyu.times import utcnow
-from siyu.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
+from siyu.campaigns import pages as campaign_pages
+from siyu.campaigns.rules import ReferralVisit, address_hash, parse_referral
+from siyu.campaigns.service import CampaignService
+from siyu.core.clock import utcnow
+from siyu.core.errors import InvalidInput, SiyuError, UploadRefused
+from siyu.live_codes.scan import is_visitor_id, new_visitor_id
+from siyu.web.base64_files import decode_base64_file
+from siyu.web.request_bodies import charset_refusal, json_object, media_type, raw_body
+from siyu.web.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
 
 logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
@@ -147,7 +147,7 @@ def _avatar(upload) -> bytes | None:
         raise UploadRefused(
             f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo", 413
         )
-    from siyu.posters import avatar_jpeg  # Pillow only for joins that bring a photo
+    from siyu.campaigns.posters import avatar_jpeg  # Pillow only for joins that bring a photo
 
     try:
         return avatar_jpeg(upload)

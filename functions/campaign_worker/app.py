@@ -9,9 +9,9 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from siyu.campaign_rules import ReferralVisit
-from siyu.campaigns import CampaignService
-from siyu.times import from_iso
+from siyu.campaigns.rules import ReferralVisit
+from siyu.campaigns.service import CampaignService
+from siyu.core.clock import from_iso
 
 logger = Logger(service="campaign_worker")
 processor = BatchProcessor(event_type=EventType.SQS)

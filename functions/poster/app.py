@@ -7,7 +7,7 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from siyu.poster_jobs import PosterRenderer
+from siyu.campaigns.poster_jobs import PosterRenderer
 
 logger = Logger(service="poster")
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -3,7 +3,7 @@ code that is due. Safe to run twice or concurrently (each code is leased)."""
 
 from aws_lambda_powertools import Logger
 
-from siyu.rotation import RotationJob
+from siyu.alerts.rotation import RotationJob
 
 logger = Logger(service="rotate")
 job = RotationJob.from_environment()

@@ -12,12 +12,12 @@ import json
 import logging
 import os
 
-from siyu import landing_page
-from siyu.campaign_rules import address_hash
-from siyu.scan import ScanService, Visit
-from siyu.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, source_ip, visitor_cookie_for
+from siyu.campaigns.rules import address_hash
+from siyu.live_codes import landing_page
+from siyu.live_codes.scan import ScanService, Visit
+from siyu.web.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, source_ip, visitor_cookie_for
 
-logger = logging.getLogger("siyu.scan")
+logger = logging.getLogger("siyu.live_codes.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = ScanService.from_environment()
 ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")

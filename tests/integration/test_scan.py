@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from siyu.scan import STORAGE_BACKOFF_SECONDS, ScanService
-from siyu.storage.codes_table import CodesTable
+from siyu.live_codes.repository import CodesTable
+from siyu.live_codes.scan import STORAGE_BACKOFF_SECONDS, ScanService
 from tests.helpers import b64, new_group_screenshot, qr_data_uri, scan_event
 
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import boto3
 import pytest
 
-from siyu.sop import SopJob, SopSender
-from siyu.sop_rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step
-from siyu.storage.codes_table import CodesTable
-from siyu.storage.sop_table import SopTable, plan_to_json
+from siyu.core.clock import to_precise_iso
+from siyu.live_codes.repository import CodesTable
+from siyu.sop.repository import SopTable, plan_to_json
+from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step
+from siyu.sop.service import SopJob, SopSender
 from siyu.storage.uploads_bucket import UploadsBucket
-from siyu.times import to_precise_iso
 from tests.helpers import Clock, b64, new_group_screenshot
 from tests.receiver import Receiver
 

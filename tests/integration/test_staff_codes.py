@@ -14,10 +14,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from siyu.scan import ScanService
-from siyu.storage.codes_table import CodesTable
-from siyu.storage.stats_table import StatsTable
-from siyu.storage.visitors_table import VisitorsTable
+from siyu.live_codes.repository import CodesTable
+from siyu.live_codes.scan import ScanService
+from siyu.statistics.repository import StatsTable
+from siyu.statistics.visitors_repository import VisitorsTable
 from tests.helpers import (
     b64,
     new_group_screenshot,

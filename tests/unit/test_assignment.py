@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.assignment import (
+from siyu.live_codes.assignment import (
     Counters,
     is_sticky,
     limits_of,
@@ -19,7 +19,7 @@ from siyu.assignment import (
     shard_quota,
     stale_days,
 )
-from siyu.live_codes import (
+from siyu.live_codes.model import (
     ACTIVE,
     GROUP,
     GROUPED,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.campaign_rules import (
+from siyu.campaigns.rules import (
     ALREADY_INVITED,
     ALREADY_PARTICIPANT,
     NOT_NEW,

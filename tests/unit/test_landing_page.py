@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from siyu import landing_page
-from siyu.qr_image import qr_png
+from siyu.live_codes import landing_page
+from siyu.live_codes.qr_image import qr_png
 
 
 def decoded(png_bytes: bytes) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.live_codes import ACTIVE, LiveCode, Target, pick_target, reorder, target_status
+from siyu.live_codes.model import ACTIVE, LiveCode, Target, pick_target, reorder, target_status
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import zxingcpp
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageChops, ImageFont
 
-from siyu import posters
+from siyu.campaigns import posters
 
 URL = "https://qr.example.cn/s/abc123?r=camp01.alice1"
 NICKNAMES = ["小美🌸Lily", "王大锤👍🏽", "陳小姐❤️🇨🇳", "👩\u200d👩\u200d👧一家人", "Zoë ☕ 咖啡", "森の猫🐱"]

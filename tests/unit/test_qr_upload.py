@@ -6,8 +6,8 @@ import io
 import pytest
 from PIL import Image
 
-from siyu.errors import UploadRefused
-from siyu.qr_upload import MAX_UPLOAD_BYTES, read_qr_screenshot
+from siyu.core.errors import UploadRefused
+from siyu.live_codes.qr_upload import MAX_UPLOAD_BYTES, read_qr_screenshot
 from tests.helpers import BAD, GOOD, MANIFEST, fixture_bytes, new_group_screenshot, png
 
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from siyu.errors import SiyuError
-from siyu.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_object, media_type
+from siyu.core.errors import SiyuError
+from siyu.web.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_object, media_type
 
 
 def test_a_json_object_is_read():

@@ -5,8 +5,8 @@ import io
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from siyu.live_codes import ACTIVE, Channel, LiveCode
-from siyu.scan_stats import increments, report_rows, to_csv, totals
+from siyu.live_codes.model import ACTIVE, Channel, LiveCode
+from siyu.statistics.rules import increments, report_rows, to_csv, totals
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 CODE = replace(

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from siyu.sop_rules import (
+from siyu.sop.rules import (
     DAY_OFFSET,
     IMAGE,
     LINK,

@@ -1,6 +1,6 @@
 import pytest
 
-from siyu.visitors import is_bot, is_wechat
+from siyu.web.visitors import is_bot, is_wechat
 from tests.helpers import WECHAT_UA
 
 SAFARI = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1"

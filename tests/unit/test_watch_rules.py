@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.alerts import AlertMessage, retry_delay, signature
-from siyu.live_codes import ACTIVE, ARCHIVED, LiveCode, Target
-from siyu.storage.alerts_table import delivery_status
-from siyu.watch_rules import RECHECK_FLOOR, WatchSettings, conditions, lapsed, next_check, runway
+from siyu.alerts.destinations import AlertMessage, retry_delay, signature
+from siyu.alerts.repository import delivery_status
+from siyu.alerts.watch_rules import RECHECK_FLOOR, WatchSettings, conditions, lapsed, next_check, runway
+from siyu.live_codes.model import ACTIVE, ARCHIVED, LiveCode, Target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SETTINGS = WatchSettings((48, 24), 24)

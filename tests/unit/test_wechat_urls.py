@@ -1,6 +1,6 @@
 import pytest
 
-from siyu.wechat_urls import wechat_url_kind
+from siyu.live_codes.wechat_urls import wechat_url_kind
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor
 from services import alert_admin
-from siyu.api_models import AlertLog, ChannelCreate, ChannelList, ChannelTest, ChannelView, channel_view
+from siyu.alerts.api import AlertLog, ChannelCreate, ChannelList, ChannelTest, ChannelView, channel_view
 
 router = Router()
 

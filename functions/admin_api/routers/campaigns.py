@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor, file_response
 from services import campaign_admin, public_base
-from siyu.api_models import ImageUpload
-from siyu.campaign_models import (
+from siyu.api.types import ImageUpload
+from siyu.campaigns.api import (
     BlockIn,
     CampaignCreate,
     CampaignList,
@@ -24,8 +24,8 @@ from siyu.campaign_models import (
     campaign_view,
     participant_view,
 )
-from siyu.campaigns import referral_url
-from siyu.times import utcnow
+from siyu.campaigns.service import referral_url
+from siyu.core.clock import utcnow
 
 router = Router()
 Limit = Annotated[int, Query(ge=1, le=200)]

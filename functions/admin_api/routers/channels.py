@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import file_response
 from services import api_base, code_admin, scan_url
-from siyu.api_models import CodeChannelCreate, CodeChannelList, CodeChannelView, channel_scan_url, code_channel_view
-from siyu.qr_image import PRINT_SIZES, print_png, print_svg
+from siyu.live_codes.api import CodeChannelCreate, CodeChannelList, CodeChannelView, channel_scan_url, code_channel_view
+from siyu.live_codes.qr_image import PRINT_SIZES, print_png, print_svg
 
 router = Router()
 PNG = file_response("image/png", "The QR as a PNG, about `size` pixels wide.")

@@ -7,7 +7,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor
 from services import api_base, code_admin, scan_url
-from siyu.api_models import (
+from siyu.core.clock import utcnow
+from siyu.live_codes.api import (
     CodeCreate,
     CodeList,
     CodeUpdate,
@@ -19,8 +20,7 @@ from siyu.api_models import (
     code_view,
     option_view,
 )
-from siyu.live_codes import ACTIVE, ARCHIVED
-from siyu.times import utcnow
+from siyu.live_codes.model import ACTIVE, ARCHIVED
 
 router = Router()
 

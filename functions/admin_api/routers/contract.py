@@ -16,9 +16,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from siyu.api_models import ErrorBody
-from siyu.errors import SiyuError
-from siyu.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_document, media_type, raw_body
+from siyu.api.types import ErrorBody
+from siyu.core.errors import SiyuError
+from siyu.web.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_document, media_type, raw_body
 
 # Lambda's synchronous payload limit: on AWS nothing larger reaches the function (API Gateway answers
 # 413 itself); a QR upload's 4 MB limit is about 5.4 MB of base64, well under it.

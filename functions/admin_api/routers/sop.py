@@ -8,10 +8,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor
 from services import sop_admin
-from siyu.sop_admin import presets
-from siyu.sop_models import Calendar, CalendarEntry, DeliveryLog, PlanCreate, PlanList, PlanUpdate, PlanView
-from siyu.sop_rules import ACTIVE, PAUSED, Plan
-from siyu.storage.sop_table import plan_to_json
+from siyu.sop.admin import presets
+from siyu.sop.api import Calendar, CalendarEntry, DeliveryLog, PlanCreate, PlanList, PlanUpdate, PlanView
+from siyu.sop.repository import plan_to_json
+from siyu.sop.rules import ACTIVE, PAUSED, Plan
 
 router = Router()
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from routers.contract import file_response
 from services import stats_admin, visitors_table
-from siyu.api_models import VisitorCodeView, VisitorView
-from siyu.errors import NotFound
-from siyu.scan import is_visitor_id
-from siyu.scan_stats import METRICS, to_csv
+from siyu.core.errors import NotFound
+from siyu.live_codes.scan import is_visitor_id
+from siyu.statistics.api import VisitorCodeView, VisitorView
+from siyu.statistics.rules import METRICS, to_csv
 
 router = Router()
 

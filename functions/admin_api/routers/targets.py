@@ -7,17 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from routers.codes import view
 from services import code_admin
-from siyu.api_models import (
-    CodeView,
-    ImageLink,
-    ImageUpload,
-    TargetOrder,
-    TargetUpdate,
-    TargetUpload,
-    TargetView,
-    target_view,
-)
-from siyu.times import utcnow
+from siyu.api.types import ImageLink, ImageUpload
+from siyu.core.clock import utcnow
+from siyu.live_codes.api import CodeView, TargetOrder, TargetUpdate, TargetUpload, TargetView, target_view
 
 router = Router()
 LINK_SECONDS = 300

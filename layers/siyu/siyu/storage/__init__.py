@@ -1,1 +1,4 @@
-"""Storage access: one module per table or bucket, nothing else talks to boto3 directly."""
+"""The storage mechanics every feature's repository is built from.
+
+AWS clients, the DynamoDB item codec, paging, the due queue with leases, optimistic modify, the
+uploads bucket."""

@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
-from siyu import aws
-from siyu.campaign_rules import (
+from siyu.campaigns.rules import (
     GRANTED,
     OUT_OF_STOCK,
     PENDING,
@@ -38,9 +37,10 @@ from siyu.campaign_rules import (
     Tier,
     rank_key,
 )
-from siyu.storage.codes_table import DUE_INDEX, LIST_INDEX
+from siyu.core.clock import from_iso, to_precise_iso
+from siyu.live_codes.repository import DUE_INDEX, LIST_INDEX
+from siyu.storage import aws
 from siyu.storage.paging import TABLE_KEYS, query_all, query_page
-from siyu.times import from_iso, to_precise_iso
 
 CAMPAIGN_SK = "CAMPAIGN"
 INVITE_DUE = "INVITE"

@@ -7,7 +7,7 @@ import base64
 import json
 from collections.abc import Iterator
 
-from siyu.errors import InvalidInput
+from siyu.core.errors import InvalidInput
 
 LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
 TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself

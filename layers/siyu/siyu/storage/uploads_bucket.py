@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from siyu import aws
+from siyu.storage import aws
 
 
 class UploadsBucket:

@@ -1,0 +1,1 @@
+"""Alerts and rotation: alert destinations, watch rules, the rotation job."""

@@ -1,0 +1,1 @@
+"""The admin API contract's shared building blocks (pydantic: admin function only)."""

@@ -1,0 +1,1 @@
+"""Fission campaigns: rules, participants, referrals, posters, rewards, pages, admin and API contract."""

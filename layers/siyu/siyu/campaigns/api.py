@@ -1,0 +1,207 @@
+"""The admin API's contract for fission campaigns (pydantic; admin function only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from siyu.api.types import Instant, Text, _Input
+from siyu.campaigns.posters import POSTER_SIZE
+from siyu.campaigns.rules import MAX_TIERS, Campaign, Participant
+
+WIDTH, HEIGHT = POSTER_SIZE
+Colour = Field(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")
+
+
+class TierIn(_Input):
+    invites: int = Field(ge=1, le=10_000, description="Credited invites needed.")
+    reward: Text = Field(description="What the participant gets, as they will read it, e.g. ¥30 无门槛券.")
+    stock: int = Field(ge=0, le=10_000_000, description="How many of this reward exist; none is ever oversold.")
+
+
+class RulesIn(_Input):
+    new_to_brand_only: bool = Field(True, description="Count only invitees who never visited the brand's codes.")
+    stay_minutes: int = Field(0, ge=0, le=43_200, description="Credit an invite only after this long (0: at once).")
+    invites_per_referrer_per_hour: int = Field(30, ge=1, le=100_000)
+    invites_per_address_per_hour: int = Field(10, ge=1, le=100_000)
+    joins_per_address_per_hour: int = Field(20, ge=1, le=100_000)
+
+
+class BoxIn(_Input):
+    x: int = Field(ge=0, le=WIDTH)
+    y: int = Field(ge=0, le=HEIGHT)
+    size: int = Field(ge=16, le=WIDTH)
+
+    def fits(self, what: str) -> None:
+        if self.x + self.size > WIDTH or self.y + self.size > HEIGHT:
+            raise ValueError(f"{what} runs off the {WIDTH}x{HEIGHT} poster; move it or make it smaller")
+
+
+class TextIn(_Input):
+    x: int = Field(ge=0, le=WIDTH)
+    y: int = Field(ge=0, le=HEIGHT)
+    size: int = Field(32, ge=10, le=200)
+    color: str = Colour
+    max_width: int = Field(600, ge=10, le=WIDTH)
+    align: Literal["left", "center", "right"] = "center"
+    text: str = Field("", max_length=100, description="Fixed lines only; the nickname line leaves it empty.")
+
+
+class PosterIn(_Input):
+    qr: BoxIn | None = Field(None, description="Where the participant's referral QR goes (at least 160 px).")
+    avatar: BoxIn | None = None
+    nickname: TextIn | None = None
+    texts: list[TextIn] = Field(default_factory=list, max_length=10)
+    background_color: str = Field("#FFF4E6", pattern=r"^#[0-9A-Fa-f]{6}$")
+
+    @model_validator(mode="after")
+    def _fits(self) -> PosterIn:
+        if self.qr is not None:
+            self.qr.fits("qr")
+            if self.qr.size < 160:
+                raise ValueError("qr is smaller than 160 px; phones cannot scan it reliably from a shared image")
+        if self.avatar is not None:
+            self.avatar.fits("avatar")
+        return self
+
+    def stored(self) -> dict:
+        """The fields given; the poster uses its defaults for the others."""
+        return self.model_dump(exclude_none=True)
+
+
+class WebhookIn(_Input):
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000, description="The coupon system's endpoint.")
+    secret: str = Field(min_length=16, max_length=200, description="Key of the X-Siyu-Signature HMAC.")
+
+
+class CampaignCreate(_Input):
+    name: Text
+    code_id: str = Field(min_length=1, max_length=40, description="The live code new people land on.")
+    starts_at: Instant | None = Field(None, description="Default: now.")
+    ends_at: Instant
+    tiers: list[TierIn] = Field(min_length=1, max_length=MAX_TIERS)
+    rules: RulesIn = RulesIn()
+    poster: PosterIn = PosterIn()
+    reward_webhook: WebhookIn | None = None
+
+
+class StockIn(_Input):
+    level: int = Field(ge=1, le=MAX_TIERS)
+    stock: int = Field(ge=0, le=10_000_000)
+
+
+class CampaignUpdate(_Input):
+    name: Text | None = None
+    ends_at: Instant | None = None
+    stock: list[StockIn] | None = Field(None, description="New stock per tier level (never below what is granted).")
+    rules: RulesIn | None = None
+    poster: PosterIn | None = Field(None, description="A new layout: every poster re-renders on next request.")
+    reward_webhook: WebhookIn | None = None
+
+
+class BlockIn(_Input):
+    reason: Text
+
+
+class RevokeIn(_Input):
+    reason: Text = Field(description="Why the invite no longer counts, e.g. left the group.")
+
+
+class TierView(BaseModel):
+    level: int
+    invites: int
+    reward: str
+    stock: int
+    granted: int
+    left: int
+
+
+class CampaignView(BaseModel):
+    id: str
+    name: str
+    code_id: str
+    status: Literal["scheduled", "running", "ended"]
+    starts_at: datetime
+    ends_at: datetime
+    tiers: list[TierView]
+    rules: dict
+    poster: dict
+    has_background: bool
+    poster_version: int
+    reward_webhook_url: str | None
+    join_url: str
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    items: list[CampaignView]
+    next_cursor: str | None = None
+
+
+class ParticipantView(BaseModel):
+    id: str
+    nickname: str
+    visitor_id: str
+    joined_at: datetime
+    invites: int
+    referred_by: str | None
+    blocked: bool
+    blocked_reason: str | None
+    poster_ready: bool
+    referral_url: str
+
+
+class ParticipantList(BaseModel):
+    items: list[ParticipantView]
+    next_cursor: str | None = None
+
+
+class RecordList(BaseModel):
+    items: list[dict]
+    next_cursor: str | None = None
+
+
+class RenderRequested(BaseModel):
+    queued: int
+    already_current: int
+
+
+def campaign_view(campaign: Campaign, stock: dict[int, tuple[int, int]], join_url: str, now: datetime) -> CampaignView:
+    status = "scheduled" if now < campaign.starts_at else ("running" if campaign.running(now) else "ended")
+    tiers = []
+    for tier in campaign.tiers:
+        total, granted = stock.get(tier.level, (tier.stock, 0))
+        tiers.append(TierView(**vars(tier) | {"stock": total, "granted": granted, "left": max(0, total - granted)}))
+    return CampaignView(
+        id=campaign.id,
+        name=campaign.name,
+        code_id=campaign.code_id,
+        status=status,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        tiers=tiers,
+        rules=vars(campaign.rules),
+        poster=campaign.poster,
+        has_background=bool(campaign.background_key),
+        poster_version=campaign.poster_version,
+        reward_webhook_url=campaign.reward_webhook_url,
+        join_url=join_url,
+        created_at=campaign.created_at,
+    )
+
+
+def participant_view(participant: Participant, referral_url: str) -> ParticipantView:
+    return ParticipantView(
+        id=participant.id,
+        nickname=participant.nickname,
+        visitor_id=participant.visitor_id,
+        joined_at=participant.joined_at,
+        invites=participant.invites,
+        referred_by=participant.referred_by,
+        blocked=participant.blocked,
+        blocked_reason=participant.blocked_reason,
+        poster_ready=bool(participant.poster_key),
+        referral_url=referral_url,
+    )

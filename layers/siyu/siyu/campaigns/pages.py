@@ -1,0 +1,67 @@
+"""The public pages of a fission campaign (/c/<campaign>): join with a nickname and avatar,
+then one's poster and progress. Every text a participant typed is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from siyu.campaigns.rules import MAX_NICKNAME_CHARS, Campaign
+from siyu.live_codes.landing_page import page
+
+CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'"
+
+
+def join_page(campaign: Campaign, referral: str | None, error: str | None = None, status: int = 200) -> dict:
+    tiers = "".join(f"<li>邀请 {t.invites} 位好友：{escape(t.reward)}</li>" for t in campaign.tiers)
+    problem = f"<p class='notice'>{escape(error)}</p>" if error else ""
+    hidden = f"<input type='hidden' name='r' value='{escape(referral)}'>" if referral else ""
+    body = (
+        f"<h1>{escape(campaign.name)}</h1><ul style='text-align:left'>{tiers}</ul>{problem}"
+        f"<form method='post' action='/c/{escape(campaign.id)}/join' enctype='multipart/form-data'>"
+        f"{hidden}<p><input name='nickname' maxlength='{MAX_NICKNAME_CHARS}' required placeholder='你的昵称' "
+        "style='width:90%;font-size:17px;padding:10px'></p>"
+        "<p class='muted'>头像（可选）<input type='file' name='avatar' accept='image/*'></p>"
+        "<p><button type='submit' style='font-size:17px;padding:12px 24px;background:#07c160;color:#fff;"
+        "border:0;border-radius:8px'>生成我的专属海报</button></p></form>"
+    )
+    return page(status, campaign.name, body, csp=CSP)
+
+
+def progress_page(progress: dict, poster_version: int) -> dict:
+    cid = escape(progress["campaign_id"])
+    if progress["poster_ready"]:
+        poster = (
+            f"<img src='/c/{cid}/poster.jpg?v={poster_version}' alt='我的专属海报' "
+            "style='width:100%;max-width:375px;border-radius:8px'>"
+            "<p class='hint'>长按图片保存或发送给好友</p>"
+        )
+        refresh = ""
+    else:
+        poster = "<p>海报生成中，请稍候…</p>"
+        refresh = '<meta http-equiv="refresh" content="2">'
+    upcoming = progress["next_tier"]
+    goal = (
+        f"<p>再邀请 <b>{upcoming['invites_to_go']}</b> 位好友可得：{escape(upcoming['reward'])}</p>"
+        if upcoming
+        else "<p>已解锁全部奖励 🎉</p>"
+    )
+    rewards = "".join(
+        f"<li>{escape(r['reward'])}（{'已发放' if r['status'] == 'granted' else '已抢光'}）</li>"
+        for r in progress["rewards"]
+    )
+    board = "".join(
+        f"<li>{e['rank']}. {escape(e['nickname'])}　{e['invites']} 人</li>" for e in progress["leaderboard"]
+    )
+    rank = f"<p class='muted'>当前排名：第 {progress['rank']} 名</p>" if progress["rank"] else ""
+    blocked = "<p class='notice'>你的参与资格已被暂停，如有疑问请联系客服。</p>" if progress["blocked"] else ""
+    body = (
+        f"<h1>{escape(progress['campaign_name'])}</h1>{blocked}<p>{escape(progress['nickname'])}，"
+        f"你已成功邀请 <b>{progress['invites']}</b> 位好友</p>{goal}{rank}{poster}"
+        + (f"<h1>我的奖励</h1><ul style='text-align:left'>{rewards}</ul>" if rewards else "")
+        + (f"<h1>排行榜</h1><ol style='text-align:left;list-style:none;padding:0'>{board}</ol>" if board else "")
+    )
+    return page(200, progress["campaign_name"], body, refresh, csp=CSP)
+
+
+def message_page(title: str, text: str, status: int = 200) -> dict:
+    return page(status, title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>", csp=CSP)

@@ -1,0 +1,212 @@
+"""Fission (裂变) campaign rules, pure: who may join, which invites count, which tiers a count
+reaches, the leaderboard order, and the keys that make "once" hold in storage.
+
+An invite is a visitor who arrives through a participant's referral URL (the campaign's live
+code with ``?r=<campaign>.<participant>``). It is registered once per invitee per campaign (the
+storage key is the invitee's visitor id), then credited to the referrer at once or after the
+campaign's stay time. Refusals carry a reason an operator can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from siyu.core.clock import to_precise_iso
+
+REFERRAL_PATTERN = re.compile(r"^([a-z0-9]{6,32})\.([a-z0-9]{6,32})$")
+MAX_NICKNAME_CHARS = 64  # code points after cleaning; the poster shortens what does not fit
+MAX_TIERS = 10
+RANK_CEILING = 10**9
+
+# Why an invite or a join was refused (recorded with every refusal).
+NOT_RUNNING = "campaign_not_running"
+UNKNOWN_REFERRER = "unknown_referrer"
+REFERRER_BLOCKED = "referrer_blocked"
+SELF_INVITE = "self_invite"
+NOT_NEW = "not_new_to_brand"
+ALREADY_INVITED = "already_invited"
+REFERRER_RATE = "referrer_rate_limited"
+ADDRESS_RATE = "address_rate_limited"
+ALREADY_PARTICIPANT = "invitee_already_participant"
+
+PENDING, CREDITED, REVOKED = "pending", "credited", "revoked"
+ZWJ, VS16 = "\u200d", "\ufe0f"  # zero-width joiner and emoji presentation selector: parts of an emoji
+GRANTED, OUT_OF_STOCK = "granted", "out_of_stock"
+
+
+@dataclass(frozen=True)
+class Tier:
+    level: int  # 1, 2, ... in order of invites
+    invites: int
+    reward: str
+    stock: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    new_to_brand_only: bool = True
+    stay_minutes: int = 0  # credit only after the invitee stayed this long (0: on registering)
+    invites_per_referrer_per_hour: int = 30
+    invites_per_address_per_hour: int = 10
+    joins_per_address_per_hour: int = 20
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    code_id: str
+    starts_at: datetime
+    ends_at: datetime
+    tiers: tuple[Tier, ...]
+    rules: Rules
+    created_at: datetime
+    poster: dict = field(default_factory=dict)  # PosterLayout fields (see posters.layout_from)
+    background_key: str | None = None
+    poster_version: int = 1  # bumped when the template changes: posters re-render
+    reward_webhook_url: str | None = None
+    reward_webhook_secret: str | None = None
+    scan_base_url: str = ""  # where the code's scan URL lives (custom domain or the API's)
+    version: int = 1
+
+    def running(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def tier(self, level: int) -> Tier | None:
+        return next((t for t in self.tiers if t.level == level), None)
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: str
+    campaign_id: str
+    visitor_id: str
+    nickname: str
+    joined_at: datetime
+    invites: int = 0
+    referred_by: str | None = None  # the participant whose poster brought them
+    avatar_key: str | None = None
+    blocked: bool = False
+    blocked_reason: str | None = None
+    poster_key: str | None = None
+    poster_version: int = 0
+    rank_key: str = ""  # the leaderboard key as stored (see rank_key())
+
+
+@dataclass(frozen=True)
+class ReferralVisit:
+    """A scan through a referral URL, as the scan function hands it over."""
+
+    campaign_id: str
+    referrer_id: str
+    visitor_id: str
+    first_visit: bool  # the scan minted the visitor id: no earlier visit to any of the brand's codes
+    address_hash: str
+    at: datetime
+
+
+def numbered_tiers(tiers: list[tuple[int, str, int]]) -> tuple[Tier, ...]:
+    """(invites, reward, stock) in any order -> tiers numbered by invites; duplicates refused."""
+    ordered = sorted(tiers, key=lambda t: t[0])
+    counts = [t[0] for t in ordered]
+    if len(set(counts)) != len(counts):
+        raise ValueError("two tiers need the same number of invites; give each tier its own count")
+    if not 1 <= len(ordered) <= MAX_TIERS:
+        raise ValueError(f"a campaign has 1 to {MAX_TIERS} tiers")
+    return tuple(Tier(i + 1, n, reward, stock) for i, (n, reward, stock) in enumerate(ordered))
+
+
+def invite_refusal(
+    campaign: Campaign,
+    referrer: Participant | None,
+    visit: ReferralVisit,
+    invitee: Participant | None,
+    invited_before: bool = False,
+) -> str | None:
+    """Why this referral visit cannot become an invite, or None. (The conditional write of the
+    invite still decides a race between two first scans, and the hourly limits are counters.)"""
+    if not campaign.running(visit.at):
+        return NOT_RUNNING
+    if referrer is None:
+        return UNKNOWN_REFERRER
+    if referrer.blocked:
+        return REFERRER_BLOCKED
+    if referrer.visitor_id == visit.visitor_id:
+        return SELF_INVITE
+    if invitee is not None and invitee.joined_at <= visit.at:
+        return ALREADY_PARTICIPANT
+    if invited_before:
+        return ALREADY_INVITED
+    if campaign.rules.new_to_brand_only and not visit.first_visit:
+        return NOT_NEW
+    return None
+
+
+def credit_at(campaign: Campaign, registered_at: datetime) -> datetime:
+    return registered_at + timedelta(minutes=campaign.rules.stay_minutes)
+
+
+def tiers_reached(campaign: Campaign, invites: int) -> list[Tier]:
+    return [t for t in campaign.tiers if invites >= t.invites]
+
+
+def next_tier(campaign: Campaign, invites: int) -> Tier | None:
+    return next((t for t in campaign.tiers if invites < t.invites), None)
+
+
+def rank_key(invites: int, reached_at: datetime) -> str:
+    """Leaderboard sort key: more invites first; at equal counts, who got there first."""
+    return f"{RANK_CEILING - invites:010d}#{to_precise_iso(reached_at)}"
+
+
+def hour_of(now: datetime) -> str:
+    return f"{now:%Y%m%d%H}"
+
+
+def address_hash(key: str, address: str) -> str:
+    """A network address as a keyed hash: rate limits work on it, the address is never stored."""
+    return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def referral_param(campaign_id: str, participant_id: str) -> str:
+    return f"{campaign_id}.{participant_id}"
+
+
+def parse_referral(value: str | None) -> tuple[str, str] | None:
+    match = REFERRAL_PATTERN.match(value or "")
+    return (match.group(1), match.group(2)) if match else None
+
+
+def is_tag(char: str) -> bool:
+    """A tag character: part of a subdivision flag sequence (🏴 England, Scotland, Wales)."""
+    return 0xE0020 <= ord(char) <= 0xE007F
+
+
+def clean_text(text: str) -> str:
+    """Drop what must never reach a page or a poster: control and format characters (bidi
+    overrides, zero-width spaces), except the joiners and selectors inside emoji; collapse
+    whitespace."""
+    kept = []
+    for char in text:
+        if char in (ZWJ, VS16) or is_tag(char):
+            kept.append(char)
+        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            kept.append(" " if char in "\t\n\r" else "")
+        else:
+            kept.append(char)
+    return " ".join("".join(kept).split())
+
+
+def clean_nickname(text: str) -> str:
+    """A nickname fit to store and draw, or ValueError saying what to change."""
+    cleaned = unicodedata.normalize("NFC", clean_text(text or ""))
+    if not cleaned:
+        raise ValueError("nickname is empty; enter the name to print on your poster")
+    if len(cleaned) > MAX_NICKNAME_CHARS:
+        raise ValueError(f"nickname is {len(cleaned)} characters; at most {MAX_NICKNAME_CHARS}")
+    return cleaned

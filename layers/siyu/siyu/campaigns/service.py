@@ -1,0 +1,365 @@
+"""What fission campaigns do: participants join, referral scans become invites (or recorded
+refusals), invites are credited, tiers grant rewards once from their stock, and the brand's
+coupon system is told through a signed webhook.
+
+Exactly once, where it matters, comes from storage conditions: an invitee's invite item exists
+once per campaign; crediting moves the invite from pending to credited in the same
+transaction that sets the referrer's count (read, then written only if unchanged); a reward
+item exists once per participant and tier and is created in the same transaction that takes
+one from the tier's stock (`granted < stock`), so 500 concurrent qualifying invites never
+oversell. The webhook is at-least-once with an Idempotency-Key (the reward id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from siyu.alerts.destinations import DeliveryFailed, post, retry_delay, signature
+from siyu.campaigns.rules import (
+    ADDRESS_RATE,
+    ALREADY_INVITED,
+    CREDITED,
+    GRANTED,
+    PENDING,
+    REFERRER_BLOCKED,
+    REFERRER_RATE,
+    REVOKED,
+    Campaign,
+    Participant,
+    ReferralVisit,
+    Tier,
+    clean_nickname,
+    credit_at,
+    hour_of,
+    invite_refusal,
+    next_tier,
+    referral_param,
+    tiers_reached,
+)
+from siyu.core.clock import to_precise_iso, utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from siyu.storage import aws
+from siyu.storage.campaigns_table import CampaignsTable, Stale
+from siyu.storage.uploads_bucket import UploadsBucket
+
+logger = logging.getLogger(__name__)
+
+CREDIT_ATTEMPTS = 20  # optimistic retries when many invites credit one referrer at once
+MAX_NOTIFY_ATTEMPTS = 5
+NOTIFY_LEASE = timedelta(minutes=1)
+CAMPAIGN_CACHE_SECONDS = 5.0
+LEADERBOARD_SIZE = 10
+
+
+def new_id() -> str:
+    return secrets.token_hex(6)
+
+
+def referral_url(campaign: Campaign, participant_id: str) -> str:
+    """What a participant's poster QR encodes: the campaign's live code, with their referral."""
+    return f"{campaign.scan_base_url}/s/{campaign.code_id}?r={referral_param(campaign.id, participant_id)}"
+
+
+@dataclass
+class CampaignService:
+    table: CampaignsTable
+    bucket: UploadsBucket
+    poster_queue_url: str | None = None
+    retry_base_seconds: float = 60
+    clock: Callable[[], datetime] = utcnow
+    sqs: object = None
+    _cache: dict[str, tuple[float, Campaign | None]] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls) -> CampaignService:
+        return cls(
+            CampaignsTable.from_environment(),
+            UploadsBucket.from_environment(),
+            os.environ.get("POSTER_QUEUE_URL") or None,
+            float(os.environ.get("ALERT_RETRY_BASE_SECONDS", "60")),
+        )
+
+    def campaign(self, campaign_id: str, fresh: bool = False) -> Campaign:
+        cached = self._cache.get(campaign_id)
+        if fresh or cached is None or time.monotonic() - cached[0] > CAMPAIGN_CACHE_SECONDS:
+            cached = (time.monotonic(), self.table.campaign(campaign_id))
+            self._cache[campaign_id] = cached
+        if cached[1] is None:
+            raise NotFound(f"campaign {campaign_id} does not exist")
+        return cached[1]
+
+    # -- participation (public) --------------------------------------------------------
+
+    def join(
+        self,
+        campaign_id: str,
+        visitor_id: str,
+        nickname: str,
+        address_hash: str,
+        avatar_jpeg: bytes | None = None,
+    ) -> Participant:
+        """Join the campaign (once per visitor: joining again returns the same participant)."""
+        campaign = self.campaign(campaign_id)
+        now = self.clock()
+        existing = self.table.participant_of_visitor(campaign_id, visitor_id)
+        if existing is not None:
+            return existing
+        if not campaign.running(now):
+            raise Conflict("活动未开始或已结束 (the campaign is not running)")
+        try:
+            nickname = clean_nickname(nickname)
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+        limit = campaign.rules.joins_per_address_per_hour
+        if not self.table.within_limit(campaign_id, "join", address_hash, hour_of(now), limit, now):
+            self.table.record_refusal(campaign_id, ADDRESS_RATE, now, address_hash=address_hash, visitor_id=visitor_id)
+            raise TooManyRequests("参与人数过多，请稍后再试 (too many joins from this network this hour)")
+        invite = self.table.invite(campaign_id, visitor_id)
+        participant_id = new_id()
+        avatar_key = None
+        if avatar_jpeg:
+            avatar_key = f"campaigns/{campaign_id}/avatars/{participant_id}.jpg"
+            self.bucket.put(avatar_key, avatar_jpeg, "image/jpeg")
+        participant = Participant(
+            id=participant_id,
+            campaign_id=campaign_id,
+            visitor_id=visitor_id,
+            nickname=nickname,
+            joined_at=now,
+            referred_by=invite["referrer_id"] if invite and invite["status"] != REVOKED else None,
+            avatar_key=avatar_key,
+        )
+        joined = self.table.join(participant)
+        if joined.id == participant_id:
+            self.request_posters(campaign_id, [participant_id])
+        return joined
+
+    def participant_of(self, campaign_id: str, visitor_id: str | None) -> Participant | None:
+        return self.table.participant_of_visitor(campaign_id, visitor_id) if visitor_id else None
+
+    def progress(self, campaign: Campaign, participant: Participant) -> dict:
+        """What a participant sees: invites, the next tier, rewards, rank, the leaderboard."""
+        upcoming = next_tier(campaign, participant.invites)
+        rewards = self.table.rewards_of(campaign.id, participant.id)
+        rank = None if participant.blocked else self.table.rank(campaign.id, participant)
+        return {
+            "campaign_id": campaign.id,
+            "campaign_name": campaign.name,
+            "participant_id": participant.id,
+            "nickname": participant.nickname,
+            "invites": participant.invites,
+            "next_tier": None
+            if upcoming is None
+            else {
+                "level": upcoming.level,
+                "invites": upcoming.invites,
+                "reward": upcoming.reward,
+                "invites_to_go": upcoming.invites - participant.invites,
+            },
+            "tiers": [{"level": t.level, "invites": t.invites, "reward": t.reward} for t in campaign.tiers],
+            "rewards": [
+                {"level": r["level"], "reward": r["reward"], "status": r["status"], "granted_at": r["created_at"]}
+                for r in rewards
+            ],
+            "rank": rank,
+            "blocked": participant.blocked,
+            "poster_ready": bool(participant.poster_key),
+            "referral_url": referral_url(campaign, participant.id),
+            "leaderboard": [
+                {"rank": i + 1, "nickname": p.nickname, "invites": p.invites}
+                for i, p in enumerate(self.table.leaderboard(campaign.id, LEADERBOARD_SIZE))
+            ],
+        }
+
+    def poster(self, participant: Participant) -> bytes | None:
+        return self.bucket.get(participant.poster_key) if participant.poster_key else None
+
+    def request_posters(self, campaign_id: str, participant_ids: list[str]) -> int:
+        """Hand posters to the poster function through its queue (ten per SQS call)."""
+        if not self.poster_queue_url or not participant_ids:
+            return 0
+        client = self.sqs or aws.sqs()
+        for start in range(0, len(participant_ids), 10):
+            chunk = participant_ids[start : start + 10]
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"campaign_id": campaign_id, "participant_id": pid})}
+                for i, pid in enumerate(chunk)
+            ]
+            client.send_message_batch(QueueUrl=self.poster_queue_url, Entries=entries)
+        return len(participant_ids)
+
+    # -- invites (the worker) ----------------------------------------------------------
+
+    def register_referral(self, visit: ReferralVisit) -> str:
+        """A scan through a referral URL: an invite (credited now or after the stay time),
+        or a refusal recorded with its reason. Returns the outcome."""
+        try:
+            campaign = self.campaign(visit.campaign_id)
+        except NotFound:
+            return "unknown_campaign"
+        referrer = self.table.participant(campaign.id, visit.referrer_id)
+        invitee = self.table.participant_of_visitor(campaign.id, visit.visitor_id)
+        invited_before = self.table.invite(campaign.id, visit.visitor_id) is not None
+        reason = invite_refusal(campaign, referrer, visit, invitee, invited_before)
+        rules, hour = campaign.rules, hour_of(visit.at)
+        if reason is None and not self.table.within_limit(
+            campaign.id, "address", visit.address_hash, hour, rules.invites_per_address_per_hour, visit.at
+        ):
+            reason = ADDRESS_RATE
+        if reason is None and not self.table.within_limit(
+            campaign.id, "referrer", visit.referrer_id, hour, rules.invites_per_referrer_per_hour, visit.at
+        ):
+            reason = REFERRER_RATE
+        due = credit_at(campaign, visit.at)
+        if reason is None and not self.table.register_invite(
+            campaign.id, visit.visitor_id, visit.referrer_id, visit.at, due, visit.address_hash
+        ):
+            reason = ALREADY_INVITED
+        if reason is not None:
+            self.table.record_refusal(
+                campaign.id,
+                reason,
+                visit.at,
+                referrer_id=visit.referrer_id,
+                visitor_id=visit.visitor_id,
+                address_hash=visit.address_hash,
+            )
+            return reason
+        if due <= self.clock():
+            return self.credit(campaign.id, visit.visitor_id)
+        return PENDING
+
+    def credit(self, campaign_id: str, invitee_id: str) -> str:
+        """Credit a pending invite to its referrer and grant the tiers that reaches."""
+        campaign = self.campaign(campaign_id)
+        now = self.clock()
+        for _ in range(CREDIT_ATTEMPTS):
+            invite = self.table.invite(campaign_id, invitee_id)
+            if invite is None or invite["status"] == REVOKED:
+                return "already_settled"
+            referrer = self.table.participant(campaign_id, invite["referrer_id"])
+            if invite["status"] == CREDITED:
+                # Credited already (by another run, or by this one whose answer was lost to a
+                # timeout): make sure the tiers it reached were granted; granting is idempotent.
+                if referrer is not None:
+                    self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites))
+                return "already_credited"
+            if referrer is None or referrer.blocked:
+                if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, REFERRER_BLOCKED):
+                    self.table.record_refusal(
+                        campaign_id, REFERRER_BLOCKED, now, referrer_id=invite["referrer_id"], visitor_id=invitee_id
+                    )
+                return REFERRER_BLOCKED
+            status = self.table.invite_status_write(campaign_id, invitee_id, PENDING, CREDITED, now)
+            try:
+                self.table.set_invites(referrer, referrer.invites + 1, now, [status])
+            except Stale:
+                continue  # another invite of the same referrer was credited first: read again
+            # Every tier reached, not only a new one: a grant lost to a crash after an earlier
+            # credit is made good here (granting is idempotent).
+            self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites + 1))
+            return CREDITED
+        raise Stale(f"could not credit {invitee_id} after {CREDIT_ATTEMPTS} attempts")
+
+    def credit_due(self) -> dict:
+        """The scheduled run: credit invites whose stay time passed, retry notifications."""
+        now = self.clock()
+        outcomes: dict[str, int] = {}
+        for campaign_id, invitee_id in list(self.table.due_invites(now)):
+            outcome = self.credit(campaign_id, invitee_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        for campaign_id, reward_id in list(self.table.due_notifications(now)):
+            outcome = "notify_" + self.notify(campaign_id, reward_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        return outcomes
+
+    def revoke(self, campaign_id: str, invitee_id: str, reason: str) -> dict:
+        """The invitee left: their invite no longer counts (rewards already granted stay)."""
+        now = self.clock()
+        for _ in range(CREDIT_ATTEMPTS):
+            invite = self.table.invite(campaign_id, invitee_id)
+            if invite is None:
+                raise NotFound(f"visitor {invitee_id} is not an invitee of campaign {campaign_id}")
+            if invite["status"] == REVOKED:
+                return invite
+            if invite["status"] == PENDING:
+                if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, reason):
+                    return self.table.invite(campaign_id, invitee_id)
+                continue
+            referrer = self.table.participant(campaign_id, invite["referrer_id"])
+            status = self.table.invite_status_write(campaign_id, invitee_id, CREDITED, REVOKED, now, reason)
+            try:
+                self.table.set_invites(referrer, max(0, referrer.invites - 1), now, [status])
+            except Stale:
+                continue
+            return self.table.invite(campaign_id, invitee_id)
+        raise Conflict("the invite kept changing while it was revoked; try again")
+
+    # -- rewards -----------------------------------------------------------------------
+
+    def grant_tiers(self, campaign: Campaign, participant: Participant, tiers: list[Tier]) -> list[str]:
+        """Grant `participant` the rewards of `tiers` they reached (each once; none if blocked)."""
+        if participant.blocked:
+            return []
+        outcomes = []
+        for tier in tiers:
+            outcome = self.table.grant_reward(campaign, participant, tier, self.clock())
+            if outcome is None:
+                continue  # granted before
+            outcomes.append(outcome)
+            logger.info("reward %s for %s tier %s in %s", outcome, participant.id, tier.level, campaign.id)
+            if outcome == GRANTED and campaign.reward_webhook_url:
+                self.notify(campaign.id, f"{participant.id}#{tier.level}")
+        return outcomes
+
+    def notify(self, campaign_id: str, reward_id: str) -> str:
+        """Tell the brand's coupon system about one reward (signed; Idempotency-Key)."""
+        now = self.clock()
+        reward = self.table.claim_notify(campaign_id, reward_id, now, NOTIFY_LEASE)
+        if reward is None:
+            return "not_due"
+        campaign = self.campaign(campaign_id)
+        if not campaign.reward_webhook_url:
+            self.table.record_notify(campaign_id, reward_id, "none", now, None)
+            return "none"
+        body = json.dumps(
+            {
+                "event": "reward.granted",
+                "reward_id": f"{campaign_id}:{reward_id}",
+                "campaign_id": campaign_id,
+                "campaign_name": campaign.name,
+                "participant_id": reward["participant_id"],
+                "nickname": reward["nickname"],
+                "level": reward["level"],
+                "reward": reward["reward"],
+                "invites": reward["invites"],
+                "granted_at": reward["created_at"],
+                "sent_at": to_precise_iso(now),
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        ).encode()
+        headers = {
+            "X-Siyu-Signature": signature(campaign.reward_webhook_secret or "", body),
+            "X-Siyu-Event": "reward_granted",
+            "Idempotency-Key": f"{campaign_id}:{reward_id}",
+        }
+        try:
+            post(campaign.reward_webhook_url, body, headers)
+        except DeliveryFailed as error:
+            attempts = reward["attempts"] + 1
+            if attempts >= MAX_NOTIFY_ATTEMPTS:
+                self.table.record_notify(campaign_id, reward_id, "failed", now, str(error))
+                return "failed"
+            retry_at = now + retry_delay(attempts, self.retry_base_seconds)
+            self.table.record_notify(campaign_id, reward_id, "retry", now, str(error), retry_at)
+            return "retry"
+        self.table.record_notify(campaign_id, reward_id, "delivered", now, None)
+        return "delivered"

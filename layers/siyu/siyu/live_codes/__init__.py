@@ -1,0 +1,1 @@
+"""Live codes: the model, assignment, the scan and its landing page, QR images, admin and API contract."""

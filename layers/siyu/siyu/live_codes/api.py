@@ -1,0 +1,357 @@
+"""The live codes' API contract: request and response bodies (pydantic; admin function only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from siyu.alerts.watch_rules import runway
+from siyu.api.types import (
+    Instant,
+    LongText,
+    Text,
+    TimeZone,
+    _Input,
+)
+from siyu.live_codes.admin import OptionSpec, StaffSettings
+from siyu.live_codes.assignment import Counters, available, local_day
+from siyu.live_codes.model import (
+    MAX_SWITCH_THRESHOLD,
+    MIN_SWITCH_THRESHOLD,
+    Channel,
+    LiveCode,
+    Option,
+    Target,
+    WorkingWindow,
+    is_usable,
+    pool_of,
+    target_status,
+)
+from siyu.live_codes.repository import FALLBACK
+
+Threshold = Annotated[
+    int,
+    Field(
+        ge=MIN_SWITCH_THRESHOLD,
+        le=MAX_SWITCH_THRESHOLD,
+        description="Scans a target receives before the next one takes over (WeChat stops scan-joins at 200).",
+    ),
+]
+
+CodeKind = Literal["group", "staff", "grouped"]
+Strategy = Literal["in_order", "round_robin", "weighted"]
+
+StickyDays = Annotated[
+    int, Field(ge=0, le=365, description="A returning scanner sees the same target for this many days (0: never).")
+]
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", description="HH:MM, local time")]
+
+
+class OptionCreate(_Input):
+    label: Annotated[str, Field(min_length=1, max_length=40, description="What the scanner taps, e.g. 上海.")]
+    description: Annotated[str, Field(max_length=200)] = ""
+    tag: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="Tag recorded on the scanner when picked; defaults to the label."
+    )
+    strategy: Strategy = Field(
+        "in_order", description="in_order: group QRs filled in turn; round_robin / weighted: staff contacts."
+    )
+
+    def spec(self) -> OptionSpec:
+        return OptionSpec(self.label, self.description, self.tag, self.strategy)
+
+
+class OptionUpdate(_Input):
+    label: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    description: Annotated[str, Field(max_length=200)] | None = None
+    tag: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    strategy: Strategy | None = None
+
+
+class CodeCreate(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=80, description="Internal name operators see.")]
+    kind: CodeKind = Field(
+        "group",
+        description="group: group QRs filled in turn; staff: staff contacts (客服活码); grouped: the "
+        "scanner picks an option first (分组活码).",
+    )
+    title: Text | None = Field(None, description="Page title scanners see; defaults to name.")
+    guidance: Text | None = Field(
+        None, description="Line under the QR (for grouped codes: the question above the options)."
+    )
+    switch_threshold: Threshold | None = None
+    fallback_text: LongText | None = Field(None, description="Shown when no target is usable.")
+    strategy: Strategy | None = Field(None, description="staff codes: round_robin (default) or weighted.")
+    time_zone: TimeZone | None = Field(None, description="Where caps reset and days are counted; Asia/Shanghai.")
+    sticky_days: StickyDays | None = None
+    options: list[OptionCreate] = Field(default_factory=list, max_length=20, description="grouped codes only.")
+
+
+class CodeUpdate(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    title: Text | None = None
+    guidance: Text | None = None
+    switch_threshold: Threshold | None = None
+    fallback_text: LongText | None = None
+    strategy: Strategy | None = None
+    time_zone: TimeZone | None = None
+    sticky_days: StickyDays | None = None
+
+
+class WorkingHours(_Input):
+    days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        [1, 2, 3, 4, 5, 6, 7], min_length=1, max_length=7, description="ISO weekdays: 1 = Monday … 7 = Sunday."
+    )
+    start: Clock
+    end: Clock = Field(description="Exclusive; at or before start means the shift runs past midnight.")
+
+    def window(self) -> WorkingWindow:
+        return WorkingWindow(tuple(sorted(set(self.days))), _minutes(self.start), _minutes(self.end) % 1440)
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class StaffFields(_Input):
+    staff_name: Annotated[str, Field(min_length=1, max_length=40)] | None = Field(
+        None, description="Shown to the scanner; required for staff contact QRs."
+    )
+    weight: Annotated[int, Field(ge=1, le=100)] | None = Field(None, description="weighted strategy; default 1.")
+    daily_cap: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        None, description="New contacts per local day (WeChat limits friend requests); none: no cap."
+    )
+    working_hours: list[WorkingHours] | None = Field(None, max_length=14, description="Empty: always on duty.")
+    backup: bool | None = Field(None, description="Only used when every regular target is capped or off duty.")
+    robot_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = Field(
+        None, description="A group's WeCom group robot webhook: SOP plans over this code push into the group."
+    )
+
+    def staff(self) -> StaffSettings:
+        hours = None if self.working_hours is None else tuple(w.window() for w in self.working_hours)
+        clear = "daily_cap" in self.model_fields_set and self.daily_cap is None
+        clear_robot = "robot_url" in self.model_fields_set and self.robot_url is None
+        return StaffSettings(
+            self.staff_name, self.weight, self.daily_cap, clear, hours, self.backup, self.robot_url, clear_robot
+        )
+
+
+class TargetUpload(StaffFields):
+    image_base64: str = Field(description="The PNG or JPEG screenshot, base64 (a data: URI is accepted too).")
+    expires_at: Instant | None = Field(
+        None, description="When the QR stops working; default: 7 days for group QRs, none for contact QRs."
+    )
+    option_id: str | None = Field(None, max_length=20, description="grouped codes: the option's pool.")
+
+
+class TargetUpdate(StaffFields):
+    enabled: bool | None = None
+    expires_at: Instant | None = None
+
+
+class TargetOrder(_Input):
+    target_ids: list[str] = Field(description="Every target id of the code, in the order they should be used.")
+
+
+class WorkingHoursView(BaseModel):
+    days: list[int]
+    start: str
+    end: str
+
+
+class TargetView(BaseModel):
+    id: str
+    url: str
+    kind: str
+    position: int
+    scans: int = Field(description="New scanners assigned to it, all time.")
+    assigned_today: int = Field(description="New scanners assigned today (the code's time zone).")
+    status: Literal["current", "waiting", "full", "expired", "disabled"]
+    available_now: bool = Field(description="Would take a new scanner now: usable, on duty, under its caps.")
+    enabled: bool
+    expires_at: datetime
+    created_at: datetime
+    staff_name: str | None
+    weight: int
+    daily_cap: int | None
+    working_hours: list[WorkingHoursView]
+    backup: bool
+    option_id: str | None
+    robot_url: str | None
+
+
+class OptionView(BaseModel):
+    id: str
+    label: str
+    description: str
+    tag: str
+    strategy: str
+    scan_url: str
+
+
+class CodeChannelCreate(_Input):
+    name: Annotated[str, Field(min_length=1, max_length=80, description="Where it is printed, e.g. 门店12号立牌.")]
+
+
+class CodeChannelView(BaseModel):
+    id: str
+    name: str
+    scan_url: str
+    qr_png_url: str = Field(description="Print-ready PNG (?size= pixels); the same path with .svg for vector.")
+    created_at: datetime
+
+
+class CodeChannelList(BaseModel):
+    items: list[CodeChannelView]
+
+
+class CodeView(BaseModel):
+    id: str
+    kind: CodeKind
+    strategy: Strategy
+    time_zone: str
+    sticky_days: int
+    name: str
+    title: str
+    guidance: str
+    switch_threshold: int
+    fallback_text: str
+    backup_qr_url: str | None
+    status: Literal["active", "archived"]
+    scan_url: str
+    current_target_id: str | None
+    total_scans: int
+    fallback_scans: int
+    runway: dict = Field(description="usable_targets, scans_left, hours_until_last_expiry (scan rate: see alerts)")
+    targets: list[TargetView]
+    options: list[OptionView]
+    channels: list[CodeChannelView]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class CodeSummary(BaseModel):
+    """A code in a list: its settings and pool size; scan counts are on GET /admin/codes/{id}."""
+
+    id: str
+    kind: CodeKind
+    name: str
+    title: str
+    status: Literal["active", "archived"]
+    scan_url: str
+    switch_threshold: int
+    targets: int
+    usable_targets: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CodeList(BaseModel):
+    items: list[CodeSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page.")
+
+
+def code_summary(code: LiveCode, scan_url: str, now: datetime) -> CodeSummary:
+    return CodeSummary(
+        id=code.id,
+        kind=code.kind,
+        name=code.name,
+        title=code.title,
+        status=code.status,
+        scan_url=scan_url,
+        switch_threshold=code.switch_threshold,
+        targets=len(code.targets),
+        usable_targets=sum(is_usable(t, now) for t in code.targets),
+        created_at=code.created_at,
+        updated_at=code.updated_at,
+    )
+
+
+def target_view(code: LiveCode, target: Target, counters: Counters, now: datetime) -> TargetView:
+    scans = counters.totals()
+    return TargetView(
+        id=target.id,
+        url=target.url,
+        kind=target.kind,
+        position=code.targets.index(target),
+        scans=scans.get(target.id, 0),
+        assigned_today=counters.on_day(target.id, local_day(code, now)),
+        status=target_status(code, target, scans, now),
+        available_now=available(code, pool_of(code, code.option(target.option_id)), target, counters, now),
+        enabled=target.enabled,
+        expires_at=target.expires_at,
+        created_at=target.created_at,
+        staff_name=target.staff_name,
+        weight=target.weight,
+        daily_cap=target.daily_cap,
+        working_hours=[_hours_view(w) for w in target.working_hours],
+        backup=target.backup,
+        option_id=target.option_id,
+        robot_url=target.robot_url,
+    )
+
+
+def _hours_view(window: WorkingWindow) -> WorkingHoursView:
+    def clock(minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+    return WorkingHoursView(days=list(window.weekdays), start=clock(window.start), end=clock(window.end))
+
+
+def option_view(option: Option, scan_url: str) -> OptionView:
+    return OptionView(
+        id=option.id,
+        label=option.label,
+        description=option.description,
+        tag=option.tag,
+        strategy=option.strategy,
+        scan_url=f"{scan_url}?o={option.id}",
+    )
+
+
+def channel_scan_url(scan_url: str, channel: Channel) -> str:
+    return f"{scan_url}?ch={channel.id}"
+
+
+def code_channel_view(code: LiveCode, channel: Channel, scan_url: str, admin_base: str) -> CodeChannelView:
+    return CodeChannelView(
+        id=channel.id,
+        name=channel.name,
+        scan_url=channel_scan_url(scan_url, channel),
+        qr_png_url=f"{admin_base}/admin/codes/{code.id}/channels/{channel.id}/qr.png",
+        created_at=channel.created_at,
+    )
+
+
+def code_view(code: LiveCode, counters: Counters, scan_url: str, now: datetime, admin_base: str = "") -> CodeView:
+    scans = counters.totals()
+    targets = [target_view(code, t, counters, now) for t in code.targets]
+    return CodeView(
+        id=code.id,
+        kind=code.kind,
+        strategy=code.strategy,
+        time_zone=code.time_zone,
+        sticky_days=code.sticky_days,
+        name=code.name,
+        title=code.title,
+        guidance=code.guidance,
+        switch_threshold=code.switch_threshold,
+        fallback_text=code.fallback_text,
+        backup_qr_url=code.backup_qr.url if code.backup_qr else None,
+        status=code.status,
+        scan_url=scan_url,
+        current_target_id=next((t.id for t in targets if t.status == "current"), None),
+        total_scans=sum(scans.values()),
+        fallback_scans=scans.get(FALLBACK, 0),
+        runway=runway(code, scans, now, None).as_dict(),
+        targets=targets,
+        options=[option_view(o, scan_url) for o in code.options],
+        channels=[code_channel_view(code, c, scan_url, admin_base) for c in code.channels],
+        created_at=code.created_at,
+        updated_at=code.updated_at,
+        version=code.version,
+    )

@@ -1,0 +1,372 @@
+"""Resolving a scan of a live code to the page the scanner sees.
+
+Steady path for a scanner's first visit: one conditional UpdateItem on a counter shard
+(assign them to a target), one on their visitor record (which dimensions they are new in)
+and one on a statistics shard. A returning scanner (cookie) costs one GetItem more and keeps
+the target they were given. The code's config and counters are cached per container for a
+few seconds and refreshed with one Query; every count answer keeps the cached counters
+honest. When storage fails, the scanner still gets a page: the last target this container
+served, or the fallback, never an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlencode
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from siyu.campaigns.referrals import ReferralQueue, campaign_href
+from siyu.core.clock import utcnow
+from siyu.live_codes import landing_page
+from siyu.live_codes.assignment import (
+    MAX_SHARDS,
+    Counters,
+    is_sticky,
+    limits_of,
+    local_day,
+    open_shards,
+    ranked,
+    stale_days,
+)
+from siyu.live_codes.model import (
+    ARCHIVED,
+    CODE_ID_PATTERN,
+    GROUPED,
+    LiveCode,
+    Option,
+    Pool,
+    Target,
+    pool_of,
+    uses_threshold,
+)
+from siyu.live_codes.repository import CodesTable
+from siyu.statistics import rules as scan_stats
+from siyu.statistics.repository import StatsTable
+from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+
+logger = logging.getLogger(__name__)
+
+MAX_CACHED_CODES = 2_000
+# When everything looks full, re-read at most this often: new targets show up at once, but a
+# burst of scans on an exhausted code does not turn into one Query per scan.
+FALLBACK_RECHECK_SECONDS = 1.0
+# After storage failed, serve last known good pages without asking it for this long: one slow
+# scan per container, not every scan waiting through the timeouts again.
+STORAGE_BACKOFF_SECONDS = 5.0
+StorageError = (ClientError, BotoCoreError)
+VISITOR_ID_LENGTH = 20
+JOIN_GROUP = "长按识别二维码加入群聊"
+ADD_STAFF = "长按识别二维码添加好友"
+
+
+def new_visitor_id() -> str:
+    return secrets.token_hex(VISITOR_ID_LENGTH // 2)
+
+
+def is_visitor_id(value: str | None) -> bool:
+    return bool(value) and len(value) == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value)
+
+
+@dataclass
+class _CachedCode:
+    code: LiveCode | None
+    counters: Counters
+    loaded_at: float
+    last_served: dict[str, Target] = field(default_factory=dict)  # pool key -> target
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a scan resolved to: `page` is the API Gateway response to send."""
+
+    outcome: str  # target | choices | fallback | ended | not_found | busy
+    page: dict
+    target_id: str | None = None
+    counted: bool = False  # assigned a new scanner to the target (what caps and thresholds count)
+    visitor_id: str | None = None  # a new visitor id to set as the cookie
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One request to a scan URL, as the scan function sees it."""
+
+    code_id: str
+    channel_id: str | None = None
+    option_id: str | None = None
+    visitor_id: str | None = None  # from the cookie; None on a first visit
+    count: bool = True  # False for bots, link previews and HEAD requests: same page, nothing written
+    in_wechat: bool = True
+    referral: str | None = None  # ?r=<campaign>.<participant>: came through a participant's poster
+    address_hash: str = ""  # keyed hash of the client address (rate limits on referrals)
+
+
+@dataclass
+class ScanService:
+    table: CodesTable
+    cache_seconds: float
+    visitors: VisitorsTable | None = None
+    stats: StatsTable | None = None
+    referrals: ReferralQueue | None = None
+    clock: Callable[[], datetime] = utcnow
+    monotonic: Callable[[], float] = time.monotonic
+    _cache: dict[str, _CachedCode] = field(default_factory=dict)
+    _storage_down_until: float = 0.0
+
+    @classmethod
+    def from_environment(cls) -> ScanService:
+        return cls(
+            CodesTable.from_environment(fast=True),
+            float(os.environ.get("SCAN_CACHE_SECONDS", "3")),
+            VisitorsTable.from_environment(fast=True),
+            StatsTable.from_environment(fast=True),
+            ReferralQueue.from_environment(),
+        )
+
+    def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit) -> ScanResult:
+        return self.visit(Visit(code_id, count=count, in_wechat=in_wechat, **visit))
+
+    def visit(self, visit: Visit) -> ScanResult:
+        """The page for one visit. Bots (`count=False`) see the same page and write nothing;
+        another browser (`in_wechat=False`) also gets the "open this in WeChat" notice."""
+        if not CODE_ID_PATTERN.match(visit.code_id or ""):
+            return ScanResult("not_found", landing_page.not_found_page())
+        now = self.clock()
+        cached = self._cache.get(visit.code_id)
+        if cached is not None and self.monotonic() < self._storage_down_until:
+            return self._uncounted(cached, visit, now)  # a code never seen here still tries storage
+        try:
+            fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
+            if fresh:
+                cached = self._load(visit.code_id)
+            code = cached.code
+            if code is None or code.status == ARCHIVED or not visit.count:
+                return self._uncounted(cached, visit, now)
+            option = code.option(visit.option_id)
+            if code.kind == GROUPED and option is None:
+                return self._choices(code, visit, now)
+            return self._counted(cached, code, option, visit, now, fresh)
+        except StorageError as error:
+            if not _throttled(error):  # throttling is about one hot item, not storage being down
+                self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
+            logger.warning(
+                "storage failed while scanning %s (%s); serving the last known good page", visit.code_id, error
+            )
+            return self._uncounted(cached, visit, now)
+
+    # -- the counted path --------------------------------------------------------------
+
+    def _counted(
+        self, cached: _CachedCode, code: LiveCode, option: Option | None, visit: Visit, now: datetime, fresh: bool
+    ) -> ScanResult:
+        pool = pool_of(code, option)
+        visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
+        record = self.visitors.get(visitor_id, code.id) if visitor_id and self.visitors else None
+        target = self._returning(code, pool, record, now)
+        assigned = target is None
+        if assigned:
+            target = self._assign(cached, code, pool, now)
+            if target is None and not fresh and self.monotonic() - cached.loaded_at >= FALLBACK_RECHECK_SECONDS:
+                # Before telling a scanner everyone is taken, make sure the operator has not
+                # just added a target this container has not seen yet.
+                cached = self._load(code.id)
+                code = cached.code
+                pool = pool_of(code, code.option(visit.option_id))
+                target = self._assign(cached, code, pool, now) if code.status != ARCHIVED else None
+        new_visitor = visitor_id is None
+        visitor_id = visitor_id or new_visitor_id()
+        if code.kind != GROUPED or new_visitor:  # a grouped code's pick: its choices page handed it over
+            self._hand_over_referral(visit, visitor_id, new_visitor, now)
+        dims = [f"o:{option.id}"] if option else [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
+        if target is None:
+            self._count_fallback(code)
+            self._record(code, visitor_id, visit, now, dims, record, fallback=True)
+            return ScanResult(
+                "fallback", _fallback_page(code, visit.in_wechat), visitor_id=_if(new_visitor, visitor_id)
+            )
+        cached.last_served[pool.key] = target
+        self._record(
+            code,
+            visitor_id,
+            visit,
+            now,
+            [*dims, f"t:{target.id}"],
+            record,
+            assignment=(pool.key, target.id) if assigned else None,
+            tags=[option.tag] if option else (),
+        )
+        return ScanResult(
+            "target",
+            _target_page(code, pool, target, visit.in_wechat, visit.referral),
+            target.id,
+            counted=assigned,
+            visitor_id=_if(new_visitor, visitor_id),
+        )
+
+    def _returning(self, code: LiveCode, pool: Pool, record: VisitorRecord | None, now: datetime) -> Target | None:
+        """The target a returning scanner was given before, if they should see it again."""
+        if record is None or pool.key not in record.assignments:
+            return None
+        target_id, assigned_at = record.assignments[pool.key]
+        return is_sticky(code, pool, target_id, assigned_at, now)
+
+    def _assign(self, cached: _CachedCode, code: LiveCode, pool: Pool, now: datetime) -> Target | None:
+        """Give this scanner the pool's best available target and count it on a random shard
+        with room; a shard found full is skipped, then the next target is tried."""
+        day = local_day(code, now)
+        for target in ranked(code, pool, cached.counters, now):
+            limits = limits_of(code, pool, target)
+            free = open_shards(cached.counters, target.id, limits, day)
+            while free:
+                shard = random.choice(free)
+                known = cached.counters.shard(target.id, shard)
+                total_quota, daily_quota = limits.total_quota(shard), limits.daily_quota(shard)
+                counted = self.table.count_scan(
+                    code.id, target.id, shard, day, total_quota, daily_quota, stale_days(known.days, day)
+                )
+                if counted is None:  # filled up by other scanners since we last looked
+                    known.total = max(known.total, total_quota or 0)
+                    known.days[day] = max(known.days.get(day, 0), daily_quota or 0)
+                    free.remove(shard)
+                    continue
+                cached.counters.shards[target.id][shard] = counted
+                if uses_threshold(pool.strategy) and cached.counters.total(target.id) >= code.switch_threshold:
+                    self._wake_rotation(code.id, now)
+                return target
+        return None
+
+    def _choices(self, code: LiveCode, visit: Visit, now: datetime) -> ScanResult:
+        """A grouped code's first page: the options, each a link that keeps the channel."""
+        visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
+        new_visitor = visitor_id is None
+        visitor_id = visitor_id or new_visitor_id()
+        self._hand_over_referral(visit, visitor_id, new_visitor, now)
+        dims = [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
+        self._record(code, visitor_id, visit, now, dims, None)
+        channel = {"ch": visit.channel_id} if self._channel(code, visit) else {}
+        if campaign_href(visit.referral):  # the pick keeps the referral: its page links to the campaign
+            channel["r"] = visit.referral
+        choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
+        page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)
+        return ScanResult("choices", page, visitor_id=_if(new_visitor, visitor_id))
+
+    def _record(
+        self,
+        code: LiveCode,
+        visitor_id: str,
+        visit: Visit,
+        now: datetime,
+        dims: list[str],
+        record: VisitorRecord | None,
+        assignment: tuple[str, str] | None = None,
+        tags=(),
+        fallback: bool = False,
+    ) -> None:
+        """The visitor record and the day's statistics. The scanner's page never waits on a
+        failure here: it is logged, and the statistics miss one visit."""
+        day = local_day(code, now)
+        new_today, new_ever = (), ()
+        try:
+            if self.visitors:
+                stale = stale_days(record.seen_days, day) if record else ()
+                new = self.visitors.record_visit(visitor_id, code.id, now, day, dims, assignment, tags, stale)
+                new_today, new_ever = new.today, new.ever
+            if self.stats:
+                added = scan_stats.increments(
+                    dims, visit.in_wechat, new_today, new_ever, assigned=assignment is not None, fallback=fallback
+                )
+                self.stats.add(code.id, day, added)
+        except StorageError as error:
+            logger.warning("could not record a visit to %s (%s)", code.id, error)
+
+    def _hand_over_referral(self, visit: Visit, visitor_id: str, new_visitor: bool, now: datetime) -> None:
+        """Through a participant's poster: the campaign worker decides whether it is an
+        invite (one SQS message; only referral scans pay for it, and never with the page)."""
+        if not visit.referral or self.referrals is None:
+            return
+        try:
+            self.referrals.hand_over(visit.referral, visitor_id, new_visitor, visit.address_hash, now)
+        except Exception as error:  # the scanner still gets their page
+            logger.warning("could not hand over referral %s (%s)", visit.referral, error)
+
+    @staticmethod
+    def _channel(code: LiveCode, visit: Visit) -> str | None:
+        """The visit's channel if the code has it; an unknown one counts as no channel."""
+        return visit.channel_id if code.channel(visit.channel_id) else None
+
+    def _load(self, code_id: str) -> _CachedCode:
+        code, counters = self.table.load(code_id)
+        previous = self._cache.pop(code_id, None)
+        entry = _CachedCode(code, counters, self.monotonic(), previous.last_served if previous else {})
+        if len(self._cache) >= MAX_CACHED_CODES:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[code_id] = entry
+        return entry
+
+    def _wake_rotation(self, code_id: str, now: datetime) -> None:
+        """This scan filled a group: let the rotation job look at the code's runway now
+        (one extra write per threshold's worth of scans)."""
+        try:
+            self.table.mark_due(code_id, now)
+        except StorageError as error:
+            logger.warning("could not mark %s due for the rotation job (%s)", code_id, error)
+
+    def _count_fallback(self, code: LiveCode) -> None:
+        try:
+            self.table.count_fallback(code.id, random.randrange(MAX_SHARDS))
+        except StorageError as error:
+            logger.warning("could not count a fallback scan of %s (%s)", code.id, error)
+
+    # -- pages that write nothing ------------------------------------------------------
+
+    def _uncounted(self, cached: _CachedCode | None, visit: Visit, now: datetime) -> ScanResult:
+        """A page that writes nothing: for bots, and the last known good one when storage fails."""
+        if cached is None:
+            return ScanResult("busy", landing_page.busy_page())
+        code = cached.code
+        if code is None:
+            return ScanResult("not_found", landing_page.not_found_page())
+        if code.status == ARCHIVED:
+            return ScanResult("ended", landing_page.ended_page(code.title))
+        option = code.option(visit.option_id)
+        if code.kind == GROUPED and option is None:
+            choices = [(f"?{urlencode({'o': o.id})}", o.label, o.description) for o in code.options]
+            return ScanResult("choices", landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat))
+        pool = pool_of(code, option)
+        live = ranked(code, pool, cached.counters, now)
+        target = cached.last_served.get(pool.key)
+        if target is None or target not in live:
+            target = next(iter(live), None)
+        if target is None:
+            return ScanResult("fallback", _fallback_page(code, visit.in_wechat))
+        page = _target_page(code, pool, target, visit.in_wechat, visit.referral)
+        return ScanResult("target", page, target.id, counted=False)
+
+
+def _if(condition: bool, value: str) -> str | None:
+    return value if condition else None
+
+
+def _throttled(error: Exception) -> bool:
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code", "")
+    return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
+
+
+def _target_page(code: LiveCode, pool: Pool, target: Target, in_wechat: bool, referral: str | None = None) -> dict:
+    guidance = code.guidance
+    if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
+        guidance = JOIN_GROUP if uses_threshold(pool.strategy) else ADD_STAFF
+    href = campaign_href(referral)
+    return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
+
+
+def _fallback_page(code: LiveCode, in_wechat: bool) -> dict:
+    backup = code.backup_qr.qr_png if code.backup_qr else None
+    return landing_page.fallback_page(code.title, code.fallback_text, backup, in_wechat)

@@ -1,0 +1,327 @@
+"""What operators do with SOP plans (the admin API's logic): create (from a preset or from
+scratch), edit, pause and resume, look ahead, read the delivery log, resend a failed push.
+
+Every step's content is checked against every destination's channel at creation: a robot that
+cannot carry a mini-program card is refused now, with the reason, not at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+
+from siyu.core.clock import utcnow
+from siyu.core.errors import Conflict, InvalidInput, NotFound
+from siyu.live_codes.admin import new_id
+from siyu.live_codes.repository import CodesTable
+from siyu.sop.api import ContentIn, DestinationIn, GuardsIn, PlanCreate, PlanUpdate, StepIn
+from siyu.sop.repository import SopTable, Stale
+from siyu.sop.rules import (
+    ACTIVE,
+    DAY_OFFSET,
+    IMAGE,
+    LINK,
+    MARKDOWN,
+    MINIPROGRAM,
+    ONCE,
+    PAUSED,
+    PRESETS,
+    TEXT,
+    WEBHOOK,
+    WECOM_ROBOT,
+    WEEKLY,
+    Content,
+    Destination,
+    Guards,
+    Plan,
+    PlanInvalid,
+    Schedule,
+    Step,
+    check_content,
+    decode_image,
+    occurrences,
+    send_time,
+    zone,
+)
+from siyu.sop.service import destinations_of
+from siyu.storage.uploads_bucket import UploadsBucket
+
+SAVE_ATTEMPTS = 5
+MAX_CALENDAR_DAYS = 60
+
+
+@dataclass
+class SopAdmin:
+    sop: SopTable
+    codes: CodesTable
+    bucket: UploadsBucket
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def from_environment(cls) -> SopAdmin:
+        return cls(SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment())
+
+    # -- create and edit ---------------------------------------------------------------
+
+    def create(self, body: PlanCreate) -> Plan:
+        now = self.clock()
+        tz = _checked_zone(body.time_zone)
+        preset = PRESETS.get(body.preset) if body.preset else None
+        steps_in = body.steps if body.steps is not None else _preset_steps(preset)
+        if not steps_in:
+            raise InvalidInput("a plan needs steps: give steps, or a preset to start from")
+        plan_id = new_id()
+        destinations, target = self._target(body)
+        plan = Plan(
+            id=plan_id,
+            name=body.name or (preset["name"] if preset else "SOP plan"),
+            time_zone=body.time_zone,
+            target=target,
+            steps=(),
+            guards=_guards(body.guards),
+            status=ACTIVE,
+            start=body.start_date or now.astimezone(tz).date(),
+            created_at=now,
+            destinations=destinations,
+        )
+        steps, images = self._steps(plan, steps_in)
+        plan = replace(plan, steps=steps)
+        self._store_images(images, lambda: self.sop.create_plan(plan))
+        return plan
+
+    def update(self, plan_id: str, body: PlanUpdate) -> Plan:
+        def change(plan: Plan) -> Plan:
+            if body.name:
+                plan = replace(plan, name=body.name)
+            if body.guards:
+                plan = replace(plan, guards=_guards(body.guards))
+            if body.steps is not None:
+                if not body.steps:
+                    raise InvalidInput("a plan needs at least one step; pause it instead")
+                steps, images = self._steps(plan, body.steps)
+                pending.extend(images)
+                plan = replace(plan, steps=steps)
+            return plan
+
+        pending: list[tuple[str, bytes]] = []
+        saved: list[Plan] = []
+        self._store_images(pending, lambda: saved.append(self._modify(plan_id, change, due_now=True)))
+        return saved[0]
+
+    def set_status(self, plan_id: str, status: str) -> Plan:
+        """Pause (nothing is sent; pushes that fall in the pause are skipped) or resume."""
+        now = self.clock()
+        found = self.sop.plan(plan_id) if plan_id.isalnum() else None
+        # Pushes that fell in the pause stay skipped: the job goes on from now (or from where it got).
+        resume_from = max(now, found[1]["scanned_until"]) if found else now
+        plan = self._modify(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
+        if status == ACTIVE:  # pushes held while paused go out now (if they are not too late)
+            deliveries, _ = self.sop.deliveries(plan_id, limit=500)
+            for d in deliveries:
+                if d["status"] == "held":
+                    self.sop.requeue(plan_id, d["id"], now, ("held",))
+        return plan
+
+    def get(self, plan_id: str) -> Plan:
+        found = self.sop.plan(plan_id) if plan_id.isalnum() else None
+        if found is None:
+            raise NotFound(f"no SOP plan with id {plan_id[:40]!r}")
+        return found[0]
+
+    def list(self, limit: int, cursor: str | None):
+        return self.sop.list_plans(limit, cursor)
+
+    def warnings(self, plan: Plan) -> list[str]:
+        if plan.target.get("kind") == "code_groups" and not destinations_of(plan, self.codes):
+            return [
+                f"none of code {plan.target['code_id']}'s groups has a WeCom robot yet: set robot_url on its "
+                "targets (PATCH /admin/codes/{id}/targets/{target_id}) and the plan reaches them"
+            ]
+        return []
+
+    # -- look ahead, log, resend ---------------------------------------------------------
+
+    def calendar(self, plan_id: str, days: int) -> list[dict]:
+        """The pushes of the next `days` days as the job will make them (quiet hours and caps applied)."""
+        if not 1 <= days <= MAX_CALENDAR_DAYS:
+            raise InvalidInput(f"days must be 1 to {MAX_CALENDAR_DAYS}")
+        plan = self.get(plan_id)
+        now = self.clock()
+        tz = zone(plan.time_zone)
+        entries = []
+        for step in plan.steps:
+            for target in destinations_of(plan, self.codes):
+                for scheduled in occurrences(
+                    step.schedule, target.start or plan.start, tz, now, now + timedelta(days=days)
+                ):
+                    at = send_time(scheduled, plan.guards, tz)
+                    entries.append((at, scheduled, step, target))
+        entries.sort(key=lambda e: (e[0], e[1], e[2].id, e[3].key))
+        per_day: Counter = Counter()
+        items = []
+        for at, scheduled, step, target in entries:
+            day = (target.url, at.astimezone(tz).date())
+            per_day[day] += 1
+            if per_day[day] > plan.guards.daily_cap:
+                outcome = "over_daily_cap"
+            else:
+                outcome = "held_by_quiet_hours" if at != scheduled else "send"
+            items.append(
+                {
+                    "scheduled_for": scheduled,
+                    "send_at": None if outcome == "over_daily_cap" else at,
+                    "step_id": step.id,
+                    "step_name": step.name,
+                    "target_key": target.key,
+                    "target_name": target.name,
+                    "outcome": outcome,
+                }
+            )
+        return items
+
+    def deliveries(self, plan_id: str, limit: int, cursor: str | None):
+        self.get(plan_id)
+        return self.sop.deliveries(plan_id, limit, cursor)
+
+    def resend(self, plan_id: str, delivery_id: str) -> dict:
+        self.get(plan_id)
+        delivery = self.sop.delivery(plan_id, delivery_id)
+        if delivery is None:
+            raise NotFound(f"plan {plan_id} has no delivery {delivery_id[:80]!r}")
+        if not self.sop.requeue(plan_id, delivery_id, self.clock(), ("failed", "skipped", "cancelled")):
+            raise Conflict(f"delivery {delivery_id} is {delivery['status']}; only failed or skipped ones are resent")
+        return self.sop.delivery(plan_id, delivery_id)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _modify(self, plan_id: str, change, due_now: bool = False, resume_from: datetime | None = None) -> Plan:
+        for _ in range(SAVE_ATTEMPTS):
+            plan = self.get(plan_id)
+            try:
+                changed = change(plan)
+                scanned = resume_from if (resume_from and plan.status == PAUSED and changed.status == ACTIVE) else None
+                return self.sop.save_plan(changed, self.clock() if due_now else None, scanned)
+            except Stale:
+                continue
+        raise Conflict("the plan kept changing while saving (someone else is editing it); try again")
+
+    def _target(self, body: PlanCreate) -> tuple[tuple[Destination, ...], dict]:
+        target = body.target
+        if target.kind == "code_groups":
+            if not target.code_id:
+                raise InvalidInput("target.code_id is required for a code_groups target")
+            code, _ = self.codes.load(target.code_id) if target.code_id.isalnum() else (None, None)
+            if code is None:
+                raise InvalidInput(f"target.code_id: no live code {target.code_id[:40]!r}")
+            return (), {"kind": "code_groups", "code_id": code.id}
+        if not target.destinations:
+            raise InvalidInput("target.destinations: give at least one {name, channel, url}")
+        names = [d.name for d in target.destinations]
+        if len(set(names)) != len(names):
+            raise InvalidInput("target.destinations: names must be unique within a plan")
+        return tuple(_destination(d) for d in target.destinations), {"kind": "destinations"}
+
+    def _store_images(self, images: list[tuple[str, bytes]], save: Callable[[], object]) -> None:
+        """Store the steps' images, then save; if the save fails, remove them again."""
+        stored = []
+        try:
+            for key, data in images:
+                content_type = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+                stored.append((key, self.bucket.put(key, data, content_type)))
+            save()
+        except BaseException:
+            for key, version in stored:
+                self.bucket.delete(key, version)
+            raise
+
+    def _steps(self, plan: Plan, steps_in: list[StepIn]) -> tuple[tuple[Step, ...], list[tuple[str, bytes]]]:
+        """The steps, every one checked against every channel of the plan, and the images to store."""
+        channels = {WECOM_ROBOT} if plan.target.get("kind") == "code_groups" else {d.channel for d in plan.destinations}
+        steps, images = [], []
+        for number, step_in in enumerate(steps_in, 1):
+            try:
+                schedule = _schedule(step_in)
+                content, image = _content(plan.id, step_in.content)
+                for channel in sorted(channels):
+                    check_content(content, channel)
+            except PlanInvalid as error:
+                raise InvalidInput(f"step {number} ({step_in.name}): {error}") from None
+            steps.append(Step(f"s{number}", step_in.name, schedule, content))
+            if image:
+                images.append((content.image_key, image))
+        return tuple(steps), images
+
+
+def _content(plan_id: str, content: ContentIn) -> tuple[Content, bytes | None]:
+    kind = content.kind
+    if kind in (TEXT, MARKDOWN) and not content.text:
+        raise PlanInvalid(f"{kind} content needs text")
+    if kind == IMAGE and not content.image_base64:
+        raise PlanInvalid("image content needs image_base64 (PNG or JPEG)")
+    if kind == LINK and not (content.title and content.url):
+        raise PlanInvalid("a link card needs title and url")
+    if kind == MINIPROGRAM and not (content.title and content.appid and content.page):
+        raise PlanInvalid("a mini-program card needs title, appid and page")
+    image_key, data = None, None
+    if content.image_base64 and kind in (IMAGE, LINK, MINIPROGRAM):
+        data = decode_image(content.image_base64)
+        extension = "png" if data.startswith(b"\x89PNG") else "jpg"
+        image_key = f"sop/{plan_id}/{new_id(8)}.{extension}"
+    built = Content(
+        kind=kind,
+        text=content.text or "",
+        image_key=image_key,
+        image_bytes=len(data) if data else 0,
+        title=content.title or "",
+        description=content.description or "",
+        url=content.url or "",
+        picture_url=content.picture_url or "",
+        appid=content.appid or "",
+        page=content.page or "",
+    )
+    return built, data
+
+
+def presets() -> list[dict]:
+    return [{"id": key, **preset} for key, preset in PRESETS.items()]
+
+
+def _preset_steps(preset: dict | None) -> list[StepIn]:
+    return [StepIn.model_validate(step) for step in preset["steps"]] if preset else []
+
+
+def _schedule(step: StepIn) -> Schedule:
+    s = step.schedule
+    if s.kind == ONCE:
+        if s.on is None:
+            raise PlanInvalid("a once schedule needs on (a local date-time such as 2026-12-12T20:00)")
+        return Schedule(ONCE, s.on.time().replace(second=0, microsecond=0), on=s.on.date())
+    if s.at is None:
+        raise PlanInvalid(f"a {s.kind} schedule needs at (HH:MM)")
+    at = time.fromisoformat(s.at)
+    if s.kind == DAY_OFFSET:
+        if s.day is None:
+            raise PlanInvalid("a day_offset schedule needs day (0 = the start day)")
+        return Schedule(DAY_OFFSET, at, day=s.day)
+    if not s.weekdays:
+        raise PlanInvalid("a weekly schedule needs weekdays (1 = Monday … 7 = Sunday)")
+    return Schedule(WEEKLY, at, weekdays=tuple(sorted(set(s.weekdays))))
+
+
+def _guards(g: GuardsIn) -> Guards:
+    return Guards(time.fromisoformat(g.quiet_start), time.fromisoformat(g.quiet_end), g.max_delay_minutes, g.daily_cap)
+
+
+def _destination(d: DestinationIn) -> Destination:
+    secret = d.secret or (secrets.token_urlsafe(32) if d.channel == WEBHOOK else None)
+    return Destination(f"d:{new_id(6)}", d.name, d.channel, d.url, secret, d.start_date)
+
+
+def _checked_zone(name: str):
+    try:
+        return zone(name)
+    except (ValueError, KeyError, OSError):
+        raise InvalidInput(f"unknown time_zone {name[:60]!r}; use an IANA name such as Asia/Shanghai") from None

@@ -1,0 +1,123 @@
+"""The admin API's contract for SOP plans (pydantic; admin function only)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input
+
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class ScheduleIn(_Input):
+    kind: Literal["day_offset", "weekly", "once"]
+    at: Clock | None = Field(None, description="day_offset, weekly: HH:MM local time.")
+    day: Annotated[int, Field(ge=0, le=365)] | None = Field(None, description="day_offset: day N after the start.")
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] | None = Field(None, description="weekly: 1 = Monday … 7.")
+    on: LocalDateTime | None = Field(
+        None, description="once: local date-time, e.g. 2026-12-12T20:00 (no offset), years 2000-2100."
+    )
+
+
+class ContentIn(_Input):
+    kind: Literal["text", "markdown", "image", "link", "miniprogram"]
+    text: Annotated[str, Field(max_length=5000)] | None = None
+    image_base64: str | None = Field(None, description="image (and a link/mini-program picture): PNG or JPEG.")
+    title: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    picture_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    appid: Annotated[str, Field(pattern=r"^wx[0-9a-f]{16}$")] | None = Field(None, description="miniprogram")
+    page: Annotated[str, Field(max_length=500)] | None = Field(None, description="miniprogram page path")
+
+
+class StepIn(_Input):
+    name: Name
+    schedule: ScheduleIn
+    content: ContentIn
+
+
+class DestinationIn(_Input):
+    name: Name
+    channel: Literal["wecom_robot", "webhook"]
+    url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
+        None, description="webhook signing secret (X-Siyu-Signature); generated if absent."
+    )
+    start_date: CalendarDay | None = Field(None, description="Day 0 of day_offset steps for this destination.")
+
+
+class TargetIn(_Input):
+    kind: Literal["destinations", "code_groups"]
+    destinations: list[DestinationIn] | None = Field(None, max_length=200)
+    code_id: str | None = Field(None, description="code_groups: every group of this code that has a robot_url.")
+
+
+class GuardsIn(_Input):
+    quiet_start: Clock = "22:00"
+    quiet_end: Clock = "08:00"
+    max_delay_minutes: Annotated[int, Field(ge=0, le=10080)] = Field(
+        720, description="A push held by quiet hours (or found overdue) later than this is skipped."
+    )
+    daily_cap: Annotated[int, Field(ge=1, le=50)] = Field(3, description="Pushes per target per local day.")
+
+
+class PlanCreate(_Input):
+    name: Name | None = Field(None, description="Defaults to the preset's name.")
+    preset: Literal["daily_group_week", "flash_group_15_days", "seeding_then_conversion"] | None = None
+    time_zone: TimeZone = "Asia/Shanghai"
+    target: TargetIn
+    start_date: CalendarDay | None = Field(None, description="Day 0 for destinations; default: today.")
+    steps: list[StepIn] | None = Field(None, max_length=100, description="Required unless a preset gives them.")
+    guards: GuardsIn = GuardsIn()
+
+
+class PlanUpdate(_Input):
+    name: Name | None = None
+    steps: list[StepIn] | None = Field(None, max_length=100)
+    guards: GuardsIn | None = None
+
+
+class PlanView(BaseModel):
+    id: str
+    name: str
+    status: Literal["active", "paused"]
+    time_zone: str
+    target: dict
+    start_date: date
+    guards: dict
+    steps: list[dict]
+    destinations: list[dict]
+    warnings: list[str]
+    created_at: datetime
+    version: int
+
+
+class PlanList(BaseModel):
+    items: list[PlanView]
+    next_cursor: str | None = None
+
+
+class CalendarEntry(BaseModel):
+    scheduled_for: datetime
+    send_at: datetime | None = Field(description="After quiet hours; None when the push would be skipped.")
+    step_id: str
+    step_name: str
+    target_key: str
+    target_name: str
+    outcome: Literal["send", "held_by_quiet_hours", "over_daily_cap"]
+
+
+class Calendar(BaseModel):
+    plan_id: str
+    days: int
+    items: list[CalendarEntry]
+
+
+class DeliveryLog(BaseModel):
+    items: list[dict]
+    next_cursor: str | None = None

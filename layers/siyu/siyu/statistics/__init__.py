@@ -1,0 +1,1 @@
+"""Scan statistics and visitors: daily counters, the visitor ledger, reports."""

@@ -1,0 +1,142 @@
+"""All access to scanners' visitor records in the DynamoDB table.
+
+    pk = VISITOR#<visitor_id>   sk = CODE#<code_id>   what one scanner did with one code
+
+A visitor id is a random first-party cookie value, never derived from the scanner's address:
+no IP is stored. Attributes: first_seen, last_seen; ``assigned:<pool>`` = "<target>|<when>"
+(who they were given, so a returning scanner sees the same staff member); ``tags`` (string
+set; grouped-code picks); ``dims`` (every statistic dimension they ever counted in) and
+``seen:<day>`` (the ones they counted in that day): together they make unique-visitor counts
+exact without a read of their own. ``expires_at`` (epoch seconds) lets DynamoDB's TTL drop records
+of scanners who never came back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from siyu.core.clock import from_iso, to_iso
+from siyu.storage import aws
+
+SEEN_PREFIX = "seen:"
+ASSIGNED_PREFIX = "assigned:"
+RETENTION = timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class VisitorRecord:
+    visitor_id: str
+    code_id: str
+    first_seen: datetime
+    last_seen: datetime
+    assignments: dict[str, tuple[str, datetime]]  # pool key -> (target id, when)
+    tags: frozenset[str]
+    seen_days: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewInVisit:
+    """Which dimensions this visit was the scanner's first in: today, and ever."""
+
+    today: frozenset[str]
+    ever: frozenset[str]
+
+
+def _s(value: str) -> dict:
+    return {"S": value}
+
+
+class VisitorsTable:
+    def __init__(self, client, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    @classmethod
+    def from_environment(cls, fast: bool = False) -> VisitorsTable:
+        return cls(aws.dynamodb_for_scans() if fast else aws.dynamodb(), os.environ["TABLE_NAME"])
+
+    def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None:
+        item = self._client.get_item(TableName=self._table, Key=_key(visitor_id, code_id)).get("Item")
+        return _record(item) if item else None
+
+    def of_visitor(self, visitor_id: str) -> list[VisitorRecord]:
+        """Every code this visitor scanned (admin view)."""
+        page = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(f"VISITOR#{visitor_id}")},
+        )
+        return [_record(item) for item in page["Items"]]
+
+    def record_visit(
+        self,
+        visitor_id: str,
+        code_id: str,
+        now: datetime,
+        day: str,
+        dims: Collection[str],
+        assignment: tuple[str, str] | None = None,
+        tags: Collection[str] = (),
+        stale_days: Collection[str] = (),
+    ) -> NewInVisit:
+        """Record one visit (one UpdateItem) and say which dimensions it was new in (from the
+        record as it was before the write, returned by the same call)."""
+        names = {"#seen": SEEN_PREFIX + day}
+        values = {
+            ":now": _s(to_iso(now)),
+            ":code": _s(code_id),
+            ":dims": {"SS": sorted(set(dims))},
+            ":expires": {"N": str(int((now + RETENTION).timestamp()))},
+        }
+        sets = ["last_seen = :now", "first_seen = if_not_exists(first_seen, :now)", "code_id = :code"]
+        sets.append("expires_at = :expires")
+        adds = ["dims :dims", "#seen :dims"]
+        if assignment is not None:
+            pool, target_id = assignment
+            names["#assigned"] = ASSIGNED_PREFIX + pool
+            values[":assigned"] = _s(f"{target_id}|{to_iso(now)}")
+            sets.append("#assigned = :assigned")
+        if tags:
+            values[":tags"] = {"SS": sorted(set(tags))}
+            adds.append("tags :tags")
+        update = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
+        stale = [d for d in stale_days if d != day]
+        if stale:
+            names.update({f"#old{i}": SEEN_PREFIX + d for i, d in enumerate(stale)})
+            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
+        old = self._client.update_item(
+            TableName=self._table,
+            Key=_key(visitor_id, code_id),
+            UpdateExpression=update,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",  # the item before: which dims were seen already
+        ).get("Attributes", {})
+        dims = frozenset(dims)
+        seen_today = set(old.get(SEEN_PREFIX + day, {}).get("SS", []))
+        seen_ever = set(old.get("dims", {}).get("SS", []))
+        return NewInVisit(dims - seen_today, dims - seen_ever)
+
+
+def _key(visitor_id: str, code_id: str) -> dict:
+    return {"pk": _s(f"VISITOR#{visitor_id}"), "sk": _s(f"CODE#{code_id}")}
+
+
+def _record(item: dict) -> VisitorRecord:
+    assignments = {}
+    for name, value in item.items():
+        if name.startswith(ASSIGNED_PREFIX):
+            target_id, _, when = value["S"].partition("|")
+            assignments[name[len(ASSIGNED_PREFIX) :]] = (target_id, from_iso(when))
+    return VisitorRecord(
+        visitor_id=item["pk"]["S"].removeprefix("VISITOR#"),
+        code_id=item["code_id"]["S"],
+        first_seen=from_iso(item["first_seen"]["S"]),
+        last_seen=from_iso(item["last_seen"]["S"]),
+        assignments=assignments,
+        tags=frozenset(item.get("tags", {}).get("SS", [])),
+        seen_days=tuple(sorted(n[len(SEEN_PREFIX) :] for n in item if n.startswith(SEEN_PREFIX))),
+    )
