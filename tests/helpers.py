@@ -16,7 +16,7 @@ from local_stack.demo import demo_group_url, group_qr_screenshot
 from siyu.live_codes.qr_image import qr_png
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "qr"
+FIXTURES = ROOT / "tests" / "fixtures" / "qr"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
 EVENTS = ROOT / "events"
 
