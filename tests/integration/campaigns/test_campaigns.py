@@ -15,9 +15,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.rules import Participant, ReferralVisit
 from siyu.campaigns.service import CampaignService
-from siyu.storage.campaigns_table import CampaignsTable
 from siyu.storage.uploads_bucket import UploadsBucket
 from tests.helpers import Clock, b64, new_group_screenshot, scan_event, visitor_id_of
 from tests.receiver import Receiver

@@ -12,13 +12,13 @@ from datetime import datetime
 from siyu.campaigns import posters
 from siyu.campaigns.api import CampaignCreate, CampaignUpdate, PosterIn, RulesIn, WebhookIn
 from siyu.campaigns.poster_jobs import PosterRenderer
+from siyu.campaigns.repository import CampaignsTable, Stale, StockBelowGranted
 from siyu.campaigns.rules import Campaign, Participant, Rules, numbered_tiers
 from siyu.campaigns.service import CampaignService, new_id
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, UploadRefused
 from siyu.live_codes.model import CODE_ID_PATTERN
 from siyu.live_codes.repository import CodesTable
-from siyu.storage.campaigns_table import CampaignsTable, Stale, StockBelowGranted
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.web.base64_files import decode_base64_file
 

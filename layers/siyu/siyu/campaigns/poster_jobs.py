@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from siyu.campaigns import posters
+from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.rules import Campaign, Participant
 from siyu.campaigns.service import referral_url
-from siyu.storage.campaigns_table import CampaignsTable
 from siyu.storage.uploads_bucket import UploadsBucket
 
 logger = logging.getLogger(__name__)

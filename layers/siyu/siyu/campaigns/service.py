@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from siyu.alerts.destinations import DeliveryFailed, post, retry_delay, signature
+from siyu.campaigns.repository import CampaignsTable, Stale
 from siyu.campaigns.rules import (
     ADDRESS_RATE,
     ALREADY_INVITED,
@@ -46,7 +47,6 @@ from siyu.campaigns.rules import (
 from siyu.core.clock import to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from siyu.storage import aws
-from siyu.storage.campaigns_table import CampaignsTable, Stale
 from siyu.storage.uploads_bucket import UploadsBucket
 
 logger = logging.getLogger(__name__)
