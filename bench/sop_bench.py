@@ -30,8 +30,8 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local_stack.template import Template  # noqa: E402
-from siyu.alerts.destinations import post  # noqa: E402
 from siyu.core.clock import to_precise_iso  # noqa: E402
+from siyu.delivery.sender import post  # noqa: E402
 from siyu.live_codes.repository import CodesTable  # noqa: E402
 from siyu.sop.repository import SopTable, plan_to_json  # noqa: E402
 from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step  # noqa: E402

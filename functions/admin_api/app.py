@@ -20,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from routers import alerts, campaigns, channels, codes, sop, stats, targets
 from routers.contract import AdminResolver, body_refusal
 from siyu.core.errors import SiyuError
+from siyu.web.http_status import http_status
 from siyu.web.request_bodies import MAX_JSON_DEPTH
 
 logger = Logger(service="admin")
@@ -56,8 +57,9 @@ def openapi_document():
 
 @app.exception_handler(SiyuError)
 def domain_error(error: SiyuError):
-    logger.info("refused", extra={"status": error.status, "reason": error.message})
-    return _json_error(error.status, error.message)
+    status = http_status(error)
+    logger.info("refused", extra={"status": status, "reason": error.message})
+    return _json_error(status, error.message)
 
 
 # What a value refused by its pattern should look like, in words (the pattern itself helps nobody).
@@ -114,9 +116,9 @@ def _json_error(status: int, message: str, **extra) -> Response:
 def lambda_handler(event, context):
     refusal = body_refusal(event)
     if refusal is not None:
-        logger.info("refused body", extra={"status": refusal.status, "reason": refusal.message})
+        logger.info("refused body", extra={"status": http_status(refusal), "reason": refusal.message})
         return {
-            "statusCode": refusal.status,
+            "statusCode": http_status(refusal),
             "headers": {"Content-Type": content_types.APPLICATION_JSON},
             "body": json.dumps({"message": refusal.message}, ensure_ascii=False),
             "isBase64Encoded": False,

@@ -15,9 +15,10 @@ from siyu.campaigns import pages as campaign_pages
 from siyu.campaigns.rules import ReferralVisit, address_hash, parse_referral
 from siyu.campaigns.service import CampaignService
 from siyu.core.clock import utcnow
-from siyu.core.errors import InvalidInput, SiyuError, UploadRefused
+from siyu.core.errors import InvalidInput, SiyuError, UnreadableBody, UnsupportedMediaType, UploadRefused
 from siyu.live_codes.scan import is_visitor_id, new_visitor_id
 from siyu.web.base64_files import decode_base64_file
+from siyu.web.http_status import http_status
 from siyu.web.request_bodies import charset_refusal, json_object, media_type, raw_body
 from siyu.web.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
 
@@ -52,9 +53,9 @@ def lambda_handler(event, context):
             return poster(event, campaign_id)
         return home(event, campaign_id)
     except SiyuError as error:
-        if error.status == 404:
+        if http_status(error) == 404:
             return campaign_pages.message_page("活动不存在", "这个活动不存在或链接有误，请向商家确认。", 404)
-        return campaign_pages.message_page("暂时无法参加", error.message, error.status)
+        return campaign_pages.message_page("暂时无法参加", error.message, http_status(error))
     except Exception:
         logger.exception(json.dumps({"message": "campaign page failed", "campaign_id": campaign_id}))
         return campaign_pages.message_page("正在加载…", "访问人数较多，请稍后刷新页面。", 503)
@@ -81,7 +82,7 @@ def join(event, campaign_id):
     try:
         form = _form(event)
     except SiyuError as error:  # the body could not be read: the person sees what to do, a client why
-        return _refused(error, campaign, None, wants_json, UNREADABLE_FORM.get(error.status, error.message))
+        return _refused(error, campaign, None, wants_json, UNREADABLE_FORM.get(http_status(error), error.message))
     try:
         avatar = _avatar(form.get("avatar"))
         referral = parse_referral(form.get("r"))
@@ -91,7 +92,7 @@ def join(event, campaign_id):
             service.register_referral(visit)
         participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
     except SiyuError as error:
-        message = UNREADABLE_FORM[413] if error.status == 413 else error.message
+        message = UNREADABLE_FORM[413] if http_status(error) == 413 else error.message
         return _refused(error, campaign, form.get("r"), wants_json, message)
     cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
     if wants_json:
@@ -128,8 +129,8 @@ def poster(event, campaign_id):
 def _refused(error: SiyuError, campaign, referral: str | None, wants_json: bool, page_message: str) -> dict:
     """A refused join: the reason as JSON for a client, or the join page again with `page_message`."""
     if wants_json:
-        return _json(error.status, {"message": error.message})
-    return campaign_pages.join_page(campaign, referral, page_message, error.status)
+        return _json(http_status(error), {"message": error.message})
+    return campaign_pages.join_page(campaign, referral, page_message, http_status(error))
 
 
 def _visitor(event) -> str | None:
@@ -178,17 +179,17 @@ def _form(event) -> dict:
         return data
     if kind in ("application/x-www-form-urlencoded", "") or not body:
         return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    raise SiyuError(f"a {kind} body cannot be read here; send the form as one of: {', '.join(FORM_TYPES)}", 415)
+    raise UnsupportedMediaType(f"a {kind} body cannot be read here; send the form as one of: {', '.join(FORM_TYPES)}")
 
 
 def _multipart(content_type: str, body: bytes) -> dict:
     header = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
     boundary = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header).get_boundary()
     if boundary and body.count(b"--" + boundary.encode("latin-1", "replace")) > MAX_FORM_PARTS + 1:
-        raise SiyuError(f"the form has more than {MAX_FORM_PARTS} parts; send only the join form's fields", 400)
+        raise UnreadableBody(f"the form has more than {MAX_FORM_PARTS} parts; send only the join form's fields")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
     if not boundary or not message.is_multipart() or message.defects:
-        raise SiyuError("the multipart form could not be read (no boundary, or broken parts); send the form again", 400)
+        raise UnreadableBody("the multipart form could not be read (no boundary, or broken parts); send the form again")
     fields = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")

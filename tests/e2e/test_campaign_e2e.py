@@ -12,7 +12,7 @@ import uuid
 import zxingcpp
 from PIL import Image
 
-from siyu.alerts.destinations import signature
+from siyu.delivery.sender import signature
 from tests.e2e.test_sop_e2e import wait_for
 from tests.helpers import WECHAT_UA, b64, new_group_screenshot
 from tests.receiver import Receiver

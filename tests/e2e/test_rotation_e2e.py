@@ -5,7 +5,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from local_stack.demo import call
-from siyu.alerts.destinations import signature
+from siyu.delivery.sender import signature
 from tests.helpers import WECHAT_UA, b64, new_group_screenshot
 from tests.receiver import Receiver
 

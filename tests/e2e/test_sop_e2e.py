@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from siyu.alerts.destinations import signature
+from siyu.delivery.sender import signature
 from tests.e2e.test_rotation_e2e import fire
 from tests.receiver import Receiver
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from siyu.api.types import ErrorBody
-from siyu.core.errors import SiyuError
+from siyu.core.errors import SiyuError, TooLarge, UnsupportedMediaType
 from siyu.web.request_bodies import MAX_JSON_DEPTH, charset_refusal, json_document, media_type, raw_body
 
 # Lambda's synchronous payload limit: on AWS nothing larger reaches the function (API Gateway answers
@@ -141,10 +141,9 @@ def body_refusal(event: dict) -> SiyuError | None:
     kind = media_type(content_type)
     if kind and kind != JSON_MEDIA_TYPE:
         hint = " (files go base64 inside the JSON, e.g. image_base64)" if kind.startswith("multipart/") else ""
-        return SiyuError(
+        return UnsupportedMediaType(
             f"Content-Type {kind[:60]!r} is not accepted: send the body as JSON with "
-            f"Content-Type: application/json{hint}",
-            status=415,
+            f"Content-Type: application/json{hint}"
         )
     charset = charset_refusal(content_type)
     if charset is not None:
@@ -152,9 +151,8 @@ def body_refusal(event: dict) -> SiyuError | None:
     try:
         raw = raw_body(event)
         if len(raw) > MAX_BODY_BYTES:
-            return SiyuError(
-                f"the body is {len(raw) / 1024 / 1024:.1f} MB; at most {MAX_BODY_BYTES // 1024 // 1024} MB is accepted",
-                status=413,
+            return TooLarge(
+                f"the body is {len(raw) / 1024 / 1024:.1f} MB; at most {MAX_BODY_BYTES // 1024 // 1024} MB is accepted"
             )
         json_document(raw)
     except SiyuError as refusal:

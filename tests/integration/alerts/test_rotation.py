@@ -12,10 +12,10 @@ import boto3
 import pytest
 
 from local_stack.scheduler import scheduled_event
-from siyu.alerts.destinations import signature
 from siyu.alerts.repository import AlertsTable
 from siyu.alerts.rotation import LEASE, RotationJob, RunReport
 from siyu.alerts.watch_rules import WatchSettings
+from siyu.delivery.sender import signature
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.scan import ScanService
 from tests.helpers import b64, new_group_screenshot, qr_data_uri

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.alerts.destinations import AlertMessage, retry_delay, signature
+from siyu.alerts.destinations import AlertMessage
 from siyu.alerts.repository import delivery_status
 from siyu.alerts.watch_rules import RECHECK_FLOOR, WatchSettings, conditions, lapsed, next_check, runway
+from siyu.delivery.retry import RetryPolicy
+from siyu.delivery.sender import signature
 from siyu.live_codes.model import ACTIVE, ARCHIVED, LiveCode, Target
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -78,7 +80,7 @@ def test_webhook_signature_is_hmac_sha256_of_the_body():
 
 
 def test_backoff_doubles():
-    assert [retry_delay(n, 60).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+    assert [RetryPolicy(5, 60).delay(n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
 
 
 def test_delivery_status_summarises_channels():

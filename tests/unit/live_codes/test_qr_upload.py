@@ -6,8 +6,9 @@ import io
 import pytest
 from PIL import Image
 
-from siyu.core.errors import UploadRefused
+from siyu.core.errors import SiyuError
 from siyu.live_codes.qr_upload import MAX_UPLOAD_BYTES, read_qr_screenshot
+from siyu.web.http_status import http_status
 from tests.helpers import BAD, GOOD, MANIFEST, fixture_bytes, new_group_screenshot, png
 
 
@@ -20,24 +21,24 @@ def test_good_fixture_decodes_to_manifest_url(name):
 
 @pytest.mark.parametrize("name", BAD)
 def test_bad_fixture_is_refused_with_its_reason(name):
-    with pytest.raises(UploadRefused) as refused:
+    with pytest.raises(SiyuError) as refused:
         read_qr_screenshot(fixture_bytes(name))
-    assert 400 <= refused.value.status < 500
+    assert 400 <= http_status(refused.value) < 500
     assert MANIFEST[name]["reject"].lower() in refused.value.message.lower()
 
 
 def test_oversized_file_is_refused_before_decoding():
-    with pytest.raises(UploadRefused) as refused:
+    with pytest.raises(SiyuError) as refused:
         read_qr_screenshot(b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_UPLOAD_BYTES)
-    assert refused.value.status == 413 and "too large" in refused.value.message
+    assert http_status(refused.value) == 413 and "too large" in refused.value.message
 
 
 def test_gif_and_empty_are_refused():
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, format="GIF")
-    with pytest.raises(UploadRefused, match="unsupported image type: GIF"):
+    with pytest.raises(SiyuError, match="unsupported image type: GIF"):
         read_qr_screenshot(gif.getvalue())
-    with pytest.raises(UploadRefused, match="not an image"):
+    with pytest.raises(SiyuError, match="not an image"):
         read_qr_screenshot(b"")
 
 
@@ -55,6 +56,6 @@ def test_transparent_png_and_jpeg_screenshots_are_read():
 def test_pixel_bomb_below_pillow_guard_is_refused_from_the_header():
     bomb = io.BytesIO()
     Image.new("1", (6000, 6000)).save(bomb, format="PNG")  # 36 MP: small file, huge bitmap
-    with pytest.raises(UploadRefused, match="decompression bomb") as refused:
+    with pytest.raises(SiyuError, match="decompression bomb") as refused:
         read_qr_screenshot(bomb.getvalue())
-    assert refused.value.status == 413
+    assert http_status(refused.value) == 413

@@ -8,19 +8,14 @@ crash between a send and its record may repeat that one message.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from siyu.core.clock import to_iso, to_precise_iso
+from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
 
 KINDS = ("wecom_robot", "webhook", "email")
-MAX_ATTEMPTS = 5
-SEND_TIMEOUT_SECONDS = 5
 SEVERITY_LABEL = {"critical": "紧急", "warning": "提醒", "info": "通知"}
 EVENT_LABEL = {"raised": "告警", "resolved": "已恢复", "switched": "已切换", "test": "测试"}
 
@@ -80,34 +75,12 @@ class AlertMessage:
         )
 
 
-class DeliveryFailed(Exception):
-    pass
-
-
-def signature(secret: str, body: bytes) -> str:
-    """X-Siyu-Signature: what a receiver recomputes to trust the body."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retry_delay(attempts: int, base_seconds: float) -> timedelta:
-    """Backoff before the next attempt after `attempts` failed ones: base, 2×, 4×, …"""
-    return timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0))
-
-
 def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn: str | None) -> None:
     """Send `message` on `channel`, or raise DeliveryFailed saying why."""
     if channel.kind == "wecom_robot":
-        answer = _post_json(channel.url, {"msgtype": "markdown", "markdown": {"content": message.markdown()}})
-        try:
-            errcode = json.loads(answer or b"{}").get("errcode", -1)
-        except ValueError:
-            errcode = -1
-        if errcode != 0:
-            raise DeliveryFailed(f"WeCom robot answered {answer[:200]!r}")
+        send_robot(channel.url, {"msgtype": "markdown", "markdown": {"content": message.markdown()}})
     elif channel.kind == "webhook":
-        body = json.dumps(message.payload(), ensure_ascii=False, sort_keys=True).encode()
-        headers = {"X-Siyu-Signature": signature(channel.secret or "", body), "X-Siyu-Event": message.event}
-        post(channel.url, body, headers)
+        send_webhook(channel.url, channel.secret, message.event, message.payload())
     elif channel.kind == "email":
         if not topic_arn:
             raise DeliveryFailed("no ALERT_TOPIC_ARN configured for e-mail alerts")
@@ -127,23 +100,3 @@ def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn:
             raise DeliveryFailed(f"SNS publish failed: {error}") from error
     else:
         raise DeliveryFailed(f"unknown channel kind {channel.kind!r}")
-
-
-def _post_json(url: str, payload: dict) -> bytes:
-    return post(url, json.dumps(payload, ensure_ascii=False).encode(), {})
-
-
-def post(url: str, body: bytes, headers: dict) -> bytes:
-    """POST `body` as JSON; the answer's first 4 KB, or DeliveryFailed saying why."""
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **headers}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as answer:
-            return answer.read(4096)
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(f"HTTP {error.code} from {url}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise DeliveryFailed(f"could not reach {url}: {getattr(error, 'reason', error)}") from None
-    except Exception as error:  # a malformed URL or a broken answer is a failed delivery, not a crash
-        raise DeliveryFailed(f"could not deliver to {url}: {error}") from None

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from siyu.alerts.destinations import MAX_ATTEMPTS, AlertChannel, AlertMessage, DeliveryFailed, deliver, retry_delay
+from siyu.alerts.destinations import AlertChannel, AlertMessage, deliver
 from siyu.alerts.repository import AlertsTable, record_key
 from siyu.alerts.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
 from siyu.core.clock import from_iso, to_iso, utcnow
+from siyu.delivery.retry import ALERT_RETRY, RetryPolicy
+from siyu.delivery.sender import DeliveryFailed
 from siyu.live_codes.model import ARCHIVED, LiveCode
 from siyu.live_codes.repository import CodesTable
 from siyu.storage import aws
@@ -50,7 +52,7 @@ class RotationJob:
     sns: object
     topic_arn: str | None
     settings: WatchSettings = field(default_factory=WatchSettings)
-    retry_base_seconds: float = 60
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
@@ -62,7 +64,7 @@ class RotationJob:
             aws.sns(),
             os.environ.get("ALERT_TOPIC_ARN") or None,
             WatchSettings(tuple(sorted(hours, reverse=True)), float(os.environ.get("RUNWAY_ALERT_HOURS", "24"))),
-            float(os.environ.get("ALERT_RETRY_BASE_SECONDS", "60")),
+            RetryPolicy.from_environment(ALERT_RETRY),
         )
 
     def run(self) -> RunReport:
@@ -157,11 +159,12 @@ class RotationJob:
                 deliver(channel, message, self.sns, self.topic_arn)
             except DeliveryFailed as error:
                 state["last_error"] = str(error)
-                if channel is None or state["attempts"] >= MAX_ATTEMPTS:
+                retry_at = self.retry.next_attempt(state["attempts"], now) if channel is not None else None
+                if retry_at is None:
                     state["status"] = "failed"
                     report.failed += 1
                 else:
-                    state["next_attempt_at"] = to_iso(now + retry_delay(state["attempts"], self.retry_base_seconds))
+                    state["next_attempt_at"] = to_iso(retry_at)
                 continue
             state.update(status="sent", sent_at=to_iso(now))
             state.pop("next_attempt_at", None)

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from siyu.alerts.destinations import DeliveryFailed, post, retry_delay, signature
 from siyu.campaigns.repository import CampaignsTable, Stale
 from siyu.campaigns.rules import (
     ADDRESS_RATE,
@@ -46,13 +45,14 @@ from siyu.campaigns.rules import (
 )
 from siyu.core.clock import to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from siyu.delivery.retry import REWARD_WEBHOOK_RETRY, RetryPolicy
+from siyu.delivery.sender import DeliveryFailed, send_webhook
 from siyu.storage import aws
 from siyu.storage.uploads_bucket import UploadsBucket
 
 logger = logging.getLogger(__name__)
 
 CREDIT_ATTEMPTS = 20  # optimistic retries when many invites credit one referrer at once
-MAX_NOTIFY_ATTEMPTS = 5
 NOTIFY_LEASE = timedelta(minutes=1)
 CAMPAIGN_CACHE_SECONDS = 5.0
 LEADERBOARD_SIZE = 10
@@ -72,7 +72,7 @@ class CampaignService:
     table: CampaignsTable
     bucket: UploadsBucket
     poster_queue_url: str | None = None
-    retry_base_seconds: float = 60
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     sqs: object = None
     _cache: dict[str, tuple[float, Campaign | None]] = field(default_factory=dict)
@@ -83,7 +83,7 @@ class CampaignService:
             CampaignsTable.from_environment(),
             UploadsBucket.from_environment(),
             os.environ.get("POSTER_QUEUE_URL") or None,
-            float(os.environ.get("ALERT_RETRY_BASE_SECONDS", "60")),
+            RetryPolicy.from_environment(REWARD_WEBHOOK_RETRY),
         )
 
     def campaign(self, campaign_id: str, fresh: bool = False) -> Campaign:
@@ -329,36 +329,32 @@ class CampaignService:
         if not campaign.reward_webhook_url:
             self.table.record_notify(campaign_id, reward_id, "none", now, None)
             return "none"
-        body = json.dumps(
-            {
-                "event": "reward.granted",
-                "reward_id": f"{campaign_id}:{reward_id}",
-                "campaign_id": campaign_id,
-                "campaign_name": campaign.name,
-                "participant_id": reward["participant_id"],
-                "nickname": reward["nickname"],
-                "level": reward["level"],
-                "reward": reward["reward"],
-                "invites": reward["invites"],
-                "granted_at": reward["created_at"],
-                "sent_at": to_precise_iso(now),
-            },
-            ensure_ascii=False,
-            sort_keys=True,
-        ).encode()
-        headers = {
-            "X-Siyu-Signature": signature(campaign.reward_webhook_secret or "", body),
-            "X-Siyu-Event": "reward_granted",
-            "Idempotency-Key": f"{campaign_id}:{reward_id}",
+        payload = {
+            "event": "reward.granted",
+            "reward_id": f"{campaign_id}:{reward_id}",
+            "campaign_id": campaign_id,
+            "campaign_name": campaign.name,
+            "participant_id": reward["participant_id"],
+            "nickname": reward["nickname"],
+            "level": reward["level"],
+            "reward": reward["reward"],
+            "invites": reward["invites"],
+            "granted_at": reward["created_at"],
+            "sent_at": to_precise_iso(now),
         }
         try:
-            post(campaign.reward_webhook_url, body, headers)
+            send_webhook(
+                campaign.reward_webhook_url,
+                campaign.reward_webhook_secret,
+                "reward_granted",
+                payload,
+                idempotency_key=f"{campaign_id}:{reward_id}",
+            )
         except DeliveryFailed as error:
-            attempts = reward["attempts"] + 1
-            if attempts >= MAX_NOTIFY_ATTEMPTS:
+            retry_at = self.retry.next_attempt(reward["attempts"] + 1, now)
+            if retry_at is None:
                 self.table.record_notify(campaign_id, reward_id, "failed", now, str(error))
                 return "failed"
-            retry_at = now + retry_delay(attempts, self.retry_base_seconds)
             self.table.record_notify(campaign_id, reward_id, "retry", now, str(error), retry_at)
             return "retry"
         self.table.record_notify(campaign_id, reward_id, "delivered", now, None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import zxingcpp
 from PIL import Image
 
-from siyu.core.errors import UploadRefused
+from siyu.core.errors import SiyuError, TooLarge, UnsupportedMediaType, UploadRefused
 from siyu.live_codes.qr_image import qr_png
 from siyu.live_codes.wechat_urls import wechat_url_kind
 
@@ -34,10 +34,9 @@ def read_qr_screenshot(data: bytes) -> UploadedQr:
     if not data:
         raise UploadRefused("not an image: the upload is empty")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(
+        raise TooLarge(
             f"image too large: {len(data) / 1024 / 1024:.1f} MB, the limit is "
-            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB; send a plain screenshot of the QR",
-            status=413,
+            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB; send a plain screenshot of the QR"
         )
     image_format, content_type, extension = _sniff(data)
     image = _decode_image(data, image_format)
@@ -68,15 +67,15 @@ def _sniff(data: bytes) -> tuple[str, str, str]:
             return accepted
     head = data[:2048].lower()
     if b"<svg" in head or b"<?xml" in head:
-        raise UploadRefused("unsupported image type: SVG is not accepted; send a PNG or JPEG screenshot", status=415)
+        raise UnsupportedMediaType("unsupported image type: SVG is not accepted; send a PNG or JPEG screenshot")
     try:
         with Image.open(io.BytesIO(data)) as other:
             found = other.format
     except Exception:
-        raise UploadRefused(
-            "not an image: the file is neither PNG nor JPEG; send a PNG or JPEG screenshot of the QR", status=415
+        raise UnsupportedMediaType(
+            "not an image: the file is neither PNG nor JPEG; send a PNG or JPEG screenshot of the QR"
         ) from None
-    raise UploadRefused(f"unsupported image type: {found}; send a PNG or JPEG screenshot", status=415)
+    raise UnsupportedMediaType(f"unsupported image type: {found}; send a PNG or JPEG screenshot")
 
 
 def _decode_image(data: bytes, image_format: str) -> Image.Image:
@@ -84,12 +83,12 @@ def _decode_image(data: bytes, image_format: str) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=[image_format])
         width, height = image.size  # read from the header, before any pixel is decompressed
         if width * height > MAX_PIXELS:
-            raise UploadRefused(_too_many_pixels(f"{width}×{height} pixels"), status=413)
+            raise TooLarge(_too_many_pixels(f"{width}×{height} pixels"))
         image.load()
-    except UploadRefused:
+    except SiyuError:
         raise
     except Image.DecompressionBombError:
-        raise UploadRefused(_too_many_pixels(), status=413) from None
+        raise TooLarge(_too_many_pixels()) from None
     except Exception:
         raise UploadRefused(
             "corrupt image: the file is damaged or incomplete; take the screenshot again and re-upload"

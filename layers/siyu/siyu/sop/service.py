@@ -26,8 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from siyu.alerts.destinations import DeliveryFailed, post, retry_delay, signature
 from siyu.core.clock import utcnow
+from siyu.delivery.retry import SOP_PUSH_RETRY, RetryPolicy
+from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
 from siyu.live_codes.repository import CodesTable
 from siyu.sop.repository import SopTable
 from siyu.sop.rules import (
@@ -55,7 +56,6 @@ PLAN_LEASE = timedelta(minutes=2)
 SEND_LEASE = timedelta(minutes=2)  # a delivery handed to the queue is handed over again after this
 # Plans over a code's groups are looked at at least hourly: a group added since is picked up.
 GROUPS_RECHECK = timedelta(hours=1)
-MAX_SEND_ATTEMPTS = 5
 QUEUE_BATCH = 10
 
 
@@ -202,7 +202,7 @@ class SopSender:
     sop: SopTable
     codes: CodesTable
     bucket: UploadsBucket
-    retry_base_seconds: float = 60
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     _plans: dict = field(default_factory=dict)
 
@@ -212,7 +212,7 @@ class SopSender:
             SopTable.from_environment(),
             CodesTable.from_environment(),
             UploadsBucket.from_environment(),
-            float(os.environ.get("ALERT_RETRY_BASE_SECONDS", "60")),
+            RetryPolicy.from_environment(SOP_PUSH_RETRY),
         )
 
     def send(self, plan_id: str, delivery_id: str) -> str:
@@ -242,11 +242,10 @@ class SopSender:
         try:
             send_content(target, step.content, delivery_id, self.bucket)
         except DeliveryFailed as error:
-            attempts = delivery["attempts"]
-            if attempts >= MAX_SEND_ATTEMPTS:
+            retry_at = self.retry.next_attempt(delivery["attempts"], now)
+            if retry_at is None:
                 self.sop.finish_delivery(plan_id, delivery_id, "failed", now, error=str(error))
                 return "failed"
-            retry_at = now + retry_delay(attempts, self.retry_base_seconds)
             self.sop.finish_delivery(plan_id, delivery_id, "retry", now, error=str(error), retry_at=retry_at)
             return "retry"
         self.sop.finish_delivery(plan_id, delivery_id, "sent", now)
@@ -261,22 +260,10 @@ def _target_identity(target: Destination) -> str:
 def send_content(target: Destination, content: Content, delivery_id: str, bucket: UploadsBucket) -> None:
     """Send one piece of content to one destination, or raise DeliveryFailed."""
     if target.channel == WECOM_ROBOT:
-        answer = post(target.url, json.dumps(robot_message(content, bucket), ensure_ascii=False).encode(), {})
-        try:
-            errcode = json.loads(answer or b"{}").get("errcode", -1)
-        except ValueError:
-            errcode = -1
-        if errcode != 0:
-            raise DeliveryFailed(f"WeCom robot answered {answer[:200]!r}")
+        send_robot(target.url, robot_message(content, bucket))
         return
     payload = {"delivery_id": delivery_id, "content": webhook_content(content, bucket)}
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-    headers = {
-        "X-Siyu-Signature": signature(target.secret or "", body),
-        "X-Siyu-Event": "sop_push",
-        "Idempotency-Key": delivery_id,
-    }
-    post(target.url, body, headers)
+    send_webhook(target.url, target.secret, "sop_push", payload, idempotency_key=delivery_id)
 
 
 def robot_message(content: Content, bucket: UploadsBucket) -> dict:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from siyu.core.errors import InvalidInput, UploadRefused
+from siyu.core.errors import InvalidInput, TooLarge
 
 
 def decode_base64_file(text: str, max_bytes: int, field: str = "image_base64", hint: str = "") -> bytes:
-    """The file's bytes, or UploadRefused (413) when larger than `max_bytes`, or InvalidInput
+    """The file's bytes, or TooLarge when larger than `max_bytes`, or InvalidInput
     naming `field` when it is not base64. Accepts what real tools produce: a data: URI as
     browsers make it, line-wrapped output of `base64`, and the URL-safe alphabet."""
     text = text.strip()
@@ -18,7 +18,7 @@ def decode_base64_file(text: str, max_bytes: int, field: str = "image_base64", h
         text = text.split(",", 1)[1]
     text = "".join(text.split()).replace("-", "+").replace("_", "/")
     if len(text) > (max_bytes * 4) // 3 + 4:
-        raise UploadRefused(f"image too large: the limit is {max_bytes // 1024 // 1024} MB{hint}", status=413)
+        raise TooLarge(f"image too large: the limit is {max_bytes // 1024 // 1024} MB{hint}")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

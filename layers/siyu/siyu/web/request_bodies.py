@@ -10,7 +10,7 @@ import binascii
 import json
 from typing import Any
 
-from siyu.core.errors import SiyuError
+from siyu.core.errors import SiyuError, UnreadableBody, UnsupportedMediaType
 
 # The deepest body any route takes is an SOP plan (plan > target > destinations > item): 4 levels.
 MAX_JSON_DEPTH = 16
@@ -27,7 +27,7 @@ def charset_refusal(content_type: str) -> SiyuError | None:
         name, _, value = parameter.partition("=")
         charset = value.strip().strip('"').lower()
         if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
-            return SiyuError(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8", 415)
+            return UnsupportedMediaType(f"charset {charset[:40]!r} is not accepted: send the JSON encoded as UTF-8")
     return None
 
 
@@ -37,7 +37,7 @@ def raw_body(event: dict) -> bytes:
     try:
         return base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise SiyuError("the body could not be read; send it again (JSON encoded as UTF-8, or the form)", 400) from None
+        raise UnreadableBody("the body could not be read; send it again (JSON encoded as UTF-8, or the form)") from None
 
 
 def json_document(body: bytes) -> Any:
@@ -45,8 +45,8 @@ def json_document(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SiyuError(
-            f"the body is not UTF-8 text (byte {error.start} is not); send JSON encoded as UTF-8", 400
+        raise UnreadableBody(
+            f"the body is not UTF-8 text (byte {error.start} is not); send JSON encoded as UTF-8"
         ) from None
     try:
         document = json.loads(text, parse_constant=_no_constant)
@@ -54,7 +54,7 @@ def json_document(body: bytes) -> Any:
         raise _too_deep() from None
     except ValueError as error:
         reason = "a number has too many digits" if "digits" in str(error) else str(error)
-        raise SiyuError(f"the body is not valid JSON ({reason}); send a JSON object", 400) from None
+        raise UnreadableBody(f"the body is not valid JSON ({reason}); send a JSON object") from None
     if _depth_exceeds(document, MAX_JSON_DEPTH):
         raise _too_deep()
     return document
@@ -64,7 +64,7 @@ def json_object(body: bytes) -> dict:
     """The JSON object in `body`, or a 400 that says what to send instead."""
     document = json_document(body) if body.strip() else None
     if not isinstance(document, dict):
-        raise SiyuError('the body must be a JSON object, e.g. {"nickname": "小美"}', 400)
+        raise UnreadableBody('the body must be a JSON object, e.g. {"nickname": "小美"}')
     return document
 
 
@@ -73,7 +73,7 @@ def _no_constant(name: str):
 
 
 def _too_deep() -> SiyuError:
-    return SiyuError(f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects or lists", 400)
+    return UnreadableBody(f"the JSON is nested too deeply: at most {MAX_JSON_DEPTH} levels of objects or lists")
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:

@@ -1,0 +1,39 @@
+"""When a failed delivery is tried again: a policy per purpose, each with its own setting."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+DEFAULT_ATTEMPTS = 5
+DEFAULT_BASE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`attempts` tries in all; after the n-th failure the next try waits base × 2^(n-1)."""
+
+    attempts: int = DEFAULT_ATTEMPTS
+    base_seconds: float = DEFAULT_BASE_SECONDS
+
+    @classmethod
+    def from_environment(cls, variable: str, attempts: int = DEFAULT_ATTEMPTS) -> RetryPolicy:
+        """The base delay from `variable` (seconds), DEFAULT_BASE_SECONDS when unset."""
+        return cls(attempts, float(os.environ.get(variable) or DEFAULT_BASE_SECONDS))
+
+    def delay(self, failed_attempts: int) -> timedelta:
+        """Backoff before the next attempt after `failed_attempts` failed ones: base, 2×, 4×, …"""
+        return timedelta(seconds=self.base_seconds * 2 ** max(failed_attempts - 1, 0))
+
+    def next_attempt(self, failed_attempts: int, now: datetime) -> datetime | None:
+        """When to try again after `failed_attempts` failures, or None: give up, it failed."""
+        if failed_attempts >= self.attempts:
+            return None
+        return now + self.delay(failed_attempts)
+
+
+# The environment variable of each purpose's base delay (template parameters of the same names).
+ALERT_RETRY = "ALERT_RETRY_BASE_SECONDS"  # operator alerts (rotation job)
+SOP_PUSH_RETRY = "SOP_RETRY_BASE_SECONDS"  # SOP pushes (SOP sender)
+REWARD_WEBHOOK_RETRY = "REWARD_RETRY_BASE_SECONDS"  # reward webhooks (campaign worker)
