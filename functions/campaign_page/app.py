@@ -12,15 +12,22 @@ import os
 from urllib.parse import parse_qs
 
 from siyu.campaigns import pages as campaign_pages
-from siyu.campaigns.rules import ReferralVisit, address_hash, parse_referral
+from siyu.campaigns.rules import ReferralVisit, parse_referral
 from siyu.campaigns.service import CampaignService
 from siyu.core.clock import utcnow
 from siyu.core.errors import InvalidInput, SiyuError, UnreadableBody, UnsupportedMediaType, UploadRefused
-from siyu.live_codes.scan import is_visitor_id, new_visitor_id
 from siyu.web.base64_files import decode_base64_file
 from siyu.web.http_status import http_status
 from siyu.web.request_bodies import charset_refusal, json_object, media_type, raw_body
-from siyu.web.visitors import VISITOR_COOKIE, cookie_value, source_ip, visitor_cookie_for
+from siyu.web.visitors import (
+    VISITOR_COOKIE,
+    address_hash,
+    cookie_value,
+    is_visitor_id,
+    new_visitor_id,
+    source_ip,
+    visitor_cookie_for,
+)
 
 logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))

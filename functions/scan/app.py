@@ -12,10 +12,17 @@ import json
 import logging
 import os
 
-from siyu.campaigns.rules import address_hash
 from siyu.live_codes import landing_page
 from siyu.live_codes.scan import ScanService, Visit
-from siyu.web.visitors import VISITOR_COOKIE, cookie_value, is_bot, is_wechat, source_ip, visitor_cookie_for
+from siyu.web.visitors import (
+    VISITOR_COOKIE,
+    address_hash,
+    cookie_value,
+    is_bot,
+    is_wechat,
+    source_ip,
+    visitor_cookie_for,
+)
 
 logger = logging.getLogger("siyu.live_codes.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))

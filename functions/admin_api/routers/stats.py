@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 from routers.contract import file_response
 from services import stats_admin, visitors_table
 from siyu.core.errors import NotFound
-from siyu.live_codes.scan import is_visitor_id
 from siyu.statistics.api import VisitorCodeView, VisitorView
 from siyu.statistics.rules import METRICS, to_csv
+from siyu.web.visitors import is_visitor_id
 
 router = Router()
 

@@ -15,6 +15,7 @@ from local_stack.scheduler import scheduled_event
 from siyu.alerts.repository import AlertsTable
 from siyu.alerts.rotation import LEASE, RotationJob, RunReport
 from siyu.alerts.watch_rules import WatchSettings
+from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import signature
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.scan import ScanService
@@ -31,7 +32,7 @@ def job(at: datetime, retry_base: float = 0) -> RotationJob:
         boto3.client("sns"),
         os.environ["ALERT_TOPIC_ARN"],
         WatchSettings((48, 24), 24),
-        retry_base,
+        RetryPolicy(base_seconds=retry_base),
         clock=lambda: at,
     )
 

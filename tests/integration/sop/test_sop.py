@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from siyu.core.clock import to_precise_iso
+from siyu.delivery.retry import RetryPolicy
 from siyu.live_codes.repository import CodesTable
 from siyu.sop.repository import SopTable, plan_to_json
 from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step
@@ -52,7 +53,11 @@ def sop(stack):
     sqs = boto3.client("sqs")
     job = SopJob(SopTable.from_environment(), CodesTable.from_environment(), queue_url, sqs, clock)
     sender = SopSender(
-        SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment(), 60, clock
+        SopTable.from_environment(),
+        CodesTable.from_environment(),
+        UploadsBucket.from_environment(),
+        RetryPolicy(),
+        clock,
     )
 
     class Sop:

@@ -18,7 +18,6 @@ from siyu.campaigns.rules import (
     Participant,
     ReferralVisit,
     Rules,
-    address_hash,
     clean_nickname,
     credit_at,
     invite_refusal,
@@ -29,6 +28,7 @@ from siyu.campaigns.rules import (
     referral_param,
     tiers_reached,
 )
+from siyu.web.visitors import address_hash
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -9,8 +9,6 @@ campaign's stay time. Refusals carry a reason an operator can read.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -166,11 +164,6 @@ def rank_key(invites: int, reached_at: datetime) -> str:
 
 def hour_of(now: datetime) -> str:
     return f"{now:%Y%m%d%H}"
-
-
-def address_hash(key: str, address: str) -> str:
-    """A network address as a keyed hash: rate limits work on it, the address is never stored."""
-    return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def referral_param(campaign_id: str, participant_id: str) -> str:

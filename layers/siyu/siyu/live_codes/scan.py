@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+from siyu.web.visitors import is_visitor_id, new_visitor_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +62,8 @@ FALLBACK_RECHECK_SECONDS = 1.0
 # scan per container, not every scan waiting through the timeouts again.
 STORAGE_BACKOFF_SECONDS = 5.0
 StorageError = (ClientError, BotoCoreError)
-VISITOR_ID_LENGTH = 20
 JOIN_GROUP = "长按识别二维码加入群聊"
 ADD_STAFF = "长按识别二维码添加好友"
-
-
-def new_visitor_id() -> str:
-    return secrets.token_hex(VISITOR_ID_LENGTH // 2)
-
-
-def is_visitor_id(value: str | None) -> bool:
-    return bool(value) and len(value) == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
 @dataclass

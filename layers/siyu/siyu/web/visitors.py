@@ -2,10 +2,14 @@
 bot (link previews, crawlers, uptime checks) whose visits must not fill a group; and the
 first-party cookie that recognises a returning scanner (no IP address is ever stored)."""
 
+import hashlib
+import hmac
 import re
+import secrets
 
 VISITOR_COOKIE = "siyu_vid"
 VISITOR_COOKIE_DAYS = 400
+VISITOR_ID_LENGTH = 20
 
 _BOT = re.compile(
     r"bot|spider|crawl|slurp|linkpreview|facebookexternalhit|headlesschrome|curl/|wget/|python-requests|"
@@ -47,3 +51,16 @@ def visitor_cookie_for(event: dict, visitor_id: str) -> str:
 def source_ip(event: dict) -> str:
     """The client address API Gateway saw (hashed before any use; never stored)."""
     return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+
+
+def new_visitor_id() -> str:
+    return secrets.token_hex(VISITOR_ID_LENGTH // 2)
+
+
+def is_visitor_id(value: str | None) -> bool:
+    return bool(value) and len(value or "") == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value or "")
+
+
+def address_hash(key: str, address: str) -> str:
+    """A network address as a keyed hash: rate limits work on it, the address is never stored."""
+    return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
