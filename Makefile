@@ -97,6 +97,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/rotation_bench.py
 	$(PY) bench/sop_bench.py
 	$(PY) bench/poster_bench.py
+	$(PY) bench/campaign_page_import_bench.py
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache
