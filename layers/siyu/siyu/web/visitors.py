@@ -3,6 +3,7 @@ bot (link previews, crawlers, uptime checks) whose visits must not fill a group;
 first-party cookie that recognises a returning scanner (no IP address is ever stored)."""
 
 import re
+from typing import Any
 
 VISITOR_COOKIE = "siyu_vid"
 VISITOR_COOKIE_DAYS = 400
@@ -38,12 +39,13 @@ def visitor_cookie(visitor_id: str, secure: bool = True) -> str:
     return f"{VISITOR_COOKIE}={visitor_id}; {attributes}" + ("; Secure" if secure else "")
 
 
-def visitor_cookie_for(event: dict, visitor_id: str) -> str:
+def visitor_cookie_for(event: dict[str, Any], visitor_id: str) -> str:
     """The cookie for an API Gateway request: Secure unless it came over plain HTTP (locally)."""
     secure = (event.get("headers") or {}).get("x-forwarded-proto", "https") == "https"
     return visitor_cookie(visitor_id, secure)
 
 
-def source_ip(event: dict) -> str:
+def source_ip(event: dict[str, Any]) -> str:
     """The client address API Gateway saw (hashed before any use; never stored)."""
-    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+    address: str = (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+    return address
