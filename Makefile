@@ -17,12 +17,12 @@ PORT   ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint template build-host unit integration built e2e contract bench install clean
+.PHONY: run test lint typecheck template build-host unit integration built e2e contract bench install clean
 
 run: $(VENV)/.installed
 	$(PY) -m local_stack --port $(PORT)
 
-test: lint template unit integration built e2e contract
+test: lint typecheck template unit integration built e2e contract
 
 install: $(VENV)/.installed $(SAM) chromium
 
@@ -51,6 +51,10 @@ chromium:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy --strict on the layer (settings, and the modules not yet held to it, in pyproject's [tool.mypy]).
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy --config-file pyproject.toml
 
 template: $(VENV)/.installed $(SAM)
 	$(VENV)/bin/cfn-lint template.yaml

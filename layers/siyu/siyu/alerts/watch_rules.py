@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from siyu.live_codes.model import ARCHIVED, LiveCode, candidate_targets, fills_up, is_usable, pick_target
 
@@ -37,7 +38,7 @@ class Runway:
     scans_per_hour: float | None
     hours: float | None  # the smaller of the two limits; None when there is no usable target
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from importlib.resources import files
-from typing import Annotated, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.fields import FieldInfo
@@ -17,7 +17,7 @@ CHINA_TIME = timezone(timedelta(hours=8))
 INSTANT_YEARS = (2000, 2100)
 
 
-def _calendar_day(value: date) -> date:
+def _calendar_day[Day: date](value: Day) -> Day:
     """Within INSTANT_YEARS (a date-time too): year 1 or 9999 would not survive conversion to UTC."""
     if not INSTANT_YEARS[0] <= value.year <= INSTANT_YEARS[1]:
         raise ValueError(f"must fall between the years {INSTANT_YEARS[0]} and {INSTANT_YEARS[1]}")
@@ -51,7 +51,7 @@ class _Input(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _numbers_are_numbers(cls, data):
+    def _numbers_are_numbers(cls, data: Any) -> Any:
         """The contract's integers are JSON numbers: pydantic alone would take true as 1 and "7" as 7."""
         if isinstance(data, dict):
             for name, field in cls.model_fields.items():
@@ -63,11 +63,11 @@ class _Input(BaseModel):
         return data
 
 
-def json_type(value) -> str:
+def json_type(value: object) -> str:
     return "true/false" if isinstance(value, bool) else "text"
 
 
-def _scalar_types(annotation) -> set:
+def _scalar_types(annotation: Any) -> set[type]:
     """The classes a field's values may be, list items included (list[int] | None: {int, NoneType})."""
     if annotation is None or annotation is type(None):
         return {type(None)}
@@ -75,17 +75,19 @@ def _scalar_types(annotation) -> set:
         return {annotation}
     if get_origin(annotation) is Literal:
         return {type(arg) for arg in get_args(annotation)}
-    found = set()
+    found: set[type] = set()
     for arg in get_args(annotation):
         found |= _scalar_types(arg) if not isinstance(arg, FieldInfo) else set()
     return found or {object}
 
 
 # The IANA zones the tzdata wheel ships (the layer's own copy, the same everywhere): the contract lists them.
-TimeZoneName = StrEnum("TimeZoneName", [(name, name) for name in files("tzdata").joinpath("zones").read_text().split()])
+TimeZoneName = StrEnum(  # type: ignore[misc]  # the members come from the tzdata wheel, not from a literal
+    "TimeZoneName", [(name, name) for name in files("tzdata").joinpath("zones").read_text().split()]
+)
 
 
-def _known_zone(value):
+def _known_zone(value: object) -> str:
     """A short 422 naming the value (the enum's own message would list every zone)."""
     if isinstance(value, TimeZoneName):
         return value

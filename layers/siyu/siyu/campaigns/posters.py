@@ -16,6 +16,7 @@ import json
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -64,7 +65,7 @@ class PosterLayout:
     background_color: str = "#FFF4E6"
 
 
-def layout_from(fields: dict) -> PosterLayout:
+def layout_from(fields: dict[str, Any]) -> PosterLayout:
     """A campaign's stored poster fields as a layout (missing parts take the defaults)."""
     default = PosterLayout()
     return PosterLayout(
@@ -211,11 +212,12 @@ def _emoji_image(cluster: str, size: int) -> Image.Image:
     """One emoji as an RGBA image `size` pixels tall (drawn at the font's only size, scaled)."""
     font = _emoji_font()
     left, top, right, bottom = font.getbbox(cluster, mode="RGBA")
-    canvas = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)))
+    # FreeType bounding boxes are whole pixels (Pillow types them float, for its other fonts).
+    canvas = Image.new("RGBA", (max(1, int(right - left)), max(1, int(bottom - top))))
     ImageDraw.Draw(canvas).text((-left, -top), cluster, font=font, embedded_color=True)
     height = round(size * 1.05)
     width = max(1, round(canvas.width * height / canvas.height))
-    return canvas.resize((width, height), Image.LANCZOS)
+    return canvas.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def draw_text(image: Image.Image, spec: TextSpec, text: str) -> RenderedText:
@@ -247,14 +249,14 @@ def qr_image(data: str, size: int) -> Image.Image:
     pixels = bytes(0 if dark else 255 for row in rows for dark in row)
     small = Image.frombytes("L", (modules, modules), pixels)
     scale = max(1, size // modules)
-    sharp = small.resize((modules * scale, modules * scale), Image.NEAREST)
-    return sharp if sharp.width == size else sharp.resize((size, size), Image.NEAREST)
+    sharp = small.resize((modules * scale, modules * scale), Image.Resampling.NEAREST)
+    return sharp if sharp.width == size else sharp.resize((size, size), Image.Resampling.NEAREST)
 
 
 def open_image(data: bytes) -> Image.Image:
     """Decode an uploaded image, refusing decompression bombs and anything Pillow cannot read."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image: Image.Image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:  # Pillow's own limit, when it is the lower one
         raise ValueError(f"the image has too many pixels ({error})") from None
     if image.width * image.height > MAX_IMAGE_PIXELS:
@@ -271,7 +273,7 @@ def avatar_jpeg(data: bytes, size: int = 256) -> bytes:
         image = open_image(data)
     except (OSError, SyntaxError) as error:  # what Pillow raises on files that are no image
         raise ValueError("the avatar is not an image (send a JPEG, PNG or WebP photo)") from error
-    square = ImageOps.fit(image.convert("RGB"), (size, size), Image.LANCZOS)
+    square = ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     square.save(out, "JPEG", quality=90)
     return out.getvalue()
@@ -281,9 +283,9 @@ def round_avatar(avatar: Image.Image | None, size: int, nickname: str) -> Image.
     """The avatar cropped to a circle; without one, the nickname's first character on a disc."""
     mask = Image.new("L", (size * 2, size * 2), 0)
     ImageDraw.Draw(mask).ellipse((0, 0, size * 2 - 1, size * 2 - 1), fill=255)
-    mask = mask.resize((size, size), Image.LANCZOS)
+    mask = mask.resize((size, size), Image.Resampling.LANCZOS)
     if avatar is not None:
-        face = ImageOps.fit(avatar.convert("RGB"), (size, size), Image.LANCZOS)
+        face = ImageOps.fit(avatar.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
     else:
         face = Image.new("RGB", (size, size), "#F2994A")
         initial = next(iter(graphemes(clean_text(nickname))), "?")
@@ -299,7 +301,7 @@ def background_image(layout: PosterLayout, background: Image.Image | None) -> Im
         return Image.new("RGB", POSTER_SIZE, layout.background_color)
     if background.size == POSTER_SIZE:  # uploads are stored fitted already
         return background.convert("RGB")
-    return ImageOps.fit(background.convert("RGB"), POSTER_SIZE, Image.LANCZOS)
+    return ImageOps.fit(background.convert("RGB"), POSTER_SIZE, Image.Resampling.LANCZOS)
 
 
 def render_poster(

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from siyu.core.clock import to_precise_iso
 
@@ -64,7 +65,7 @@ class Campaign:
     tiers: tuple[Tier, ...]
     rules: Rules
     created_at: datetime
-    poster: dict = field(default_factory=dict)  # PosterLayout fields (see posters.layout_from)
+    poster: dict[str, Any] = field(default_factory=dict)  # PosterLayout fields (see posters.layout_from)
     background_key: str | None = None
     poster_version: int = 1  # bumped when the template changes: posters re-render
     reward_webhook_url: str | None = None

@@ -144,7 +144,7 @@ def ranked(code: LiveCode, pool: Pool, counters: Counters, now: datetime) -> lis
     position = {t.id: i for i, t in enumerate(pool.targets)}
     live = [t for t in pool.targets if available(code, pool, t, counters, now)]
 
-    def order(target: Target) -> tuple:
+    def order(target: Target) -> tuple[float, ...]:
         today = counters.on_day(target.id, day)
         if pool.strategy == IN_ORDER:
             return (position[target.id],)

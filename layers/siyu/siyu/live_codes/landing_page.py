@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import Any
 
 _HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -36,7 +37,7 @@ color:#1f2329;text-decoration:none;text-align:left;border:1px solid #c7ecd6}
 """
 
 
-def page(status: int, title: str, body: str, extra_head: str = "", csp: str | None = None) -> dict:
+def page(status: int, title: str, body: str, extra_head: str = "", csp: str | None = None) -> dict[str, Any]:
     """An HTML page as an API Gateway response (campaign pages pass their own CSP)."""
     response = _page(status, title, body, extra_head)
     if csp:
@@ -44,7 +45,7 @@ def page(status: int, title: str, body: str, extra_head: str = "", csp: str | No
     return response
 
 
-def _page(status: int, title: str, body: str, extra_head: str = "") -> dict:
+def _page(status: int, title: str, body: str, extra_head: str = "") -> dict[str, Any]:
     html = (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1">'
@@ -72,7 +73,7 @@ def target_page(
     in_wechat: bool = True,
     staff_name: str | None = None,
     campaign_href: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The QR to join or add. Through a friend's poster (`campaign_href`), also the way to
     join the campaign and get one's own poster."""
     notice = "" if in_wechat else OPEN_IN_WECHAT
@@ -86,7 +87,9 @@ def target_page(
     return _page(200, title, body)
 
 
-def choices_page(title: str, question: str, choices: list[tuple[str, str, str]], in_wechat: bool = True) -> dict:
+def choices_page(
+    title: str, question: str, choices: list[tuple[str, str, str]], in_wechat: bool = True
+) -> dict[str, Any]:
     """A grouped code's first page: the question and one link per option ((href, label, description))."""
     notice = "" if in_wechat else OPEN_IN_WECHAT
     links = "".join(
@@ -99,7 +102,9 @@ def choices_page(title: str, question: str, choices: list[tuple[str, str, str]],
     return _page(200, title, body)
 
 
-def fallback_page(title: str, fallback_text: str, backup_qr_png: bytes | None, in_wechat: bool = True) -> dict:
+def fallback_page(
+    title: str, fallback_text: str, backup_qr_png: bytes | None, in_wechat: bool = True
+) -> dict[str, Any]:
     notice = "" if in_wechat or not backup_qr_png else OPEN_IN_WECHAT
     body = f"<h1>{escape(title)}</h1>{notice}<p>{escape(fallback_text)}</p>"
     if backup_qr_png:
@@ -107,12 +112,12 @@ def fallback_page(title: str, fallback_text: str, backup_qr_png: bytes | None, i
     return _page(200, title, body)
 
 
-def ended_page(title: str) -> dict:
+def ended_page(title: str) -> dict[str, Any]:
     body = f"<h1>{escape(title)}</h1><p>本活动已结束，感谢您的关注。</p><p class='muted'>This event has ended.</p>"
     return _page(200, title, body)
 
 
-def not_found_page() -> dict:
+def not_found_page() -> dict[str, Any]:
     body = (
         "<h1>二维码不存在</h1><p>这个二维码已失效或地址有误，请向商家索取新的二维码。</p>"
         "<p class='muted'>This code does not exist or is no longer valid.</p>"
@@ -120,7 +125,7 @@ def not_found_page() -> dict:
     return _page(404, "二维码不存在", body)
 
 
-def busy_page() -> dict:
+def busy_page() -> dict[str, Any]:
     body = (
         "<h1>正在加载…</h1><p>访问人数较多，页面将在几秒后自动刷新。</p>"
         "<p class='muted'>Busy right now; this page refreshes itself in a few seconds.</p>"

@@ -18,6 +18,9 @@ MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 25_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
+# The set zxing-cpp would make of BarcodeFormat.QRCode itself (its stub takes only the set).
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
 _ACCEPTED = {b"\x89PNG\r\n\x1a\n": ("PNG", "image/png", "png"), b"\xff\xd8\xff": ("JPEG", "image/jpeg", "jpg")}
 
 
@@ -53,9 +56,7 @@ def read_qr_screenshot(data: bytes) -> UploadedQr:
 def scannable_qr_png(url: str) -> bytes:
     """The clean PNG the landing page shows for `url`, proven to decode back to exactly `url`."""
     image = qr_png(url)
-    decoded = [
-        r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)), formats=zxingcpp.BarcodeFormat.QRCode)
-    ]
+    decoded = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)), formats=_QR_ONLY)]
     if decoded != [url]:
         raise UploadRefused(f"could not re-render this QR so that it scans back to {url!r}; please report it")
     return image
@@ -80,7 +81,7 @@ def _sniff(data: bytes) -> tuple[str, str, str]:
 
 def _decode_image(data: bytes, image_format: str) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data), formats=[image_format])
+        image: Image.Image = Image.open(io.BytesIO(data), formats=[image_format])
         width, height = image.size  # read from the header, before any pixel is decompressed
         if width * height > MAX_PIXELS:
             raise TooLarge(_too_many_pixels(f"{width}×{height} pixels"))
@@ -109,7 +110,7 @@ def _too_many_pixels(size: str = "far too many pixels") -> str:
 
 
 def _single_qr_text(image: Image.Image) -> str:
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True, try_downscale=True)
+    found = zxingcpp.read_barcodes(image, formats=_QR_ONLY, try_rotate=True, try_downscale=True)
     texts = list(dict.fromkeys(r.text for r in found if r.valid and r.text))
     if not texts:
         raise UploadRefused("no QR code found in the image; upload a sharp screenshot where the whole QR is visible")

@@ -25,6 +25,7 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 DAY_OFFSET, WEEKLY, ONCE = "day_offset", "weekly", "once"
@@ -103,7 +104,7 @@ class Plan:
     id: str
     name: str
     time_zone: str
-    target: dict  # {"kind": "destinations", "destinations": [...]} | {"kind": "code_groups", "code_id": ...}
+    target: dict[str, Any]  # {"kind": "destinations", "destinations": [...]} | {"kind": "code_groups", "code_id": ...}
     steps: tuple[Step, ...]
     guards: Guards
     status: str
@@ -127,6 +128,7 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
 def occurrences(schedule: Schedule, start: date, tz: ZoneInfo, after: datetime, until: datetime) -> Iterator[datetime]:
     """The instants of `schedule` in (after, until], in order; `start` is the target's day 0."""
     if schedule.kind == ONCE:
+        assert schedule.on is not None, "a once schedule has its day (admin's _schedule requires it)"
         instant = local_instant(schedule.on, schedule.at, tz)
         if after < instant <= until:
             yield instant

@@ -19,6 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from siyu.live_codes.model import LiveCode
 
@@ -62,7 +63,7 @@ def days_between(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[str, int]]) -> list[dict]:
+def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
     """One row per day and dimension with any activity (the code's own row every day, zeros
     included, so charts have no gaps); ordered by day, then code, channels, options, targets."""
     rows = []
@@ -85,9 +86,9 @@ def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[st
     return rows
 
 
-def totals(rows: Iterable[dict]) -> list[dict]:
+def totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per dimension over the whole range: the metrics that add up across days."""
-    summed: dict[tuple[str, str], dict] = {}
+    summed: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         total = summed.setdefault(
             (row["dimension"], row["key"]),
@@ -114,7 +115,7 @@ def dimension_name(code: LiveCode, dim: str) -> str:
     return (target.staff_name or target.id) if target else key
 
 
-def to_csv(rows: Iterable[dict]) -> str:
+def to_csv(rows: Iterable[dict[str, Any]]) -> str:
     """Rows as CSV with a byte-order mark, so Excel opens Chinese names correctly."""
     out = io.StringIO()
     out.write("\ufeff")
@@ -130,5 +131,5 @@ def _text_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
-def _dimension_order(dim: str) -> tuple:
+def _dimension_order(dim: str) -> tuple[int, str]:
     return ({"code": 0, "ch": 1, "o": 2, "t": 3}.get(dim.partition(":")[0], 4), dim)

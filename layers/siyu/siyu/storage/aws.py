@@ -4,10 +4,19 @@ The endpoint is never set here: boto3 reads ``AWS_ENDPOINT_URL`` from the enviro
 is how the local stack points the very same code at its emulator.
 """
 
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+
+if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 # The scan path must answer within a second even when DynamoDB is slow: at most two attempts
 # of half a second, then the caller serves its last known good page. (total_max_attempts
@@ -17,32 +26,32 @@ PATIENT = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts
 
 
 @functools.cache
-def dynamodb():
+def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=PATIENT)
 
 
 @functools.cache
-def dynamodb_for_scans():
+def dynamodb_for_scans() -> DynamoDBClient:
     """The scan path's own client: fail fast, never wait long."""
     return boto3.client("dynamodb", config=FAST)
 
 
 @functools.cache
-def s3():
+def s3() -> S3Client:
     return boto3.client("s3", config=PATIENT)
 
 
 @functools.cache
-def sns():
+def sns() -> SNSClient:
     return boto3.client("sns", config=PATIENT)
 
 
 @functools.cache
-def sqs():
+def sqs() -> SQSClient:
     return boto3.client("sqs", config=PATIENT)
 
 
 @functools.cache
-def sqs_for_scans():
+def sqs_for_scans() -> SQSClient:
     """The scan path's queue client (referral hand-overs): fail fast like its table client."""
     return boto3.client("sqs", config=FAST)

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING, Any
 
 from siyu.core.errors import InvalidInput
+
+if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
 TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself
 
 
-def encode_cursor(key: dict) -> str:
+def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
-def decode_cursor(cursor: str, keys: set[str] = LIST_KEYS) -> dict:
+def decode_cursor(cursor: str, keys: Collection[str] = LIST_KEYS) -> dict[str, dict[str, str]]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         assert isinstance(key, dict) and set(key) == set(keys)
@@ -27,7 +31,9 @@ def decode_cursor(cursor: str, keys: set[str] = LIST_KEYS) -> dict:
         raise InvalidInput("cursor is not one this API returned; start again without it") from error
 
 
-def query_page(client, query: dict, cursor: str | None, keys: set[str] = LIST_KEYS) -> tuple[list[dict], str | None]:
+def query_page(
+    client: DynamoDBClient, query: dict[str, Any], cursor: str | None, keys: Collection[str] = LIST_KEYS
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of `query` (its Limit), starting where `cursor` left off; the next cursor or None."""
     if cursor:
         query = {**query, "ExclusiveStartKey": decode_cursor(cursor, keys)}
@@ -36,7 +42,7 @@ def query_page(client, query: dict, cursor: str | None, keys: set[str] = LIST_KE
     return page["Items"], encode_cursor(last) if last else None
 
 
-def query_all(client, query: dict) -> Iterator[dict]:
+def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every item `query` matches, reading page after page."""
     query = dict(query)
     while True:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from siyu.storage import aws
 
+if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
+    from mypy_boto3_s3 import S3Client
+
 
 class UploadsBucket:
-    def __init__(self, client, bucket_name: str):
+    def __init__(self, client: S3Client, bucket_name: str):
         self._client = client
         self._bucket = bucket_name
 
@@ -26,8 +30,10 @@ class UploadsBucket:
     def delete(self, key: str, version_id: str | None = None) -> None:
         """Delete an object; with its version id the bytes are gone for good (a rollback),
         without it the versioned bucket keeps them recoverable for its retention period."""
-        extra = {"VersionId": version_id} if version_id else {}
-        self._client.delete_object(Bucket=self._bucket, Key=key, **extra)
+        if version_id:
+            self._client.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+        else:
+            self._client.delete_object(Bucket=self._bucket, Key=key)
 
     def get(self, key: str) -> bytes:
         return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 from siyu.core.errors import SiyuError, UnreadableBody, UnsupportedMediaType
 
@@ -31,7 +31,7 @@ def charset_refusal(content_type: str) -> SiyuError | None:
     return None
 
 
-def raw_body(event: dict) -> bytes:
+def raw_body(event: dict[str, Any]) -> bytes:
     """The body's bytes as the client sent them (API Gateway base64-encodes what is not text)."""
     body = event.get("body") or ""
     try:
@@ -60,7 +60,7 @@ def json_document(body: bytes) -> Any:
     return document
 
 
-def json_object(body: bytes) -> dict:
+def json_object(body: bytes) -> dict[str, Any]:
     """The JSON object in `body`, or a 400 that says what to send instead."""
     document = json_document(body) if body.strip() else None
     if not isinstance(document, dict):
@@ -68,7 +68,7 @@ def json_object(body: bytes) -> dict:
     return document
 
 
-def _no_constant(name: str):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a JSON number")
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any
 
 VISITOR_COOKIE = "siyu_vid"
 VISITOR_COOKIE_DAYS = 400
@@ -42,15 +43,16 @@ def visitor_cookie(visitor_id: str, secure: bool = True) -> str:
     return f"{VISITOR_COOKIE}={visitor_id}; {attributes}" + ("; Secure" if secure else "")
 
 
-def visitor_cookie_for(event: dict, visitor_id: str) -> str:
+def visitor_cookie_for(event: dict[str, Any], visitor_id: str) -> str:
     """The cookie for an API Gateway request: Secure unless it came over plain HTTP (locally)."""
     secure = (event.get("headers") or {}).get("x-forwarded-proto", "https") == "https"
     return visitor_cookie(visitor_id, secure)
 
 
-def source_ip(event: dict) -> str:
+def source_ip(event: dict[str, Any]) -> str:
     """The client address API Gateway saw (hashed before any use; never stored)."""
-    return (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+    address: str = (event.get("requestContext") or {}).get("http", {}).get("sourceIp", "")
+    return address
 
 
 def new_visitor_id() -> str:
@@ -58,7 +60,7 @@ def new_visitor_id() -> str:
 
 
 def is_visitor_id(value: str | None) -> bool:
-    return bool(value) and len(value or "") == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value or "")
+    return value is not None and len(value) == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
 def address_hash(key: str, address: str) -> str:
