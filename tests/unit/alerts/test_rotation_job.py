@@ -184,6 +184,7 @@ def test_fixing_the_code_resolves_the_alert_once(world):
     report = world.job(NOW + timedelta(minutes=2)).run()
     assert report.resolved == 1
     assert [(e, c) for _, e, c in world.sent()][::2] == [("raised", "on_fallback"), ("resolved", "on_fallback")]
+    assert world.topic.published[-1][1].text == "已恢复：已有可用的群二维码，扫码用户不再看到兜底文案。"
     world.watch.mark_due("c1", NOW + timedelta(minutes=3))
     world.job(NOW + timedelta(minutes=4)).run()
     assert len(world.sent()) == 4 and world.watch.items["c1"].watch.open == {}
@@ -198,6 +199,8 @@ def test_an_expiry_warning_lapses_silently_and_the_switch_is_said_once():
     world.job(NOW + timedelta(hours=11)).run()  # the first group expired
     after = [(e, c) for d, e, c in world.sent()[4:] if d == "d1"]
     assert after == [("switched", "switched:soon:later")]
+    switched = world.topic.published[-1][1]
+    assert switched.text == "已自动从群二维码 soon 切换到 later（原二维码已过期）。"
     assert world.watch.items["c1"].watch.current_target_id == "later"
 
 

@@ -13,6 +13,7 @@ from siyu.alerts.destinations import KINDS, AlertDestination, AlertMessage, deli
 from siyu.alerts.ports import AlertStore, CodeLookup, Topic
 from siyu.alerts.records import AlertRecord
 from siyu.alerts.repository import AlertsTable, AlertTopic
+from siyu.alerts.wording import TEST_CODE_NAME, TEST_TEXT
 from siyu.core.clock import utcnow
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.ids import new_id
@@ -21,7 +22,6 @@ from siyu.live_codes.repository import CodesTable
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DESTINATION_ID_LENGTH = 8  # as long as the hex ids made before (they stay valid: ids are only looked up)
-TEST_TEXT = "这是一条来自 siyu 的测试消息：告警渠道「{name}」工作正常。"  # what the destination's readers see
 
 
 @dataclass
@@ -91,7 +91,7 @@ class AlertAdmin:
         message = AlertMessage(
             id=new_id(16),
             code_id=destination.code_id or "-",
-            code_name="测试消息",
+            code_name=TEST_CODE_NAME,
             event="test",
             condition="test",
             severity="info",

@@ -20,6 +20,7 @@ from siyu.alerts.records import FAILED, PENDING, SENT, AlertRecord, DeliveryStat
 from siyu.alerts.repository import AlertsTable, AlertTopic
 from siyu.alerts.watch_repository import WatchTable
 from siyu.alerts.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
+from siyu.alerts.wording import resolved_text, switched_text
 from siyu.core.clock import to_iso, utcnow
 from siyu.core.ids import run_id, stable_id
 from siyu.delivery.retry import ALERT_RETRY, RetryPolicy
@@ -102,13 +103,13 @@ class RotationJob:
         for key in [k for k in opened if k not in holding]:
             opened.pop(key)
             if code.status != ARCHIVED and not lapsed(key, code, now):
-                messages.append(_message(code, "resolved", key, "info", f"已恢复：{_describe(key)}。", now))
+                messages.append(_message(code, "resolved", key, "info", resolved_text(key), now))
                 report.resolved += 1
 
         current = None if code.status == ARCHIVED else current_target_id(code, scans, now)
         previous = watch.current_target_id
         if previous and current and current != previous:
-            text = f"已自动从群二维码 {previous} 切换到 {current}（原二维码{_why_left(code, previous, scans, now)}）。"
+            text = switched_text(previous, current, why_left(code, previous, scans, now))
             messages.append(_message(code, "switched", f"switched:{previous}:{current}", "info", text, now))
             report.switched += 1
 
@@ -206,23 +207,15 @@ def _message(code: LiveCode, event: str, condition: str, severity: str, text: st
     )
 
 
-def _describe(key: str) -> str:
-    kind, _, target = key.partition(":")
-    if kind.startswith("expiring_"):
-        return f"群二维码 {target} 不再临近过期"
-    return {"runway_low": "可用群二维码余量已恢复", "on_fallback": "已有可用的群二维码，扫码用户不再看到兜底文案"}.get(
-        kind, key
-    )
-
-
-def _why_left(code: LiveCode, target_id: str, scans: Mapping[str, int], now: datetime) -> str:
+def why_left(code: LiveCode, target_id: str, scans: Mapping[str, int], now: datetime) -> str:
+    """Why the job no longer sends scanners to `target_id`: a reason of ``wording.LEFT_BECAUSE``."""
     target = code.target(target_id)
     if target is None:
-        return "已删除"
+        return "deleted"
     if not target.enabled:
-        return "已停用"
+        return "disabled"
     if target.expires_at <= now:
-        return "已过期"
+        return "expired"
     if scans.get(target_id, 0) >= code.switch_threshold:
-        return "已达到切换阈值"
-    return "已被调整顺序"
+        return "full"
+    return "reordered"
