@@ -120,7 +120,7 @@ class RotationJob:
             records.append(AlertRecord(message, {d.id: DeliveryState() for d in covering}))
             if covering:
                 pending[message.ref] = _whole(now)
-        state = WatchState(opened, current, rate, scans_total, scans_at, pending)
+        state = WatchState(opened, current, rate, scans_total, scans_at, dict(pending))
         if not self.watch.store_transition(code.id, run, due.seen_due_at, state, records):
             # Edited or filled since we claimed it (or the lease lapsed): say nothing now, the
             # next run looks at the code as it is then.
