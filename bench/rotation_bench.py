@@ -82,8 +82,8 @@ def main() -> None:
                 reads.append((model.name, len(parsed.get("Items", [])) + (1 if "Item" in parsed else 0)))
                 spent[model.name] = spent.get(model.name, 0) + time.perf_counter() - began.pop()
 
-            job.codes._client.meta.events.register("before-call.dynamodb", start)
-            job.codes._client.meta.events.register("after-call.dynamodb", count)
+            job.watch._client.meta.events.register("before-call.dynamodb", start)
+            job.watch._client.meta.events.register("after-call.dynamodb", count)
             started = time.perf_counter()
             report = job.run()
             elapsed = time.perf_counter() - started

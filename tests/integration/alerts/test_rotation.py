@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import os
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from local_stack.scheduler import scheduled_event
-from siyu.alerts.repository import AlertsTable
+from siyu.alerts.repository import AlertsTable, AlertTopic
 from siyu.alerts.rotation import LEASE, RotationJob, RunReport
+from siyu.alerts.watch_repository import WatchTable
 from siyu.alerts.watch_rules import WatchSettings
 from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import signature
@@ -27,10 +29,9 @@ SECRET = "a-shared-secret-of-some-length"
 
 def job(at: datetime, retry_base: float = 0) -> RotationJob:
     return RotationJob(
-        CodesTable.from_environment(),
+        WatchTable.from_environment(),
         AlertsTable.from_environment(),
-        boto3.client("sns"),
-        os.environ["ALERT_TOPIC_ARN"],
+        AlertTopic(boto3.client("sns"), os.environ["ALERT_TOPIC_ARN"]),
         WatchSettings((48, 24), 24),
         RetryPolicy(base_seconds=retry_base),
         clock=lambda: at,
@@ -203,14 +204,14 @@ def test_a_run_reads_only_what_is_due(admin, new_code, receiver):
     now = datetime.now(UTC)
     job(now).run()  # every new code has been looked at: none is due for a while
     due = [new_code() for _ in range(3)]
-    channels = len(AlertsTable.from_environment().channels())
+    channels = len(AlertsTable.from_environment().destinations())
     measured = job(datetime.now(UTC) + timedelta(seconds=1))
     items_read = []
 
     def count(http_response, parsed, model, **_):
         items_read.append(len(parsed.get("Items", [])) + (1 if "Item" in parsed else 0))
 
-    measured.codes._client.meta.events.register("after-call.dynamodb", count)
+    measured.watch._client.meta.events.register("after-call.dynamodb", count)
     report = measured.run()
     assert report.due == 3 and report.claimed == 3
     assert sum(items_read) <= 2 * len(due) + channels  # due codes, their counters, the channel list
@@ -248,12 +249,13 @@ def test_an_edit_during_a_run_keeps_the_code_due(admin, new_code, storage):
     code = new_code()
     now = datetime.now(UTC) + timedelta(seconds=1)
     running = job(now)
-    _, watch, seen = next(d for d in running.codes.due_codes(now) if d[0].id == code["id"])
-    assert running.codes.claim(code["id"], seen, "run-1", now, LEASE)
+    due = next(d for d in running.watch.due(now) if d.code.id == code["id"])
+    seen = due.seen_due_at
+    assert running.watch.claim(code["id"], seen, "run-1", now, LEASE)
     admin("POST", f"/admin/codes/{code['id']}/archive")  # the operator acts while the job runs...
     admin("POST", f"/admin/codes/{code['id']}/restore")
-    stale = running.codes.load(code["id"])[0]
-    running._check(stale, watch, seen, "run-1", now, [], RunReport())  # ...on what it read before
+    stale = CodesTable.from_environment().load(code["id"])[0]
+    running.check(replace(due, code=stale), "run-1", now, [], RunReport())  # ...on what it read before
     (item,) = [i for i in storage.items(code["id"]) if i["sk"]["S"] == "CODE"]
     assert "lease_owner" not in item and item["due_pk"]["S"] == "DUE" and item["due_at"]["S"] != seen
     assert job(datetime.now(UTC) + timedelta(seconds=2)).run().claimed >= 1

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siyu.alerts.destinations import AlertMessage
-from siyu.alerts.repository import delivery_status
+from siyu.alerts.records import DeliveryState, delivery_status
 from siyu.alerts.watch_rules import RECHECK_FLOOR, WatchSettings, conditions, lapsed, next_check, runway
 from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import signature
@@ -85,10 +85,11 @@ def test_backoff_doubles():
 
 def test_delivery_status_summarises_channels():
     assert delivery_status({}) == "no_channel"
-    assert delivery_status({"a": {"status": "sent"}, "b": {"status": "pending"}}) == "pending"
-    assert delivery_status({"a": {"status": "sent"}}) == "delivered"
-    assert delivery_status({"a": {"status": "sent"}, "b": {"status": "failed"}}) == "partly_failed"
-    assert delivery_status({"a": {"status": "failed"}}) == "failed"
+    sent, pending, failed = DeliveryState("sent", 1), DeliveryState("pending"), DeliveryState("failed", 5)
+    assert delivery_status({"a": sent, "b": pending}) == "pending"
+    assert delivery_status({"a": sent}) == "delivered"
+    assert delivery_status({"a": sent, "b": failed}) == "partly_failed"
+    assert delivery_status({"a": failed}) == "failed"
 
 
 def test_robot_markdown_carries_the_message():

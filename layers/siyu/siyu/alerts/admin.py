@@ -1,41 +1,41 @@
-"""What operators do with alert channels and the alert log (the admin API's logic)."""
+"""What operators do with alert destinations and the alert log (the admin API's logic)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from siyu.alerts.destinations import KINDS, AlertChannel, AlertMessage, DeliveryFailed, deliver
-from siyu.alerts.repository import AlertsTable
+from siyu.alerts.destinations import KINDS, AlertDestination, AlertMessage, deliver
+from siyu.alerts.ports import AlertStore, CodeLookup, Topic
+from siyu.alerts.records import AlertRecord
+from siyu.alerts.repository import AlertsTable, AlertTopic
+from siyu.alerts.wording import TEST_CODE_NAME, TEST_TEXT
 from siyu.core.clock import utcnow
 from siyu.core.errors import InvalidInput, NotFound
+from siyu.core.ids import new_id
+from siyu.delivery.sender import DeliveryFailed
 from siyu.live_codes.repository import CodesTable
-from siyu.storage import aws
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DESTINATION_ID_LENGTH = 8  # as long as the hex ids made before (they stay valid: ids are only looked up)
 
 
 @dataclass
 class AlertAdmin:
-    alerts: AlertsTable
-    codes: CodesTable
-    sns: object
-    topic_arn: str | None
+    alerts: AlertStore
+    codes: CodeLookup
+    topic: Topic
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def from_environment(cls) -> AlertAdmin:
-        return cls(
-            AlertsTable.from_environment(), CodesTable.from_environment(), aws.sns(), os.environ.get("ALERT_TOPIC_ARN")
-        )
+        return cls(AlertsTable.from_environment(), CodesTable.from_environment(), AlertTopic.from_environment())
 
-    def add_channel(
+    def add_destination(
         self,
         name: str,
         kind: str,
@@ -43,7 +43,7 @@ class AlertAdmin:
         secret: str | None = None,
         email: str | None = None,
         code_id: str | None = None,
-    ) -> AlertChannel:
+    ) -> AlertDestination:
         if kind not in KINDS:
             raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
         if kind in ("wecom_robot", "webhook"):
@@ -56,8 +56,8 @@ class AlertAdmin:
             raise InvalidInput("an email channel needs a valid email address")
         if code_id and self.codes.load(code_id, consistent=True)[0] is None:
             raise NotFound(f"no live code with id {code_id!r}")
-        channel = AlertChannel(
-            id=secrets.token_hex(4),
+        destination = AlertDestination(
+            id=new_id(DESTINATION_ID_LENGTH),
             name=name,
             kind=kind,
             created_at=self.clock(),
@@ -67,57 +67,48 @@ class AlertAdmin:
             code_id=code_id,
         )
         if kind == "email":
-            channel = self._subscribe(channel)
-        self.alerts.put_channel(channel)
-        return channel
+            if not self.topic.configured:
+                raise InvalidInput("e-mail alerts need the stack's alert topic (ALERT_TOPIC_ARN is not set)")
+            # Only messages published for this destination reach this address (one copy each).
+            arn = self.topic.subscribe(destination.id, email or "")
+            destination = replace(destination, subscription_arn=arn)
+        self.alerts.put_destination(destination)
+        return destination
 
-    def channels(self) -> list[AlertChannel]:
-        return self.alerts.channels()
+    def destinations(self) -> list[AlertDestination]:
+        return self.alerts.destinations()
 
-    def remove_channel(self, channel_id: str) -> None:
-        channel = self._channel(channel_id)
-        if channel.subscription_arn and channel.subscription_arn.startswith("arn:"):  # not "pending confirmation"
-            self.sns.unsubscribe(SubscriptionArn=channel.subscription_arn)  # first: no orphan subscriber
-        self.alerts.delete_channel(channel_id)
+    def remove_destination(self, destination_id: str) -> None:
+        destination = self._destination(destination_id)
+        arn = destination.subscription_arn
+        if arn and arn.startswith("arn:"):  # not "pending confirmation"
+            self.topic.unsubscribe(arn)  # first: no orphan subscriber
+        self.alerts.delete_destination(destination_id)
 
-    def test_channel(self, channel_id: str) -> str | None:
+    def test_destination(self, destination_id: str) -> str | None:
         """Send a test message now; None when it arrived, else what went wrong."""
-        channel = self._channel(channel_id)
+        destination = self._destination(destination_id)
         message = AlertMessage(
-            id=secrets.token_hex(8),
-            code_id=channel.code_id or "-",
-            code_name="测试消息",
+            id=new_id(16),
+            code_id=destination.code_id or "-",
+            code_name=TEST_CODE_NAME,
             event="test",
             condition="test",
             severity="info",
-            text=f"这是一条来自 siyu 的测试消息：告警渠道「{channel.name}」工作正常。",
+            text=TEST_TEXT.format(name=destination.name),
             occurred_at=self.clock(),
         )
         try:
-            deliver(channel, message, self.sns, self.topic_arn)
+            deliver(destination, message, self.topic)
         except DeliveryFailed as error:
             return str(error)
         return None
 
-    def log(self, code_id: str | None, limit: int, cursor: str | None):
+    def log(self, code_id: str | None, limit: int, cursor: str | None) -> tuple[list[AlertRecord], str | None]:
         return self.alerts.log(code_id, limit, cursor)
 
-    def _channel(self, channel_id: str) -> AlertChannel:
-        channel = next((c for c in self.alerts.channels() if c.id == channel_id), None)
-        if channel is None:
-            raise NotFound(f"no alert channel with id {channel_id!r}")
-        return channel
-
-    def _subscribe(self, channel: AlertChannel) -> AlertChannel:
-        if not self.topic_arn:
-            raise InvalidInput("e-mail alerts need the stack's alert topic (ALERT_TOPIC_ARN is not set)")
-        # Only messages published for this channel reach this address (one copy per channel).
-        attributes = {"FilterPolicy": json.dumps({"channel_id": [channel.id]})}
-        answer = self.sns.subscribe(
-            TopicArn=self.topic_arn,
-            Protocol="email",
-            Endpoint=channel.email,
-            Attributes=attributes,
-            ReturnSubscriptionArn=True,
-        )
-        return AlertChannel(**{**channel.__dict__, "subscription_arn": answer.get("SubscriptionArn")})
+    def _destination(self, destination_id: str) -> AlertDestination:
+        destination = next((d for d in self.alerts.destinations() if d.id == destination_id), None)
+        if destination is None:
+            raise NotFound(f"no alert channel with id {destination_id!r}")
+        return destination

@@ -1,12 +1,15 @@
-"""The alert destinations' API contract (the public paths still say "channels")."""
+"""The alert destinations' API contract. The public API calls them "channels" (paths, fields and
+the schema's model names stay so); the views are built here from the package's records."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from siyu.alerts.destinations import AlertDestination
+from siyu.alerts.records import AlertRecord, delivery_document
 from siyu.api.types import (
     Text,
     _Input,
@@ -76,18 +79,25 @@ class ChannelTest(BaseModel):
 
 
 class AlertLog(BaseModel):
-    items: list[dict]
+    items: list[dict[str, Any]]  # log_entry(): the message as sent, its status and deliveries
     next_cursor: str | None = None
 
 
-def channel_view(channel, with_secret: bool = False) -> ChannelView:
+def destination_view(destination: AlertDestination, with_secret: bool = False) -> ChannelView:
     return ChannelView(
-        id=channel.id,
-        name=channel.name,
-        kind=channel.kind,
-        url=channel.url,
-        email=channel.email,
-        code_id=channel.code_id,
-        created_at=channel.created_at,
-        secret=channel.secret if with_secret else None,
+        id=destination.id,
+        name=destination.name,
+        kind=destination.kind,
+        url=destination.url,
+        email=destination.email,
+        code_id=destination.code_id,
+        created_at=destination.created_at,
+        secret=destination.secret if with_secret else None,
     )
+
+
+def log_entry(record: AlertRecord) -> dict[str, Any]:
+    """One alert log item: the message's payload, the record's status and each destination's
+    delivery state (keys sorted, as they are stored)."""
+    deliveries = {k: dict(sorted(delivery_document(v).items())) for k, v in sorted(record.deliveries.items())}
+    return {**record.message.payload(), "status": record.status, "deliveries": deliveries}

@@ -1,19 +1,22 @@
-"""Operator alerts: the channels they arrive on and how one message is delivered.
+"""Operator alerts: the destinations they arrive on and how one message is delivered.
 
-Channels: a WeCom group robot (markdown), a generic webhook (JSON body signed with
-HMAC-SHA256 in X-Siyu-Signature), and e-mail through the stack's SNS topic. Delivery is
-at-least-once: a failed send is retried with exponential backoff by later job runs, and a
-crash between a send and its record may repeat that one message.
+Destinations (the public API calls them "channels"): a WeCom group robot (markdown), a generic
+webhook (JSON body signed with HMAC-SHA256 in X-Siyu-Signature), and e-mail through the stack's
+SNS topic. Delivery is at-least-once: a failed send is retried with exponential backoff by later
+job runs, and a crash between a send and its record may repeat that one message.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from siyu.core.clock import to_iso, to_precise_iso
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
+
+if TYPE_CHECKING:
+    from siyu.alerts.ports import Topic
 
 KINDS = ("wecom_robot", "webhook", "email")
 SEVERITY_LABEL = {"critical": "紧急", "warning": "提醒", "info": "通知"}
@@ -21,7 +24,7 @@ EVENT_LABEL = {"raised": "告警", "resolved": "已恢复", "switched": "已切�
 
 
 @dataclass(frozen=True)
-class AlertChannel:
+class AlertDestination:
     id: str
     name: str
     kind: str  # wecom_robot | webhook | email
@@ -47,7 +50,13 @@ class AlertMessage:
     text: str
     occurred_at: datetime
 
-    def payload(self) -> dict:
+    @property
+    def ref(self) -> str:
+        """Which of its code's alert records this message is (in order of occurrence)."""
+        return f"{to_precise_iso(self.occurred_at)}#{self.id}"
+
+    def payload(self) -> dict[str, Any]:
+        """The message as JSON: the webhook body, and how the alert log keeps it."""
         return {
             "id": self.id,
             "event": self.event,
@@ -75,28 +84,13 @@ class AlertMessage:
         )
 
 
-def deliver(channel: AlertChannel, message: AlertMessage, sns_client, topic_arn: str | None) -> None:
-    """Send `message` on `channel`, or raise DeliveryFailed saying why."""
-    if channel.kind == "wecom_robot":
-        send_robot(channel.url, {"msgtype": "markdown", "markdown": {"content": message.markdown()}})
-    elif channel.kind == "webhook":
-        send_webhook(channel.url, channel.secret, message.event, message.payload())
-    elif channel.kind == "email":
-        if not topic_arn:
-            raise DeliveryFailed("no ALERT_TOPIC_ARN configured for e-mail alerts")
-        try:
-            sns_client.publish(
-                TopicArn=topic_arn,
-                Subject=f"[siyu] {message.event}: {message.condition}"[:100],
-                Message=f"{message.headline()}\n\n{message.text}\n\n"
-                + json.dumps(message.payload(), ensure_ascii=False),
-                # Each e-mail channel's subscription filters on its own id: one copy per channel.
-                MessageAttributes={
-                    "channel_id": {"DataType": "String", "StringValue": channel.id},
-                    "code_id": {"DataType": "String", "StringValue": message.code_id},
-                },
-            )
-        except Exception as error:  # botocore errors of every kind
-            raise DeliveryFailed(f"SNS publish failed: {error}") from error
+def deliver(destination: AlertDestination, message: AlertMessage, topic: Topic) -> None:
+    """Send `message` to `destination`, or raise DeliveryFailed saying why."""
+    if destination.kind == "wecom_robot":
+        send_robot(destination.url or "", {"msgtype": "markdown", "markdown": {"content": message.markdown()}})
+    elif destination.kind == "webhook":
+        send_webhook(destination.url or "", destination.secret, message.event, message.payload())
+    elif destination.kind == "email":
+        topic.publish(destination.id, message)
     else:
-        raise DeliveryFailed(f"unknown channel kind {channel.kind!r}")
+        raise DeliveryFailed(f"unknown channel kind {destination.kind!r}")

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from siyu.alerts.destinations import AlertChannel, AlertMessage, deliver
-from siyu.alerts.repository import AlertsTable, record_key
+from siyu.alerts.destinations import AlertDestination, AlertMessage, deliver
+from siyu.alerts.ports import AlertStore, CodeWatch, Topic
+from siyu.alerts.records import FAILED, PENDING, SENT, AlertRecord, DeliveryState, DueCode, OpenAlert, WatchState
+from siyu.alerts.repository import AlertsTable, AlertTopic
+from siyu.alerts.watch_repository import WatchTable
 from siyu.alerts.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
-from siyu.core.clock import from_iso, to_iso, utcnow
+from siyu.alerts.wording import resolved_text, switched_text
+from siyu.core.clock import to_iso, utcnow
+from siyu.core.ids import run_id, stable_id
 from siyu.delivery.retry import ALERT_RETRY, RetryPolicy
 from siyu.delivery.sender import DeliveryFailed
 from siyu.live_codes.model import ARCHIVED, LiveCode
-from siyu.live_codes.repository import CodesTable
-from siyu.storage import aws
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
@@ -41,16 +43,15 @@ class RunReport:
     failed: int = 0
     errors: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
 
 @dataclass
 class RotationJob:
-    codes: CodesTable
-    alerts: AlertsTable
-    sns: object
-    topic_arn: str | None
+    watch: CodeWatch
+    alerts: AlertStore
+    topic: Topic
     settings: WatchSettings = field(default_factory=WatchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
@@ -59,138 +60,143 @@ class RotationJob:
     def from_environment(cls) -> RotationJob:
         hours = tuple(int(h) for h in os.environ.get("EXPIRY_WARNING_HOURS", "48,24").split(",") if h.strip())
         return cls(
-            CodesTable.from_environment(),
+            WatchTable.from_environment(),
             AlertsTable.from_environment(),
-            aws.sns(),
-            os.environ.get("ALERT_TOPIC_ARN") or None,
+            AlertTopic.from_environment(),
             WatchSettings(tuple(sorted(hours, reverse=True)), float(os.environ.get("RUNWAY_ALERT_HOURS", "24"))),
             RetryPolicy.from_environment(ALERT_RETRY),
         )
 
     def run(self) -> RunReport:
-        now, run_id, report = self.clock(), uuid.uuid4().hex, RunReport()
-        channels: list[AlertChannel] | None = None
-        for code, watch, seen_due_at in self.codes.due_codes(now):
+        now, run, report = self.clock(), run_id(), RunReport()
+        destinations: list[AlertDestination] | None = None
+        for due in self.watch.due(now):
             report.due += 1
             try:
-                if not self.codes.claim(code.id, seen_due_at, run_id, now, LEASE):
+                if not self.watch.claim(due.code.id, due.seen_due_at, run, now, LEASE):
                     continue  # another run has it, or an edit made it due anew (next run takes it)
                 report.claimed += 1
-                if channels is None:
-                    channels = self.alerts.channels()
-                self._check(code, watch, seen_due_at, run_id, now, channels, report)
+                if destinations is None:
+                    destinations = self.alerts.destinations()
+                self.check(due, run, now, destinations, report)
             except Exception:  # one broken code must not stop the others; its lease lapses, a later run retries
-                logger.exception("rotation of code %s failed", code.id)
+                logger.exception("rotation of code %s failed", due.code.id)
                 report.errors += 1
         return report
 
-    def _check(
-        self, code: LiveCode, watch: dict, seen_due_at: str, run_id: str, now: datetime, channels, report: RunReport
+    def check(
+        self, due: DueCode, run: str, now: datetime, destinations: Sequence[AlertDestination], report: RunReport
     ) -> None:
-        scans = self.codes.counters(code.id)
-        total = sum(scans.values())
-        rate, baseline = _scan_rate(watch, total, now)
-        opened = dict(watch.get("open", {}))
+        """Look at one claimed code: store what changed with its new alerts, deliver, finish."""
+        code, watch = due.code, due.watch
+        scans = self.watch.counters(code.id)
+        rate, scans_total, scans_at = _scan_rate(watch, sum(scans.values()), now)
+        opened = dict(watch.open)
         holding = conditions(code, scans, now, self.settings, rate, opened)
         messages: list[AlertMessage] = []
 
         for key, condition in holding.items():
             if key not in opened:
-                opened[key] = {"opened_at": to_iso(now), "severity": condition.severity}
+                opened[key] = OpenAlert(_whole(now), condition.severity)
                 messages.append(_message(code, "raised", key, condition.severity, condition.message, now))
                 report.raised += 1
         for key in [k for k in opened if k not in holding]:
             opened.pop(key)
             if code.status != ARCHIVED and not lapsed(key, code, now):
-                messages.append(_message(code, "resolved", key, "info", f"已恢复：{_describe(key)}。", now))
+                messages.append(_message(code, "resolved", key, "info", resolved_text(key), now))
                 report.resolved += 1
 
         current = None if code.status == ARCHIVED else current_target_id(code, scans, now)
-        previous = watch.get("current_target_id")
+        previous = watch.current_target_id
         if previous and current and current != previous:
-            text = f"已自动从群二维码 {previous} 切换到 {current}（原二维码{_why_left(code, previous, scans, now)}）。"
+            text = switched_text(previous, current, why_left(code, previous, scans, now))
             messages.append(_message(code, "switched", f"switched:{previous}:{current}", "info", text, now))
             report.switched += 1
 
-        covering = [c for c in channels if c.covers(code.id)]
-        pending = dict(watch.get("pending", {}))  # record sort key -> next attempt
-        puts = []
+        covering = [d for d in destinations if d.covers(code.id)]
+        pending = dict(watch.pending)  # record ref -> next attempt
+        records = []
         for message in messages:
-            deliveries = {c.id: {"status": "pending", "attempts": 0} for c in covering}
-            puts.append(self.alerts.record_put(message, deliveries))
-            if deliveries:
-                pending[record_key(message)["sk"]["S"]] = to_iso(now)
-        state = {"open": opened, "current_target_id": current, "scans_per_hour": rate, **baseline, "pending": pending}
-        update = self.codes.watch_update(code.id, run_id, state, seen_due_at)
-        if not self.alerts.write_transition(update, puts):
+            records.append(AlertRecord(message, {d.id: DeliveryState() for d in covering}))
+            if covering:
+                pending[message.ref] = _whole(now)
+        state = WatchState(opened, current, rate, scans_total, scans_at, dict(pending))
+        if not self.watch.store_transition(code.id, run, due.seen_due_at, state, records):
             # Edited or filled since we claimed it (or the lease lapsed): say nothing now, the
             # next run looks at the code as it is then.
-            self.codes.release(code.id, run_id)
+            self.watch.release(code.id, run)
             return
 
-        by_id = {c.id: c for c in channels}
-        for sort_key, next_attempt in list(pending.items()):
-            if from_iso(next_attempt) <= now:
-                retry_at = self._deliver(code.id, sort_key, by_id, now, report)
+        by_id = {d.id: d for d in destinations}
+        for ref, next_attempt in list(pending.items()):
+            if next_attempt <= now:
+                retry_at = self._deliver(code.id, ref, by_id, now, report)
                 if retry_at:
-                    pending[sort_key] = to_iso(retry_at)
+                    pending[ref] = retry_at
                 else:
-                    pending.pop(sort_key)
+                    pending.pop(ref)
         span = runway(code, scans, now, rate)
         due_at = None if code.status == ARCHIVED else next_check(code, now, self.settings, span, bool(opened))
         if pending:
-            due_at = min([d for d in (due_at,) if d] + [from_iso(v) for v in pending.values()])
-        self.codes.finish(code.id, run_id, state, seen_due_at, due_at)
+            due_at = min([d for d in (due_at,) if d] + list(pending.values()))
+        self.watch.finish(code.id, run, replace(state, pending=pending), due.seen_due_at, due_at)
 
-    def _deliver(self, code_id: str, sort_key: str, channels: dict, now: datetime, report: RunReport):
+    def _deliver(
+        self, code_id: str, ref: str, destinations: Mapping[str, AlertDestination], now: datetime, report: RunReport
+    ) -> datetime | None:
         """Send one record's pending deliveries that are due; returns when to retry, if ever."""
-        found = self.alerts.record(code_id, sort_key)
-        if found is None:
+        record = self.alerts.record(code_id, ref)
+        if record is None:
             return None
-        message, deliveries = found
-        for channel_id, state in deliveries.items():
-            if state["status"] != "pending" or from_iso(state.get("next_attempt_at", to_iso(now))) > now:
+        deliveries = dict(record.deliveries)
+        for destination_id, state in record.deliveries.items():
+            if not state.due(now):
                 continue
-            channel = channels.get(channel_id)
-            state["attempts"] += 1
+            destination = destinations.get(destination_id)
+            attempts = state.attempts + 1
             try:
-                if channel is None:
+                if destination is None:
                     raise DeliveryFailed("the channel was deleted")
-                deliver(channel, message, self.sns, self.topic_arn)
+                deliver(destination, record.message, self.topic)
             except DeliveryFailed as error:
-                state["last_error"] = str(error)
-                retry_at = self.retry.next_attempt(state["attempts"], now) if channel is not None else None
+                retry_at = self.retry.next_attempt(attempts, now) if destination is not None else None
+                failed = replace(state, attempts=attempts, last_error=str(error))
                 if retry_at is None:
-                    state["status"] = "failed"
+                    deliveries[destination_id] = replace(failed, status=FAILED)
                     report.failed += 1
                 else:
-                    state["next_attempt_at"] = to_iso(retry_at)
+                    deliveries[destination_id] = replace(failed, next_attempt_at=_whole(retry_at))
                 continue
-            state.update(status="sent", sent_at=to_iso(now))
-            state.pop("next_attempt_at", None)
+            deliveries[destination_id] = replace(
+                state, attempts=attempts, status=SENT, sent_at=_whole(now), next_attempt_at=None
+            )
             report.delivered += 1
-        self.alerts.update_deliveries(message, deliveries)
-        waiting = [from_iso(s["next_attempt_at"]) for s in deliveries.values() if s["status"] == "pending"]
+        self.alerts.update_deliveries(replace(record, deliveries=deliveries))
+        waiting = [s.next_attempt_at for s in deliveries.values() if s.status == PENDING and s.next_attempt_at]
         return min(waiting) if waiting else None
 
 
-def _scan_rate(watch: dict, total: int, now: datetime) -> tuple[float | None, dict]:
-    """Scans per hour since the last measurement, and the baseline to keep for the next one."""
-    before, at = watch.get("scans_total"), watch.get("scans_at")
+def _whole(instant: datetime) -> datetime:
+    """`instant` as stored (to the second), so this run computes with what the next one reads."""
+    return instant.replace(microsecond=0)
+
+
+def _scan_rate(watch: WatchState, total: int, now: datetime) -> tuple[float | None, int, datetime]:
+    """Scans per hour since the last measurement, and the baseline (total, when) to keep."""
+    before, at = watch.scans_total, watch.scans_at
     if before is None or at is None:
-        return watch.get("scans_per_hour"), {"scans_total": total, "scans_at": to_iso(now)}
-    elapsed = now - from_iso(at)
+        return watch.scans_per_hour, total, _whole(now)
+    elapsed = now - at
     if elapsed < RATE_WINDOW:
-        return watch.get("scans_per_hour"), {"scans_total": before, "scans_at": at}
+        return watch.scans_per_hour, before, at
     rate = max(total - before, 0) / (elapsed.total_seconds() / 3600)
-    return rate, {"scans_total": total, "scans_at": to_iso(now)}
+    return rate, total, _whole(now)
 
 
 def _message(code: LiveCode, event: str, condition: str, severity: str, text: str, now: datetime) -> AlertMessage:
     # The id is derived from what happened, so a retried transaction can never record it twice.
-    identity = f"{code.id}|{event}|{condition}|{to_iso(now)}"
     return AlertMessage(
-        id=uuid.uuid5(uuid.NAMESPACE_URL, identity).hex[:16],
+        id=stable_id(f"{code.id}|{event}|{condition}|{to_iso(now)}"),
         code_id=code.id,
         code_name=code.name,
         event=event,
@@ -201,23 +207,15 @@ def _message(code: LiveCode, event: str, condition: str, severity: str, text: st
     )
 
 
-def _describe(key: str) -> str:
-    kind, _, target = key.partition(":")
-    if kind.startswith("expiring_"):
-        return f"群二维码 {target} 不再临近过期"
-    return {"runway_low": "可用群二维码余量已恢复", "on_fallback": "已有可用的群二维码，扫码用户不再看到兜底文案"}.get(
-        kind, key
-    )
-
-
-def _why_left(code: LiveCode, target_id: str, scans: dict, now: datetime) -> str:
+def why_left(code: LiveCode, target_id: str, scans: Mapping[str, int], now: datetime) -> str:
+    """Why the job no longer sends scanners to `target_id`: a reason of ``wording.LEFT_BECAUSE``."""
     target = code.target(target_id)
     if target is None:
-        return "已删除"
+        return "deleted"
     if not target.enabled:
-        return "已停用"
+        return "disabled"
     if target.expires_at <= now:
-        return "已过期"
+        return "expired"
     if scans.get(target_id, 0) >= code.switch_threshold:
-        return "已达到切换阈值"
-    return "已被调整顺序"
+        return "full"
+    return "reordered"

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
@@ -294,40 +293,6 @@ class CodesTable:
 
     # -- the rotation job's view: due codes, leases, watch state -----------------------
 
-    def due_codes(self, now: datetime, page_size: int = 100) -> Iterator[tuple[LiveCode, dict, str]]:
-        """Codes whose next check is due, from the due-time index (never a table scan):
-        (code, watch state, the due_at seen, needed to claim it)."""
-        query = {
-            "TableName": self._table,
-            "IndexName": DUE_INDEX,
-            "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
-            "ExpressionAttributeValues": {":due": _s(DUE), ":now": _s(to_precise_iso(now))},
-            "Limit": page_size,
-        }
-        for item in query_all(self._client, query):
-            yield code_from_item(item), json.loads(item.get("watch_json", {}).get("S", "{}")), item["due_at"]["S"]
-
-    def claim(self, code_id: str, seen_due_at: str, run_id: str, now: datetime, lease: timedelta) -> bool:
-        """Take the code for this run, unless another run has it or an edit made it due anew."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=self._code_key(code_id),
-                UpdateExpression="SET lease_owner = :run, lease_until = :until",
-                ConditionExpression="due_at = :seen AND (attribute_not_exists(lease_until) OR lease_until < :now)",
-                ExpressionAttributeValues={
-                    ":run": _s(run_id),
-                    ":until": _s(to_iso(now + lease)),
-                    ":seen": _s(seen_due_at),
-                    ":now": _s(to_iso(now)),
-                },
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
     def counters(self, code_id: str) -> dict[str, int]:
         """Scans per target (and ``fallback``), summed over the shards."""
         kwargs = {
@@ -344,54 +309,6 @@ class CodesTable:
             if "LastEvaluatedKey" not in page:
                 return counters.totals()
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def watch_update(self, code_id: str, run_id: str, watch: dict, seen_due_at: str) -> dict:
-        """The Update that stores the job's state on the code item (part of a transaction).
-
-        Only while this run holds the lease and nobody made the code due anew since it was
-        claimed: an admin edit or a filling scan must never be overwritten by the job.
-        """
-        return {
-            "TableName": self._table,
-            "Key": self._code_key(code_id),
-            "UpdateExpression": "SET watch_json = :watch",
-            "ConditionExpression": "lease_owner = :run AND due_at = :seen",
-            "ExpressionAttributeValues": {
-                ":watch": _s(json.dumps(watch, ensure_ascii=False, sort_keys=True)),
-                ":run": _s(run_id),
-                ":seen": _s(seen_due_at),
-            },
-        }
-
-    def finish(self, code_id: str, run_id: str, watch: dict, seen_due_at: str, next_due: datetime | None) -> None:
-        """Store the job's state, set the next check (None: never, the code is archived) and
-        release the lease. If the code was made due anew meanwhile, keep that and only release."""
-        update = self.watch_update(code_id, run_id, watch, seen_due_at)
-        if next_due is None:
-            update["UpdateExpression"] += " REMOVE due_pk, due_at, lease_owner, lease_until"
-        else:
-            update["UpdateExpression"] += ", due_pk = :due_pk, due_at = :next REMOVE lease_owner, lease_until"
-            update["ExpressionAttributeValues"].update({":due_pk": _s(DUE), ":next": _s(to_precise_iso(next_due))})
-        try:
-            self._client.update_item(**update)
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            self.release(code_id, run_id)
-
-    def release(self, code_id: str, run_id: str) -> None:
-        """Give the code back without touching its due time (the next run takes it)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=self._code_key(code_id),
-                UpdateExpression="REMOVE lease_owner, lease_until",
-                ConditionExpression="lease_owner = :run",
-                ExpressionAttributeValues={":run": _s(run_id)},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
 
     def mark_due(self, code_id: str, now: datetime) -> None:
         """Ask the rotation job to look at this code on its next run."""

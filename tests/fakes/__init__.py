@@ -1,0 +1,1 @@
+"""In-memory fakes of the feature repositories (same conditions as the real ones), for service tests."""
