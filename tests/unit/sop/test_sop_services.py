@@ -16,6 +16,8 @@ from siyu.delivery.sender import DeliveryFailed
 from siyu.sop.admin import SopAdmin
 from siyu.sop.api import PlanCreate, PlanUpdate
 from siyu.sop.job import PLAN_LEASE, SEND_LEASE, JobReport, SopJob
+from siyu.sop.ports import DailyPushCounts, DeliveryStore, PlanStore, SopStore
+from siyu.sop.repository import SopTable
 from siyu.sop.rules import ACTIVE, PAUSED, Content, Destination, Plan
 from siyu.sop.sender import SopSender
 from tests.fakes.sop import FakeCodeGroups, FakeFiles, FakeSendQueue, FakeSopStore
@@ -270,3 +272,9 @@ def test_step_images_that_are_not_base64_or_not_pictures_are_refused_with_the_st
     gif = {**bad, "content": {"kind": "image", "image_base64": base64.b64encode(b"GIF89a....").decode()}}
     with pytest.raises(InvalidInput, match="must be a PNG or JPEG"):
         sop.plan([gif])
+
+
+def test_the_fake_and_the_table_offer_the_same_operations():
+    operations = {name for name in vars(SopStore) | vars(PlanStore) | vars(DeliveryStore) if not name.startswith("_")}
+    operations |= {name for name in vars(DailyPushCounts) if not name.startswith("_")}
+    assert operations <= set(dir(FakeSopStore)) and operations <= set(dir(SopTable))

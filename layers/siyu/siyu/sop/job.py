@@ -129,17 +129,13 @@ class SopJob:
 
     def _next_due(self, plan: Plan, destinations: list[Destination], now: datetime) -> datetime | None:
         tz = zone(plan.time_zone)
-        upcoming = [
-            found
-            for step in plan.steps
-            for destination in destinations
-            if (
-                found := next(
-                    occurrences(step.schedule, destination.start or plan.start, tz, now, now + LOOKAHEAD), None
-                )
-            )
-            is not None
-        ]
+        upcoming = []
+        for step in plan.steps:
+            for destination in destinations:
+                start = destination.start or plan.start
+                found = next(occurrences(step.schedule, start, tz, now, now + LOOKAHEAD), None)
+                if found is not None:
+                    upcoming.append(found)
         if is_code_groups(plan):
             upcoming.append(now + GROUPS_RECHECK)
         return min(upcoming) if upcoming else None

@@ -8,25 +8,16 @@ holds for a group whichever plan pushes to it.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from siyu.sop.repository.table import SopTableBase
-from siyu.storage.codec import condition_failed, n, s
+from siyu.storage.codec import n, s
 
 
 class PushCountRecords(SopTableBase):
     def count_push(self, destination: str, day: str, cap: int) -> bool:
         """Count one push to `destination` on `day`, if it is under `cap`."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": s(f"SOPCAP#{destination}"), "sk": s(day)},
-                UpdateExpression="ADD pushes :one",
-                ConditionExpression="attribute_not_exists(pushes) OR pushes < :cap",
-                ExpressionAttributeValues={":one": n(1), ":cap": n(cap)},
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return self._conditional_update(
+            {"pk": s(f"SOPCAP#{destination}"), "sk": s(day)},
+            UpdateExpression="ADD pushes :one",
+            ConditionExpression="attribute_not_exists(pushes) OR pushes < :cap",
+            ExpressionAttributeValues={":one": n(1), ":cap": n(cap)},
+        )

@@ -116,8 +116,7 @@ class DeliveryRecords(SopTableBase):
         """Take a due delivery for sending: its next due time becomes `until` (if the send never
         happens, the job hands it over again then)."""
         return self._conditional_update(
-            plan_id,
-            delivery_id,
+            delivery_key(plan_id, delivery_id),
             UpdateExpression="SET due_at = :until",
             ConditionExpression="due_at = :seen",
             ExpressionAttributeValues={":until": s(to_precise_iso(until)), ":seen": s(seen_due_at)},
@@ -202,8 +201,7 @@ class DeliveryRecords(SopTableBase):
         """Send a delivery again (resend of a failed one, a held one after resume)."""
         placeholders = {f":from{i}": s(status) for i, status in enumerate(from_statuses)}
         return self._conditional_update(
-            plan_id,
-            delivery_id,
+            delivery_key(plan_id, delivery_id),
             UpdateExpression="SET #status = :queued, send_at = :now, due_pk = :due, due_at = :now, "
             "cap_counted = :no REMOVE reason",
             ConditionExpression=f"#status IN ({', '.join(placeholders)})",
@@ -236,13 +234,3 @@ class DeliveryRecords(SopTableBase):
         }
         items, next_cursor = query_page(self._client, query, cursor, TABLE_KEYS)
         return [delivery_from_item(i) for i in items], next_cursor
-
-    def _conditional_update(self, plan_id: str, delivery_id: str, **request: Any) -> bool:
-        """One conditional update of a delivery; False when its condition does not hold."""
-        try:
-            self._client.update_item(TableName=self._table, Key=delivery_key(plan_id, delivery_id), **request)
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from siyu.storage.codec import Item, s
+from botocore.exceptions import ClientError
+
+from siyu.storage.codec import Item, condition_failed, s
 from siyu.storage.due_queue import DueQueue
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
@@ -23,6 +25,16 @@ class SopTableBase:
         self._plans_due = DueQueue(client, table_name, PLAN_DUE)
         self._sends_due = DueQueue(client, table_name, SEND_DUE)
         self.items_read = 0  # what this instance's queries and reads returned (the benchmark's figure)
+
+    def _conditional_update(self, key: Item, **request: Any) -> bool:
+        """One conditional update of the item at `key`; False when its condition does not hold."""
+        try:
+            self._client.update_item(TableName=self._table, Key=key, **request)
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
 
 
 def plan_pk(plan_id: str) -> str:
