@@ -33,9 +33,10 @@ from local_stack.template import Template  # noqa: E402
 from siyu.core.clock import to_precise_iso  # noqa: E402
 from siyu.delivery.sender import post  # noqa: E402
 from siyu.live_codes.repository import CodesTable  # noqa: E402
-from siyu.sop.repository import SopTable, plan_to_json  # noqa: E402
+from siyu.sop.job import SopJob  # noqa: E402
+from siyu.sop.repository import DeliveryQueue, SopTable, plan_to_json  # noqa: E402
 from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step  # noqa: E402
-from siyu.sop.service import SopJob, SopSender  # noqa: E402
+from siyu.sop.sender import SopSender  # noqa: E402
 from siyu.storage.uploads_bucket import UploadsBucket  # noqa: E402
 from tests.receiver import Receiver  # noqa: E402
 
@@ -56,7 +57,7 @@ def bench_plan(n: int, due: bool, destinations: int, receiver_url: str) -> tuple
         id=f"bench{n:06d}",
         name="bench",
         time_zone="Asia/Shanghai",
-        target={"kind": "destinations"},
+        audience={"kind": "destinations"},
         steps=(step,),
         guards=QUIET_NEVER,
         status="active",
@@ -141,7 +142,7 @@ def main() -> None:
         queue_url = sqs.create_queue(QueueName="bench")["QueueUrl"]
         timer = CallTimer(client, sqs)
         sop_table = SopTable(client, table)
-        job = SopJob(sop_table, CodesTable(client, table), queue_url, sqs, clock=lambda: NOW)
+        job = SopJob(sop_table, CodesTable(client, table), DeliveryQueue(sqs, queue_url), clock=lambda: NOW)
         sender = SopSender(
             sop_table, CodesTable(client, table), UploadsBucket(boto3.client("s3"), "bench"), clock=lambda: NOW
         )

@@ -3,7 +3,7 @@ and hands the due deliveries to the send queue. Safe to run twice or concurrentl
 
 from aws_lambda_powertools import Logger
 
-from siyu.sop.service import SopJob
+from siyu.sop.job import SopJob
 
 logger = Logger(service="sop")
 job = SopJob.from_environment()

@@ -7,7 +7,7 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from siyu.sop.service import SopSender
+from siyu.sop.sender import SopSender
 
 logger = Logger(service="sop_send")
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -1,6 +1,5 @@
 """/admin/sop: SOP plans (timed push scripts), presets, the calendar ahead and the delivery log."""
 
-import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -9,8 +8,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from routers.contract import Cursor
 from services import sop_admin
 from siyu.sop.admin import presets
-from siyu.sop.api import Calendar, CalendarEntry, DeliveryLog, PlanCreate, PlanList, PlanUpdate, PlanView
-from siyu.sop.repository import plan_to_json
+from siyu.sop.api import (
+    Calendar,
+    DeliveryLog,
+    PlanCreate,
+    PlanList,
+    PlanUpdate,
+    PlanView,
+    calendar_entry,
+    delivery_view,
+    plan_view,
+)
 from siyu.sop.rules import ACTIVE, PAUSED, Plan
 
 router = Router()
@@ -18,25 +26,7 @@ router = Router()
 
 def view(plan: Plan, with_secrets: bool = False) -> PlanView:
     """The plan as operators see it; webhook secrets only in the answer that created them."""
-    raw = json.loads(plan_to_json(plan))
-    destinations = [
-        {k: v for k, v in d.items() if k != "secret" or with_secrets} | {"id": d["key"].removeprefix("d:")}
-        for d in raw["destinations"]
-    ]
-    return PlanView(
-        id=plan.id,
-        name=plan.name,
-        status=plan.status,
-        time_zone=plan.time_zone,
-        target=plan.target,
-        start_date=plan.start,
-        guards=raw["guards"],
-        steps=raw["steps"],
-        destinations=destinations,
-        warnings=sop_admin().warnings(plan),
-        created_at=plan.created_at,
-        version=plan.version,
-    )
+    return plan_view(plan, sop_admin().warnings(plan), with_secrets)
 
 
 @router.get("/admin/sop/presets", tags=["sop"], summary="Plans to start from (daily week, 15-day flash group, 5+6)")
@@ -57,7 +47,7 @@ def create_plan(body: Annotated[PlanCreate, Body()]) -> PlanView:
 
 @router.get("/admin/sop/plans", tags=["sop"], summary="Plans, newest first")
 def list_plans(limit: Annotated[int, Query(ge=1, le=100)] = 50, cursor: Cursor = None) -> PlanList:
-    plans, next_cursor = sop_admin().list(limit, cursor)
+    plans, next_cursor = sop_admin().list_plans(limit, cursor)
     return PlanList(items=[view(p) for p in plans], next_cursor=next_cursor)
 
 
@@ -83,7 +73,7 @@ def resume_plan(plan_id: str) -> PlanView:
 
 @router.get("/admin/sop/plans/<plan_id>/calendar", tags=["sop"], summary="The pushes of the next N days")
 def plan_calendar(plan_id: str, days: Annotated[int, Query(ge=1, le=60)] = 7) -> Calendar:
-    items = [CalendarEntry(**entry) for entry in sop_admin().calendar(plan_id, days)]
+    items = [calendar_entry(push) for push in sop_admin().calendar(plan_id, days)]
     return Calendar(plan_id=plan_id, days=days, items=items)
 
 
@@ -92,11 +82,11 @@ def plan_deliveries(
     plan_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 100, cursor: Cursor = None
 ) -> DeliveryLog:
     items, next_cursor = sop_admin().deliveries(plan_id, limit, cursor)
-    return DeliveryLog(items=items, next_cursor=next_cursor)
+    return DeliveryLog(items=[delivery_view(d) for d in items], next_cursor=next_cursor)
 
 
 @router.post(
     "/admin/sop/plans/<plan_id>/deliveries/<delivery_id>/resend", tags=["sop"], summary="Send a failed push again"
 )
 def resend_delivery(plan_id: str, delivery_id: str) -> dict:
-    return sop_admin().resend(plan_id, delivery_id)
+    return delivery_view(sop_admin().resend(plan_id, delivery_id))

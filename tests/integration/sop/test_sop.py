@@ -7,17 +7,20 @@ import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
 from siyu.core.clock import to_precise_iso
 from siyu.delivery.retry import RetryPolicy
 from siyu.live_codes.repository import CodesTable
-from siyu.sop.repository import SopTable, plan_to_json
+from siyu.sop.job import SopJob
+from siyu.sop.repository import DeliveryQueue, SopTable, plan_to_json
 from siyu.sop.rules import ONCE, TEXT, Content, Destination, Guards, Plan, Schedule, Step
-from siyu.sop.service import SopJob, SopSender
+from siyu.sop.sender import SopSender
 from siyu.storage.uploads_bucket import UploadsBucket
 from tests.helpers import Clock, b64, new_group_screenshot
 from tests.receiver import Receiver
@@ -51,7 +54,7 @@ def sop(stack):
     clock = Clock(T0)
     queue_url = stack.template.functions()["SopFunction"].environment["SOP_QUEUE_URL"]
     sqs = boto3.client("sqs")
-    job = SopJob(SopTable.from_environment(), CodesTable.from_environment(), queue_url, sqs, clock)
+    job = SopJob(SopTable.from_environment(), CodesTable.from_environment(), DeliveryQueue(sqs, queue_url), clock)
     sender = SopSender(
         SopTable.from_environment(),
         CodesTable.from_environment(),
@@ -189,6 +192,27 @@ def test_a_receiver_failing_twice_gets_one_success_and_the_log_shows_the_retries
     assert [h["error"] for h in delivery["history"]] == ["HTTP 500 from " + receiver.url] * 2
 
 
+def test_the_delivery_log_shows_the_stored_attributes_by_their_stored_names(admin, sop, stack):
+    # Given a delivery that failed once, was retried and was sent (most attributes set) and one held
+    receiver = Receiver(fail_first=1)
+    try:
+        plan = webhook_plan(admin, receiver, [once_step("log me", local(T0 + timedelta(minutes=30)), text="hi")])
+        sop.tick(T0 + timedelta(minutes=31), plan)
+        sop.tick(T0 + timedelta(minutes=33), plan)
+    finally:
+        receiver.close()
+    # When the log is read, each entry is the item as stored: every attribute but the keys, id for sk
+    (logged,) = deliveries(admin, plan["id"])
+    table = stack.template.functions()["SopFunction"].environment["TABLE_NAME"]
+    item = boto3.client("dynamodb").get_item(
+        TableName=table, Key={"pk": {"S": f"PLAN#{plan['id']}"}, "sk": {"S": f"DELIVERY#{logged['id']}"}}
+    )["Item"]
+    stored = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
+    stored = {k: int(v) if isinstance(v, Decimal) else v for k, v in stored.items() if k not in ("pk", "sk", "due_pk")}
+    assert logged == stored
+    assert logged["target_key"].startswith("d:") and logged["status"] == "sent" and logged["cap_counted"] is True
+
+
 def test_quiet_hours_hold_a_push_and_the_daily_cap_skips_the_fourth(admin, sop, receiver):
     evening = next_local(23, 0, T0)
     steps = [once_step(f"late {i}", local(evening + timedelta(minutes=i)), text=f"晚安 {i}") for i in range(4)]
@@ -308,7 +332,7 @@ def test_a_job_run_reads_on_the_order_of_the_due_items_not_the_plans(stack, sop,
             id=f"bench{n:05d}",
             name="bench",
             time_zone="Asia/Shanghai",
-            target={"kind": "destinations"},
+            audience={"kind": "destinations"},
             steps=(
                 Step(
                     "s1",

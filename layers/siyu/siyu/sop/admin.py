@@ -3,6 +3,9 @@ scratch), edit, pause and resume, look ahead, read the delivery log, resend a fa
 
 Every step's content is checked against every destination's channel at creation: a robot that
 cannot carry a mini-program card is refused now, with the reason, not at 3 a.m.
+
+Webhook signing secrets are made with ``secrets.token_urlsafe`` (a secret, not an id: it is not
+made by ``siyu.core.ids``).
 """
 
 from __future__ import annotations
@@ -11,17 +14,24 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
-from siyu.live_codes.admin import new_id
+from siyu.core.ids import new_id
 from siyu.live_codes.repository import CodesTable
 from siyu.sop.api import ContentIn, DestinationIn, GuardsIn, PlanCreate, PlanUpdate, StepIn
-from siyu.sop.repository import SopTable, Stale
+from siyu.sop.audience import CODE_GROUPS, DESTINATIONS, audience_destinations, is_code_groups
+from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
+from siyu.sop.repository import SopTable
 from siyu.sop.rules import (
     ACTIVE,
+    CANCELLED,
     DAY_OFFSET,
+    FAILED,
+    HELD,
     IMAGE,
     LINK,
     MARKDOWN,
@@ -29,15 +39,18 @@ from siyu.sop.rules import (
     ONCE,
     PAUSED,
     PRESETS,
+    SKIPPED,
     TEXT,
     WEBHOOK,
     WECOM_ROBOT,
     WEEKLY,
     Content,
+    Delivery,
     Destination,
     Guards,
     Plan,
     PlanInvalid,
+    PlannedPush,
     Schedule,
     Step,
     check_content,
@@ -46,18 +59,18 @@ from siyu.sop.rules import (
     send_time,
     zone,
 )
-from siyu.sop.service import destinations_of
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.storage.versioned import modify
 
-SAVE_ATTEMPTS = 5
 MAX_CALENDAR_DAYS = 60
+HELD_ON_RESUME = 500  # deliveries read when a plan resumes, to send the held ones
 
 
 @dataclass
 class SopAdmin:
-    sop: SopTable
-    codes: CodesTable
-    bucket: UploadsBucket
+    sop: SopStore
+    codes: CodeGroups
+    files: ImageFiles
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
@@ -73,13 +86,12 @@ class SopAdmin:
         steps_in = body.steps if body.steps is not None else _preset_steps(preset)
         if not steps_in:
             raise InvalidInput("a plan needs steps: give steps, or a preset to start from")
-        plan_id = new_id()
-        destinations, target = self._target(body)
+        destinations, audience = self._audience(body)
         plan = Plan(
-            id=plan_id,
+            id=new_id(),
             name=body.name or (preset["name"] if preset else "SOP plan"),
             time_zone=body.time_zone,
-            target=target,
+            audience=audience,
             steps=(),
             guards=_guards(body.guards),
             status=ACTIVE,
@@ -93,36 +105,37 @@ class SopAdmin:
         return plan
 
     def update(self, plan_id: str, body: PlanUpdate) -> Plan:
+        steps: tuple[Step, ...] | None = None
+        images: list[tuple[str, bytes]] = []
+        if body.steps is not None:
+            if not body.steps:
+                raise InvalidInput("a plan needs at least one step; pause it instead")
+            # A plan's audience (and so its channels) never changes: the steps are checked once.
+            steps, images = self._steps(self.get(plan_id), body.steps)
+
         def change(plan: Plan) -> Plan:
             if body.name:
                 plan = replace(plan, name=body.name)
             if body.guards:
                 plan = replace(plan, guards=_guards(body.guards))
-            if body.steps is not None:
-                if not body.steps:
-                    raise InvalidInput("a plan needs at least one step; pause it instead")
-                steps, images = self._steps(plan, body.steps)
-                pending.extend(images)
+            if steps is not None:
                 plan = replace(plan, steps=steps)
             return plan
 
-        pending: list[tuple[str, bytes]] = []
-        saved: list[Plan] = []
-        self._store_images(pending, lambda: saved.append(self._modify(plan_id, change, due_now=True)))
-        return saved[0]
+        return self._store_images(images, lambda: self._save(plan_id, change, due_now=True))
 
     def set_status(self, plan_id: str, status: str) -> Plan:
         """Pause (nothing is sent; pushes that fall in the pause are skipped) or resume."""
         now = self.clock()
         found = self.sop.plan(plan_id) if plan_id.isalnum() else None
         # Pushes that fell in the pause stay skipped: the job goes on from now (or from where it got).
-        resume_from = max(now, found[1]["scanned_until"]) if found else now
-        plan = self._modify(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
+        resume_from = max(now, found[1].scanned_until) if found else now
+        plan = self._save(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
         if status == ACTIVE:  # pushes held while paused go out now (if they are not too late)
-            deliveries, _ = self.sop.deliveries(plan_id, limit=500)
+            deliveries, _ = self.sop.deliveries(plan_id, limit=HELD_ON_RESUME)
             for d in deliveries:
-                if d["status"] == "held":
-                    self.sop.requeue(plan_id, d["id"], now, ("held",))
+                if d.status == HELD:
+                    self.sop.requeue(plan_id, d.id, now, (HELD,))
         return plan
 
     def get(self, plan_id: str) -> Plan:
@@ -131,20 +144,20 @@ class SopAdmin:
             raise NotFound(f"no SOP plan with id {plan_id[:40]!r}")
         return found[0]
 
-    def list(self, limit: int, cursor: str | None):
+    def list_plans(self, limit: int, cursor: str | None) -> tuple[list[Plan], str | None]:
         return self.sop.list_plans(limit, cursor)
 
     def warnings(self, plan: Plan) -> list[str]:
-        if plan.target.get("kind") == "code_groups" and not destinations_of(plan, self.codes):
+        if is_code_groups(plan) and not audience_destinations(plan, self.codes):
             return [
-                f"none of code {plan.target['code_id']}'s groups has a WeCom robot yet: set robot_url on its "
+                f"none of code {plan.audience['code_id']}'s groups has a WeCom robot yet: set robot_url on its "
                 "targets (PATCH /admin/codes/{id}/targets/{target_id}) and the plan reaches them"
             ]
         return []
 
     # -- look ahead, log, resend ---------------------------------------------------------
 
-    def calendar(self, plan_id: str, days: int) -> list[dict]:
+    def calendar(self, plan_id: str, days: int) -> list[PlannedPush]:
         """The pushes of the next `days` days as the job will make them (quiet hours and caps applied)."""
         if not 1 <= days <= MAX_CALENDAR_DAYS:
             raise InvalidInput(f"days must be 1 to {MAX_CALENDAR_DAYS}")
@@ -153,93 +166,102 @@ class SopAdmin:
         tz = zone(plan.time_zone)
         entries = []
         for step in plan.steps:
-            for target in destinations_of(plan, self.codes):
+            for destination in audience_destinations(plan, self.codes):
                 for scheduled in occurrences(
-                    step.schedule, target.start or plan.start, tz, now, now + timedelta(days=days)
+                    step.schedule, destination.start or plan.start, tz, now, now + timedelta(days=days)
                 ):
                     at = send_time(scheduled, plan.guards, tz)
-                    entries.append((at, scheduled, step, target))
+                    entries.append((at, scheduled, step, destination))
         entries.sort(key=lambda e: (e[0], e[1], e[2].id, e[3].key))
-        per_day: Counter = Counter()
+        per_day: Counter[tuple[str, date]] = Counter()
         items = []
-        for at, scheduled, step, target in entries:
-            day = (target.url, at.astimezone(tz).date())
+        for at, scheduled, step, destination in entries:
+            day = (destination.url, at.astimezone(tz).date())
             per_day[day] += 1
             if per_day[day] > plan.guards.daily_cap:
                 outcome = "over_daily_cap"
             else:
                 outcome = "held_by_quiet_hours" if at != scheduled else "send"
             items.append(
-                {
-                    "scheduled_for": scheduled,
-                    "send_at": None if outcome == "over_daily_cap" else at,
-                    "step_id": step.id,
-                    "step_name": step.name,
-                    "target_key": target.key,
-                    "target_name": target.name,
-                    "outcome": outcome,
-                }
+                PlannedPush(
+                    scheduled_for=scheduled,
+                    send_at=None if outcome == "over_daily_cap" else at,
+                    step_id=step.id,
+                    step_name=step.name,
+                    destination_key=destination.key,
+                    destination_name=destination.name,
+                    outcome=outcome,
+                )
             )
         return items
 
-    def deliveries(self, plan_id: str, limit: int, cursor: str | None):
+    def deliveries(self, plan_id: str, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
         self.get(plan_id)
         return self.sop.deliveries(plan_id, limit, cursor)
 
-    def resend(self, plan_id: str, delivery_id: str) -> dict:
+    def resend(self, plan_id: str, delivery_id: str) -> Delivery:
         self.get(plan_id)
         delivery = self.sop.delivery(plan_id, delivery_id)
         if delivery is None:
             raise NotFound(f"plan {plan_id} has no delivery {delivery_id[:80]!r}")
-        if not self.sop.requeue(plan_id, delivery_id, self.clock(), ("failed", "skipped", "cancelled")):
-            raise Conflict(f"delivery {delivery_id} is {delivery['status']}; only failed or skipped ones are resent")
-        return self.sop.delivery(plan_id, delivery_id)
+        if not self.sop.requeue(plan_id, delivery_id, self.clock(), (FAILED, SKIPPED, CANCELLED)):
+            raise Conflict(f"delivery {delivery_id} is {delivery.status}; only failed or skipped ones are resent")
+        resent = self.sop.delivery(plan_id, delivery_id)
+        assert resent is not None, "a delivery just requeued exists (deliveries are never deleted)"
+        return resent
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _modify(self, plan_id: str, change, due_now: bool = False, resume_from: datetime | None = None) -> Plan:
-        for _ in range(SAVE_ATTEMPTS):
-            plan = self.get(plan_id)
-            try:
-                changed = change(plan)
-                scanned = resume_from if (resume_from and plan.status == PAUSED and changed.status == ACTIVE) else None
-                return self.sop.save_plan(changed, self.clock() if due_now else None, scanned)
-            except Stale:
-                continue
-        raise Conflict("the plan kept changing while saving (someone else is editing it); try again")
+    def _save(
+        self,
+        plan_id: str,
+        change: Callable[[Plan], Plan],
+        due_now: bool = False,
+        resume_from: datetime | None = None,
+    ) -> Plan:
+        """Apply `change` to the stored plan and save it (again from a fresh read if someone saved
+        it in between); `resume_from`: where the job goes on when this resumes a paused plan."""
 
-    def _target(self, body: PlanCreate) -> tuple[tuple[Destination, ...], dict]:
-        target = body.target
-        if target.kind == "code_groups":
-            if not target.code_id:
+        def change_and_save(plan: Plan) -> Plan:
+            changed = change(plan)
+            resumed = resume_from is not None and plan.status == PAUSED and changed.status == ACTIVE
+            return self.sop.save_plan(changed, self.clock() if due_now else None, resume_from if resumed else None)
+
+        return modify(lambda: self.get(plan_id), change_and_save, "the plan")
+
+    def _audience(self, body: PlanCreate) -> tuple[tuple[Destination, ...], dict[str, Any]]:
+        """The plan's named destinations and its audience, from the request's `target`."""
+        audience = body.target
+        if audience.kind == CODE_GROUPS:
+            if not audience.code_id:
                 raise InvalidInput("target.code_id is required for a code_groups target")
-            code, _ = self.codes.load(target.code_id) if target.code_id.isalnum() else (None, None)
+            code, _ = self.codes.load(audience.code_id) if audience.code_id.isalnum() else (None, None)
             if code is None:
-                raise InvalidInput(f"target.code_id: no live code {target.code_id[:40]!r}")
-            return (), {"kind": "code_groups", "code_id": code.id}
-        if not target.destinations:
+                raise InvalidInput(f"target.code_id: no live code {audience.code_id[:40]!r}")
+            return (), {"kind": CODE_GROUPS, "code_id": code.id}
+        if not audience.destinations:
             raise InvalidInput("target.destinations: give at least one {name, channel, url}")
-        names = [d.name for d in target.destinations]
+        names = [d.name for d in audience.destinations]
         if len(set(names)) != len(names):
             raise InvalidInput("target.destinations: names must be unique within a plan")
-        return tuple(_destination(d) for d in target.destinations), {"kind": "destinations"}
+        return tuple(_destination(d) for d in audience.destinations), {"kind": DESTINATIONS}
 
-    def _store_images(self, images: list[tuple[str, bytes]], save: Callable[[], object]) -> None:
+    def _store_images[Saved](self, images: list[tuple[str, bytes]], save: Callable[[], Saved]) -> Saved:
         """Store the steps' images, then save; if the save fails, remove them again."""
-        stored = []
+        stored: list[tuple[str, str | None]] = []
         try:
             for key, data in images:
                 content_type = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
-                stored.append((key, self.bucket.put(key, data, content_type)))
-            save()
+                stored.append((key, self.files.put(key, data, content_type)))
+            return save()
         except BaseException:
             for key, version in stored:
-                self.bucket.delete(key, version)
+                self.files.delete(key, version)
             raise
 
     def _steps(self, plan: Plan, steps_in: list[StepIn]) -> tuple[tuple[Step, ...], list[tuple[str, bytes]]]:
         """The steps, every one checked against every channel of the plan, and the images to store."""
-        channels = {WECOM_ROBOT} if plan.target.get("kind") == "code_groups" else {d.channel for d in plan.destinations}
+        channels = {WECOM_ROBOT} if is_code_groups(plan) else {d.channel for d in plan.destinations}
         steps, images = [], []
         for number, step_in in enumerate(steps_in, 1):
             try:
@@ -250,7 +272,7 @@ class SopAdmin:
             except PlanInvalid as error:
                 raise InvalidInput(f"step {number} ({step_in.name}): {error}") from None
             steps.append(Step(f"s{number}", step_in.name, schedule, content))
-            if image:
+            if image and content.image_key:
                 images.append((content.image_key, image))
         return tuple(steps), images
 
@@ -285,11 +307,11 @@ def _content(plan_id: str, content: ContentIn) -> tuple[Content, bytes | None]:
     return built, data
 
 
-def presets() -> list[dict]:
+def presets() -> list[dict[str, Any]]:
     return [{"id": key, **preset} for key, preset in PRESETS.items()]
 
 
-def _preset_steps(preset: dict | None) -> list[StepIn]:
+def _preset_steps(preset: dict[str, Any] | None) -> list[StepIn]:
     return [StepIn.model_validate(step) for step in preset["steps"]] if preset else []
 
 
@@ -320,7 +342,7 @@ def _destination(d: DestinationIn) -> Destination:
     return Destination(f"d:{new_id(6)}", d.name, d.channel, d.url, secret, d.start_date)
 
 
-def _checked_zone(name: str):
+def _checked_zone(name: str) -> ZoneInfo:
     try:
         return zone(name)
     except (ValueError, KeyError, OSError):

@@ -1,13 +1,17 @@
-"""The admin API's contract for SOP plans (pydantic; admin function only)."""
+"""The admin API's contract for SOP plans (pydantic; admin function only), and the views of
+the domain records it answers with."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+import dataclasses
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input
+from siyu.core.clock import to_precise_iso
+from siyu.sop.rules import Delivery, Plan, PlannedPush
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
@@ -69,7 +73,7 @@ class GuardsIn(_Input):
 class PlanCreate(_Input):
     name: Name | None = Field(None, description="Defaults to the preset's name.")
     preset: Literal["daily_group_week", "flash_group_15_days", "seeding_then_conversion"] | None = None
-    time_zone: TimeZone = "Asia/Shanghai"
+    time_zone: TimeZone = "Asia/Shanghai"  # type: ignore[assignment]  # validated to its str, as TimeZone makes it
     target: TargetIn
     start_date: CalendarDay | None = Field(None, description="Day 0 for destinations; default: today.")
     steps: list[StepIn] | None = Field(None, max_length=100, description="Required unless a preset gives them.")
@@ -87,11 +91,11 @@ class PlanView(BaseModel):
     name: str
     status: Literal["active", "paused"]
     time_zone: str
-    target: dict
+    target: dict[str, Any]
     start_date: date
-    guards: dict
-    steps: list[dict]
-    destinations: list[dict]
+    guards: dict[str, Any]
+    steps: list[dict[str, Any]]
+    destinations: list[dict[str, Any]]
     warnings: list[str]
     created_at: datetime
     version: int
@@ -119,5 +123,74 @@ class Calendar(BaseModel):
 
 
 class DeliveryLog(BaseModel):
-    items: list[dict]
+    items: list[dict[str, Any]]
     next_cursor: str | None = None
+
+
+def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> PlanView:
+    """The plan as operators see it; webhook secrets only in the answer that created them."""
+    destinations = [
+        {k: v for k, v in _document(d).items() if k != "secret" or with_secrets} | {"id": d.key.removeprefix("d:")}
+        for d in plan.destinations
+    ]
+    return PlanView(
+        id=plan.id,
+        name=plan.name,
+        status=plan.status,
+        time_zone=plan.time_zone,
+        target=plan.audience,
+        start_date=plan.start,
+        guards=_document(plan.guards),
+        steps=[_document(step) for step in plan.steps],
+        destinations=destinations,
+        warnings=warnings,
+        created_at=plan.created_at,
+        version=plan.version,
+    )
+
+
+def calendar_entry(push: PlannedPush) -> CalendarEntry:
+    return CalendarEntry(
+        scheduled_for=push.scheduled_for,
+        send_at=push.send_at,
+        step_id=push.step_id,
+        step_name=push.step_name,
+        target_key=push.destination_key,
+        target_name=push.destination_name,
+        outcome=push.outcome,
+    )
+
+
+# A delivery in the log: its stored attributes by their stored names, those it has.
+_DELIVERY_FIELDS = {"destination_key": "target_key", "destination_name": "target_name"}
+
+
+def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    for item in dataclasses.fields(delivery):
+        value = getattr(delivery, item.name)
+        if value is None or (item.name == "history" and not value):
+            continue
+        view[_DELIVERY_FIELDS.get(item.name, item.name)] = _json(value)
+    return view
+
+
+def _document(record: Any) -> dict[str, Any]:
+    """A record's fields as JSON values, names sorted (as the stored plan document has them)."""
+    document = _json(dataclasses.asdict(record))
+    assert isinstance(document, dict)
+    return document
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_precise_iso(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _json(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {k: _json(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    return value

@@ -1,16 +1,17 @@
 """SOP plans (timed push scripts): schedules, guards, content rules per channel, presets. Pure.
 
-A plan has steps; each step has a schedule and content, and is sent to every target of the
-plan. Schedules are civil times in the plan's time zone:
+A plan has steps; each step has a schedule and content, and is sent to every destination of the
+plan's audience (its named destinations, or the groups of a live code that have a robot).
+Schedules are civil times in the plan's time zone:
 
-- ``day_offset``: day N after the target's start date (the day a group was added, or a date the
+- ``day_offset``: day N after the destination's start date (the day a group was added, or a date the
   operator gives) at HH:MM; day 0 is the start date itself;
 - ``weekly``: on the given ISO weekdays at HH:MM;
 - ``once``: at one local date-time.
 
 Guards: nothing is sent in quiet hours (default 22:00-08:00): a push due then waits for their
 end, unless that makes it more than ``max_delay_minutes`` late, in which case it is skipped
-(the same rule skips pushes the job finds long overdue). Each target receives at most
+(the same rule skips pushes the job finds long overdue). Each destination receives at most
 ``daily_cap`` pushes per local day.
 
 Wall-clock times that do not exist (the hour skipped when daylight saving starts) are sent at
@@ -20,13 +21,14 @@ are sent the first time.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from siyu.core.errors import InvalidInput
+from siyu.web.base64_files import decode_base64_file
 
 DAY_OFFSET, WEEKLY, ONCE = "day_offset", "weekly", "once"
 TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM = "text", "markdown", "image", "link", "miniprogram"
@@ -42,6 +44,10 @@ ROBOT_MARKDOWN_BYTES = 4096
 ROBOT_IMAGE_BYTES = 2 * 1024 * 1024
 ROBOT_NEWS_TITLE_BYTES = 128
 ROBOT_NEWS_DESCRIPTION_BYTES = 512
+# A step's image as decoded from the request: the Lambda request limit (6 MB), so no body that
+# reaches the function holds a larger one and the decoder never refuses what fits the request;
+# what a robot can carry (2 MB) is checked per channel by check_content.
+MAX_IMAGE_BYTES = 6 * 1024 * 1024
 
 
 class PlanInvalid(ValueError):
@@ -81,7 +87,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Destination:
-    """Where one target's pushes go."""
+    """One member of a plan's audience: where its pushes go."""
 
     key: str  # stable within the plan: d:<id> for a named destination, g:<target_id> for a group
     name: str
@@ -104,7 +110,9 @@ class Plan:
     id: str
     name: str
     time_zone: str
-    target: dict[str, Any]  # {"kind": "destinations", "destinations": [...]} | {"kind": "code_groups", "code_id": ...}
+    # Who receives the pushes, stored as the plan's "target": {"kind": "destinations"} (the named
+    # `destinations` below) | {"kind": "code_groups", "code_id": ...} (every group with a robot).
+    audience: dict[str, Any]
     steps: tuple[Step, ...]
     guards: Guards
     status: str
@@ -112,6 +120,57 @@ class Plan:
     created_at: datetime
     version: int = 1
     destinations: tuple[Destination, ...] = field(default=())  # named destinations (kind destinations)
+
+
+# A delivery's status: waiting (for its send time) | queued | sending | retry | sent | failed |
+# skipped | held (the plan was paused) | cancelled (its step or destination is gone).
+QUEUED, WAITING, SENDING, RETRY, SENT = "queued", "waiting", "sending", "retry", "sent"
+FAILED, SKIPPED, HELD, CANCELLED = "failed", "skipped", "held", "cancelled"
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    at: datetime
+    error: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One push of one step to one destination at one occurrence; its id is that key."""
+
+    id: str
+    plan_id: str
+    step_id: str
+    step_name: str
+    destination_key: str
+    destination_name: str
+    channel: str
+    scheduled_for: datetime
+    send_at: datetime
+    status: str
+    created_at: datetime
+    reason: str | None = None
+    attempts: int = 0
+    cap_counted: bool | None = None  # counted against the destination's daily cap (None: never asked)
+    sent_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_error: str | None = None
+    history: tuple[FailedAttempt, ...] = ()
+    lease_until: datetime | None = None  # while a sender holds it
+    due_at: str | None = None  # while it waits in the send queue
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    """One push of the calendar ahead, as the job will make it."""
+
+    scheduled_for: datetime
+    send_at: datetime | None  # None: it would be skipped (over the daily cap)
+    step_id: str
+    step_name: str
+    destination_key: str
+    destination_name: str
+    outcome: str  # send | held_by_quiet_hours | over_daily_cap
 
 
 def zone(name: str) -> ZoneInfo:
@@ -126,7 +185,7 @@ def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 
 def occurrences(schedule: Schedule, start: date, tz: ZoneInfo, after: datetime, until: datetime) -> Iterator[datetime]:
-    """The instants of `schedule` in (after, until], in order; `start` is the target's day 0."""
+    """The instants of `schedule` in (after, until], in order; `start` is the destination's day 0."""
     if schedule.kind == ONCE:
         assert schedule.on is not None, "a once schedule has its day (admin's _schedule requires it)"
         instant = local_instant(schedule.on, schedule.at, tz)
@@ -196,13 +255,11 @@ def check_content(content: Content, channel: str) -> None:
 
 
 def decode_image(image_base64: str) -> bytes:
-    text = image_base64.strip()
-    if text.startswith("data:") and "," in text:
-        text = text.split(",", 1)[1]
+    """A step's PNG or JPEG from its base64 text (the shared lenient decoder)."""
     try:
-        data = base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise PlanInvalid("image_base64 is not valid base64") from None
+        data = decode_base64_file(image_base64, MAX_IMAGE_BYTES)
+    except InvalidInput as error:  # reported with the step it belongs to, like every content rule
+        raise PlanInvalid(error.message) from None
     if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
         raise PlanInvalid("the image must be a PNG or JPEG file")
     return data
@@ -236,7 +293,7 @@ _FLASH = [
     (13, "20:00", "【第 13 天】倒计时 2 天，体验价即将结束。"),
     (14, "20:00", "【第 14 天】最后一天！感谢陪伴，长期服务请添加专属顾问。"),
 ]
-PRESETS = {
+PRESETS: dict[str, dict[str, Any]] = {  # JSON-shaped: StepIn validates a preset's steps
     "daily_group_week": {
         "name": "日常群周计划",
         "description": "A daily group's week: Monday knowledge, Tuesday topic, Wednesday flash sale … at 20:00.",
@@ -285,7 +342,3 @@ PRESETS = {
         ],
     },
 }
-
-
-def with_status(plan: Plan, status: str) -> Plan:
-    return replace(plan, status=status)

@@ -1,0 +1,131 @@
+"""What the SOP services need from storage and from their neighbours, as protocols.
+
+``siyu.sop.repository`` implements them on DynamoDB, SQS and S3; ``tests/fakes/sop.py`` in memory,
+with the same conditions (a stale version raises StaleVersion, a taken lease or an existing
+delivery is refused, the daily cap counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from siyu.live_codes.model import LiveCode
+from siyu.sop.rules import Delivery, Plan
+
+
+@dataclass(frozen=True)
+class PlanProgress:
+    """How far the job has expanded a plan, and when it looks at it next (the due index)."""
+
+    scanned_until: datetime
+    due_at: str | None
+
+
+class PlanStore(Protocol):
+    items_read: int  # what this store's queries and reads returned (the job reports it)
+
+    def create_plan(self, plan: Plan) -> None: ...
+
+    def plan(self, plan_id: str) -> tuple[Plan, PlanProgress] | None:
+        """The plan (consistent read) and the job's progress on it, or None."""
+        ...
+
+    def save_plan(self, plan: Plan, due_now: datetime | None = None, scanned_until: datetime | None = None) -> Plan:
+        """Save `plan` as its next version; StaleVersion if someone saved it since it was read."""
+        ...
+
+    def list_plans(self, limit: int, cursor: str | None) -> tuple[list[Plan], str | None]: ...
+
+    def due_plans(self, now: datetime) -> Iterator[tuple[str, str]]:
+        """(plan id, due_at seen) of the plans due by `now`."""
+        ...
+
+    def claim_plan(self, plan_id: str, seen_due_at: str, run_id: str, now: datetime, lease: timedelta) -> bool:
+        """Lease the plan to `run_id`, unless another run holds it or it was made due anew."""
+        ...
+
+    def finish_plan(self, plan_id: str, run_id: str, scanned_until: datetime, next_due: datetime | None) -> None:
+        """Record the progress, queue the plan at `next_due` (None: not at all), release it."""
+        ...
+
+
+class DeliveryStore(Protocol):
+    def create_delivery(self, delivery: Delivery, due_at: datetime | None) -> bool:
+        """Create `delivery` (queued at `due_at`, if any) unless one with its key exists."""
+        ...
+
+    def due_deliveries(self, now: datetime) -> Iterator[tuple[str, str, str]]:
+        """(plan id, delivery id, due_at seen) of the deliveries due by `now`."""
+        ...
+
+    def hand_over(self, plan_id: str, delivery_id: str, seen_due_at: str, until: datetime) -> bool:
+        """Take a due delivery for the send queue; it comes due again at `until`."""
+        ...
+
+    def claim_delivery(self, plan_id: str, delivery_id: str, now: datetime, lease: timedelta) -> Delivery | None:
+        """Take the delivery for sending (one more attempt), or None if it is not to be sent now."""
+        ...
+
+    def finish_delivery(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record a send attempt's outcome (while the delivery is being sent)."""
+        ...
+
+    def mark_cap_counted(self, plan_id: str, delivery_id: str) -> None: ...
+
+    def requeue(self, plan_id: str, delivery_id: str, now: datetime, from_statuses: tuple[str, ...]) -> bool:
+        """Queue the delivery again now if its status is one of `from_statuses`."""
+        ...
+
+    def delivery(self, plan_id: str, delivery_id: str) -> Delivery | None: ...
+
+    def deliveries(
+        self, plan_id: str, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Delivery], str | None]:
+        """The plan's delivery log, newest occurrence first."""
+        ...
+
+
+class DailyPushCounts(Protocol):
+    def count_push(self, destination: str, day: str, cap: int) -> bool:
+        """Count one push to `destination` on local `day` if it has had fewer than `cap`."""
+        ...
+
+
+class SopStore(PlanStore, DeliveryStore, DailyPushCounts, Protocol):
+    """Plans, their deliveries and the daily push counts: one table."""
+
+
+class SendQueue(Protocol):
+    def send(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        """Put (plan id, delivery id) pairs on the send queue (at most 10 a call)."""
+        ...
+
+
+class CodeGroups(Protocol):
+    """The live codes whose groups can be a plan's audience."""
+
+    def load(self, code_id: str) -> tuple[LiveCode | None, object]: ...
+
+
+class ImageFiles(Protocol):
+    """The bucket that keeps the steps' images."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> str | None: ...
+
+    def delete(self, key: str, version_id: str | None = None) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def download_url(self, key: str, seconds: int = 300) -> str: ...

@@ -1,0 +1,239 @@
+"""In-memory SOP storage (``siyu.sop.ports``) with the repository's conditions: a stale version
+raises StaleVersion, a plan leased to another run or a delivery being sent is refused, a
+delivery is created once, the daily cap counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from siyu.core.clock import to_precise_iso
+from siyu.core.errors import StaleVersion
+from siyu.sop.ports import PlanProgress
+from siyu.sop.rules import HELD, QUEUED, RETRY, SENDING, SENT, WAITING, Delivery, FailedAttempt, Plan
+
+
+class ConditionFailed(Exception):
+    """A write whose condition did not hold and that the repository does not expect to fail
+    (DynamoDB's ConditionalCheckFailedException, which the caller lets through)."""
+
+
+@dataclass
+class _PlanRecord:
+    plan: Plan
+    scanned_until: datetime
+    due_at: str | None
+    lease_owner: str | None = None
+    lease_until: str | None = None
+
+
+@dataclass
+class FakeSopStore:
+    plans: dict[str, _PlanRecord] = field(default_factory=dict)
+    records: dict[tuple[str, str], Delivery] = field(default_factory=dict)
+    pushes: dict[tuple[str, str], int] = field(default_factory=dict)
+    items_read: int = 0
+
+    # -- plans -----------------------------------------------------------------------------
+
+    def create_plan(self, plan: Plan) -> None:
+        if plan.id in self.plans:
+            raise ConditionFailed(f"plan {plan.id} exists")
+        self.plans[plan.id] = _PlanRecord(plan, plan.created_at, to_precise_iso(plan.created_at))
+
+    def plan(self, plan_id: str) -> tuple[Plan, PlanProgress] | None:
+        record = self.plans.get(plan_id)
+        if record is None:
+            return None
+        self.items_read += 1
+        return record.plan, PlanProgress(record.scanned_until, record.due_at)
+
+    def save_plan(self, plan: Plan, due_now: datetime | None = None, scanned_until: datetime | None = None) -> Plan:
+        record = self.plans.get(plan.id)
+        if record is None or record.plan.version != plan.version:
+            raise StaleVersion(plan.id)
+        record.plan = replace(plan, version=plan.version + 1)
+        if due_now is not None:
+            record.due_at = to_precise_iso(due_now)
+        if scanned_until is not None:
+            record.scanned_until = scanned_until
+        return record.plan
+
+    def list_plans(self, limit: int, cursor: str | None) -> tuple[list[Plan], str | None]:
+        plans = sorted((r.plan for r in self.plans.values()), key=lambda p: (p.created_at, p.id), reverse=True)
+        start = int(cursor or 0)
+        following = start + limit
+        return plans[start:following], str(following) if following < len(plans) else None
+
+    def due_plans(self, now: datetime) -> Iterator[tuple[str, str]]:
+        due = sorted((r.due_at, plan_id) for plan_id, r in self.plans.items() if _due(r.due_at, now))
+        for due_at, plan_id in due:
+            self.items_read += 1
+            yield plan_id, due_at
+
+    def claim_plan(self, plan_id: str, seen_due_at: str, run_id: str, now: datetime, lease: timedelta) -> bool:
+        record = self.plans[plan_id]
+        if record.due_at != seen_due_at or not _lease_free(record.lease_until, now):
+            return False
+        record.lease_owner, record.lease_until = run_id, to_precise_iso(now + lease)
+        return True
+
+    def finish_plan(self, plan_id: str, run_id: str, scanned_until: datetime, next_due: datetime | None) -> None:
+        record = self.plans[plan_id]
+        if record.lease_owner != run_id:
+            return
+        record.scanned_until = scanned_until
+        record.due_at = to_precise_iso(next_due) if next_due else None
+        record.lease_owner = record.lease_until = None
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    def create_delivery(self, delivery: Delivery, due_at: datetime | None) -> bool:
+        key = (delivery.plan_id, delivery.id)
+        if key in self.records:
+            return False
+        self.records[key] = replace(delivery, attempts=0, due_at=to_precise_iso(due_at) if due_at else None)
+        return True
+
+    def due_deliveries(self, now: datetime) -> Iterator[tuple[str, str, str]]:
+        due = sorted((d.due_at, d.plan_id, d.id) for d in self.records.values() if _due(d.due_at, now))
+        for due_at, plan_id, delivery_id in due:
+            self.items_read += 1
+            yield plan_id, delivery_id, due_at
+
+    def hand_over(self, plan_id: str, delivery_id: str, seen_due_at: str, until: datetime) -> bool:
+        delivery = self.records[(plan_id, delivery_id)]
+        if delivery.due_at != seen_due_at:
+            return False
+        self._put(replace(delivery, due_at=to_precise_iso(until)))
+        return True
+
+    def claim_delivery(self, plan_id: str, delivery_id: str, now: datetime, lease: timedelta) -> Delivery | None:
+        delivery = self.records.get((plan_id, delivery_id))
+        if delivery is None:
+            return None
+        waiting = delivery.status in (QUEUED, WAITING, RETRY) and delivery.send_at <= now
+        abandoned = delivery.status == SENDING and delivery.lease_until is not None and delivery.lease_until < now
+        if not (waiting or abandoned):
+            return None
+        claimed = replace(delivery, status=SENDING, lease_until=now + lease, attempts=delivery.attempts + 1)
+        self._put(claimed)
+        return claimed
+
+    def finish_delivery(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+        reason: str | None = None,
+    ) -> None:
+        delivery = self.records[(plan_id, delivery_id)]
+        if delivery.status != SENDING:
+            raise ConditionFailed(f"delivery {delivery_id} is {delivery.status}, not sending")
+        changes: dict[str, Any] = {"status": status, "updated_at": now, "lease_until": None}
+        if status == SENT:
+            changes["sent_at"] = now
+        if error is not None:
+            changes["history"] = (*delivery.history, FailedAttempt(now, error[:500]))
+            changes["last_error"] = error[:500]
+        if reason is not None:
+            changes["reason"] = reason
+        if retry_at is not None:
+            changes.update(due_at=to_precise_iso(retry_at), send_at=retry_at)
+        else:
+            changes["due_at"] = None
+        self._put(replace(delivery, **changes))
+
+    def mark_cap_counted(self, plan_id: str, delivery_id: str) -> None:
+        self._put(replace(self.records[(plan_id, delivery_id)], cap_counted=True))
+
+    def requeue(self, plan_id: str, delivery_id: str, now: datetime, from_statuses: tuple[str, ...]) -> bool:
+        delivery = self.records.get((plan_id, delivery_id))
+        if delivery is None or delivery.status not in from_statuses:
+            return False
+        queued = replace(delivery, status=QUEUED, send_at=now, due_at=to_precise_iso(now), cap_counted=False)
+        self._put(replace(queued, reason=None))
+        return True
+
+    def delivery(self, plan_id: str, delivery_id: str) -> Delivery | None:
+        return self.records.get((plan_id, delivery_id))
+
+    def deliveries(
+        self, plan_id: str, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Delivery], str | None]:
+        found = sorted((d for (p, _), d in self.records.items() if p == plan_id), key=lambda d: d.id, reverse=True)
+        start = int(cursor or 0)
+        following = start + limit
+        return found[start:following], str(following) if following < len(found) else None
+
+    # -- the daily cap ---------------------------------------------------------------------------
+
+    def count_push(self, destination: str, day: str, cap: int) -> bool:
+        pushes = self.pushes.get((destination, day), 0)
+        if pushes >= cap:
+            return False
+        self.pushes[(destination, day)] = pushes + 1
+        return True
+
+    # -- for tests ----------------------------------------------------------------------------------
+
+    def of_plan(self, plan_id: str) -> list[Delivery]:
+        return sorted((d for (p, _), d in self.records.items() if p == plan_id), key=lambda d: d.id)
+
+    def held(self, plan_id: str) -> list[Delivery]:
+        return [d for d in self.of_plan(plan_id) if d.status == HELD]
+
+    def _put(self, delivery: Delivery) -> None:
+        self.records[(delivery.plan_id, delivery.id)] = delivery
+
+
+@dataclass
+class FakeSendQueue:
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    def send(self, deliveries: Sequence[tuple[str, str]]) -> None:
+        assert len(deliveries) <= 10, "SQS takes at most ten messages a call"
+        self.sent.extend(deliveries)
+
+    def take(self) -> list[tuple[str, str]]:
+        taken, self.sent = self.sent, []
+        return taken
+
+
+@dataclass
+class FakeCodeGroups:
+    codes: dict[str, Any] = field(default_factory=dict)
+
+    def load(self, code_id: str) -> tuple[Any, object]:
+        return self.codes.get(code_id), None
+
+
+@dataclass
+class FakeFiles:
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        self.objects[key] = body
+        return None
+
+    def delete(self, key: str, version_id: str | None = None) -> None:
+        self.objects.pop(key, None)
+
+    def get(self, key: str) -> bytes:
+        return self.objects[key]
+
+    def download_url(self, key: str, seconds: int = 300) -> str:
+        return f"https://files.example/{key}?expires={seconds}"
+
+
+def _due(due_at: str | None, now: datetime) -> bool:
+    return due_at is not None and due_at <= to_precise_iso(now)
+
+
+def _lease_free(lease_until: str | None, now: datetime) -> bool:
+    return lease_until is None or lease_until < to_precise_iso(now)
