@@ -13,7 +13,6 @@ from siyu.core.errors import InvalidInput
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
 
-LIST_INDEX = "ListIndex"  # every record kind listed newest first: list_pk = its kind, list_sk = created#id
 LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
 TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself
 

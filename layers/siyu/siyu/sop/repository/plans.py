@@ -21,7 +21,8 @@ from siyu.sop.ports import PlanProgress
 from siyu.sop.repository.table import PLAN_DUE, PLAN_SK, SopTableBase, plan_key, plan_pk
 from siyu.sop.rules import Content, Destination, Guards, Plan, Schedule, Step
 from siyu.storage.codec import Item, condition_failed, n, s, text
-from siyu.storage.paging import LIST_INDEX, query_page
+from siyu.storage.paging import query_page
+from siyu.storage.table import LIST_INDEX
 
 # The document keeps the audience under its first name: plans written before still read.
 AUDIENCE_FIELD = "target"
