@@ -13,6 +13,7 @@ from siyu.core.errors import InvalidInput
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
 
+LIST_INDEX = "ListIndex"  # the table's index of lists (list_pk, list_sk)
 LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
 TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself
 
@@ -50,4 +51,16 @@ def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[st
         yield from page["Items"]
         if "LastEvaluatedKey" not in page:
             return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_count(client: DynamoDBClient, query: dict[str, Any]) -> int:
+    """How many items `query` matches (Select=COUNT, page after page)."""
+    query = {**query, "Select": "COUNT"}
+    total = 0
+    while True:
+        page = client.query(**query)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
