@@ -1,0 +1,1 @@
+"""In-memory fakes of the repositories, obeying the same conditions, for service tests."""
