@@ -28,7 +28,7 @@ from siyu.campaigns import pages as campaign_pages
 from siyu.campaigns.rules import ReferralVisit, parse_referral
 from siyu.campaigns.service import CampaignService
 from siyu.core.clock import utcnow
-from siyu.core.errors import InvalidInput, SiyuError, UnreadableBody, UnsupportedMediaType, UploadRefused
+from siyu.core.errors import InvalidInput, SiyuError, TooLarge, UnreadableBody, UnsupportedMediaType
 from siyu.web.base64_files import decode_base64_file
 from siyu.web.http_status import http_status
 from siyu.web.request_bodies import charset_refusal, json_object, media_type, raw_body
@@ -55,7 +55,7 @@ TEXT_FIELDS = ("nickname", "r", "avatar_base64")
 # JSON gets the technical reason instead).
 UNREADABLE_FORM = {
     400: "表单没有提交成功，请刷新页面后重新填写。",
-    413: "照片太大了，请选择 4 MB 以内的照片。",
+    413: campaign_pages.CUSTOMER_COPY[TooLarge],
     415: "表单没有提交成功，请刷新页面后重新填写。",
     422: "表单内容有误，请刷新页面后重新填写。",
 }
@@ -75,7 +75,7 @@ def lambda_handler(event, context):
     except SiyuError as error:
         if http_status(error) == 404:
             return campaign_pages.message_page("活动不存在", "这个活动不存在或链接有误，请向商家确认。", 404)
-        return campaign_pages.message_page("暂时无法参加", error.message, http_status(error))
+        return campaign_pages.message_page("暂时无法参加", campaign_pages.customer_message(error), http_status(error))
     except Exception:
         logger.exception(json.dumps({"message": "campaign page failed", "campaign_id": campaign_id}))
         return campaign_pages.message_page("正在加载…", "访问人数较多，请稍后刷新页面。", 503)
@@ -112,11 +112,10 @@ def join(event, campaign_id):
             service.register_referral(visit)
         participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
     except SiyuError as error:
-        message = UNREADABLE_FORM[413] if http_status(error) == 413 else error.message
-        return _refused(error, campaign, form.get("r"), wants_json, message)
+        return _refused(error, campaign, form.get("r"), wants_json, campaign_pages.customer_message(error))
     cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
     if wants_json:
-        return {**_json(201, service.progress(campaign, participant)), "cookies": cookies}
+        return {**_json(201, service.progress(campaign, participant).to_json()), "cookies": cookies}
     return {
         "statusCode": 303,
         "headers": {"Location": f"/c/{campaign_id}", "Cache-Control": "no-store"},
@@ -130,7 +129,7 @@ def me(event, campaign_id):
     participant = service.participant_of(campaign_id, _visitor(event))
     if participant is None:
         return _json(404, {"message": "you have not joined this campaign yet; join at /c/" + campaign_id})
-    return _json(200, service.progress(campaign, participant))
+    return _json(200, service.progress(campaign, participant).to_json())
 
 
 def poster(event, campaign_id):
@@ -165,9 +164,7 @@ def _avatar(upload) -> bytes | None:
     if not isinstance(upload, bytes):
         raise InvalidInput("avatar must be an image file (or avatar_base64 in JSON)")
     if len(upload) > MAX_AVATAR_BYTES:
-        raise UploadRefused(
-            f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo", 413
-        )
+        raise TooLarge(f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo")
     from siyu.campaigns.posters import avatar_jpeg  # Pillow only for joins that bring a photo
 
     try:

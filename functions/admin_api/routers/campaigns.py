@@ -126,24 +126,24 @@ def unblock_participant(campaign_id: str, participant_id: str) -> ParticipantVie
 @router.get("/admin/campaigns/<campaign_id>/invites", tags=["campaigns"], summary="Invites and their status")
 def list_invites(campaign_id: str, limit: Limit = 100, cursor: Cursor = None) -> RecordList:
     items, next_cursor = campaign_admin().invites(campaign_id, limit, cursor)
-    return RecordList(items=items, next_cursor=next_cursor)
+    return RecordList(items=[i.to_json() for i in items], next_cursor=next_cursor)
 
 
 @router.post("/admin/campaigns/<campaign_id>/invites/<visitor_id>/revoke", tags=["campaigns"], summary="Revoke")
 def revoke_invite(campaign_id: str, visitor_id: str, body: Annotated[RevokeIn, Body()]) -> dict:
-    return campaign_admin().revoke(campaign_id, visitor_id, body.reason)
+    return campaign_admin().revoke(campaign_id, visitor_id, body.reason).to_json()
 
 
 @router.get("/admin/campaigns/<campaign_id>/refusals", tags=["campaigns"], summary="Refused invites and joins")
 def list_refusals(campaign_id: str, limit: Limit = 100, cursor: Cursor = None) -> RecordList:
     items, next_cursor = campaign_admin().refusals(campaign_id, limit, cursor)
-    return RecordList(items=items, next_cursor=next_cursor)
+    return RecordList(items=[r.to_json() for r in items], next_cursor=next_cursor)
 
 
 @router.get("/admin/campaigns/<campaign_id>/rewards", tags=["campaigns"], summary="Rewards and notification status")
 def list_rewards(campaign_id: str, limit: Limit = 100, cursor: Cursor = None) -> RecordList:
     items, next_cursor = campaign_admin().rewards(campaign_id, limit, cursor)
-    return RecordList(items=items, next_cursor=next_cursor)
+    return RecordList(items=[r.to_json() for r in items], next_cursor=next_cursor)
 
 
 @router.post(
@@ -152,4 +152,4 @@ def list_rewards(campaign_id: str, limit: Limit = 100, cursor: Cursor = None) ->
     summary="Send a reward's notification again",
 )
 def resend_reward(campaign_id: str, participant_id: str, level: int) -> dict:
-    return campaign_admin().resend(campaign_id, participant_id, level)
+    return campaign_admin().resend(campaign_id, participant_id, level).to_json()

@@ -287,8 +287,8 @@ def test_stock_is_never_oversold_under_500_concurrent_qualifying_invites(stack, 
     assert set(outcomes) <= {"credited", "already_credited"}, outcomes
     rewards, cursor = table.rewards(fission.id, 1000, None)
     assert cursor is None and len(rewards) == 500
-    assert sum(r["status"] == "granted" for r in rewards) == 100
-    assert sum(r["status"] == "out_of_stock" for r in rewards) == 400
+    assert sum(r.status == "granted" for r in rewards) == 100
+    assert sum(r.status == "out_of_stock" for r in rewards) == 400
     assert table.stock(fission.id) == {1: (100, 100)}
     status, body = fission.admin("PATCH", f"/admin/campaigns/{fission.id}", {"stock": [{"level": 1, "stock": 50}]})
     assert status == 409 and "tier 1" in body["message"] and "granted" in body["message"]  # below what was given

@@ -4,34 +4,38 @@ invites (revoke), refusals, and rewards (resend a failed notification)."""
 
 from __future__ import annotations
 
+import builtins
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from siyu.campaigns import posters
 from siyu.campaigns.api import CampaignCreate, CampaignUpdate, PosterIn, RulesIn, WebhookIn
+from siyu.campaigns.ports import CampaignStore, Files
 from siyu.campaigns.poster_jobs import PosterRenderer
-from siyu.campaigns.repository import CampaignsTable, Stale, StockBelowGranted
+from siyu.campaigns.records import Invite, Refusal, Reward
+from siyu.campaigns.repository import CampaignsTable, StockBelowGranted
 from siyu.campaigns.rules import Campaign, Participant, Rules, numbered_tiers
-from siyu.campaigns.service import CampaignService, new_id
+from siyu.campaigns.service import ID_LENGTH, CampaignService
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, UploadRefused
+from siyu.core.ids import new_id
 from siyu.live_codes.model import CODE_ID_PATTERN
 from siyu.live_codes.repository import CodesTable
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.storage.versioned import modify
 from siyu.web.base64_files import decode_base64_file
 
-SAVE_ATTEMPTS = 5
 MAX_BACKGROUND_BYTES = 4 * 1024 * 1024  # as for QR uploads; a 750x1334 photo is far smaller
-PAGE = 1000
 
 
 @dataclass
 class CampaignAdmin:
-    table: CampaignsTable
+    table: CampaignStore
     codes: CodesTable
-    bucket: UploadsBucket
+    bucket: Files
     service: CampaignService
     renderer: PosterRenderer
     clock: Callable[[], datetime] = utcnow
@@ -55,7 +59,7 @@ class CampaignAdmin:
         except ValueError as error:
             raise InvalidInput(str(error)) from None
         campaign = Campaign(
-            id=new_id(),
+            id=new_id(ID_LENGTH),
             name=body.name,
             code_id=body.code_id,
             starts_at=starts_at,
@@ -82,7 +86,7 @@ class CampaignAdmin:
 
     def update(self, campaign_id: str, body: CampaignUpdate) -> Campaign:
         def change(campaign: Campaign) -> tuple[Campaign, dict[int, int]]:
-            stock = {}
+            stock: dict[int, int] = {}
             for entry in body.stock or []:
                 if campaign.tier(entry.level) is None:
                     raise InvalidInput(f"stock: the campaign has no tier {entry.level}")
@@ -138,16 +142,13 @@ class CampaignAdmin:
     def render_all(self, campaign_id: str) -> tuple[int, int]:
         """Queue every participant whose poster is missing or out of date (bulk pre-render)."""
         campaign = self.get(campaign_id)
-        stale, current, cursor = [], 0, None
-        while True:
-            page, cursor = self.table.participants(campaign_id, PAGE, cursor)
-            for participant in page:
-                if participant.poster_key and participant.poster_version == campaign.poster_version:
-                    current += 1
-                else:
-                    stale.append(participant.id)
-            if not cursor:
-                break
+        stale: list[str] = []
+        current = 0
+        for participant in self.table.all_participants(campaign_id):
+            if participant.poster_key and participant.poster_version == campaign.poster_version:
+                current += 1
+            else:
+                stale.append(participant.id)
         return self.service.request_posters(campaign_id, stale), current
 
     # -- participants, invites, refusals, rewards ----------------------------------------
@@ -159,7 +160,9 @@ class CampaignAdmin:
             raise NotFound(f"campaign {campaign_id} has no participant {participant_id!r}")
         return participant
 
-    def participants(self, campaign_id: str, order: str, limit: int, cursor: str | None):
+    def participants(
+        self, campaign_id: str, order: str, limit: int, cursor: str | None
+    ) -> tuple[builtins.list[Participant], str | None]:
         self.get(campaign_id)
         if order == "rank":
             return self.table.leaderboard(campaign_id, limit), None
@@ -171,23 +174,23 @@ class CampaignAdmin:
             self.table.set_blocked(participant, blocked, reason)
         return self.participant(campaign_id, participant_id)
 
-    def invites(self, campaign_id: str, limit: int, cursor: str | None):
+    def invites(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[builtins.list[Invite], str | None]:
         self.get(campaign_id)
         return self.table.invites(campaign_id, limit, cursor)
 
-    def revoke(self, campaign_id: str, invitee_id: str, reason: str) -> dict:
+    def revoke(self, campaign_id: str, invitee_id: str, reason: str) -> Invite:
         self.get(campaign_id)
         return self.service.revoke(campaign_id, invitee_id, reason)
 
-    def refusals(self, campaign_id: str, limit: int, cursor: str | None):
+    def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[builtins.list[Refusal], str | None]:
         self.get(campaign_id)
         return self.table.refusals(campaign_id, limit, cursor)
 
-    def rewards(self, campaign_id: str, limit: int, cursor: str | None):
+    def rewards(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[builtins.list[Reward], str | None]:
         self.get(campaign_id)
         return self.table.rewards(campaign_id, limit, cursor)
 
-    def resend(self, campaign_id: str, participant_id: str, level: int) -> dict:
+    def resend(self, campaign_id: str, participant_id: str, level: int) -> Reward:
         campaign = self.get(campaign_id)
         reward_id = f"{participant_id}#{level}"
         reward = self.table.reward(campaign_id, reward_id)
@@ -197,11 +200,14 @@ class CampaignAdmin:
             raise Conflict("the campaign has no reward_webhook; PATCH one in first")
         if not self.table.requeue_notify(campaign_id, reward_id, self.clock()):
             raise Conflict(
-                f"the notification is {reward['notify_status']} and the reward {reward['status']}: "
+                f"the notification is {reward.notify_status} and the reward {reward.status}: "
                 "only a delivered or failed notification of a granted reward can be sent again"
             )
         self.service.notify(campaign_id, reward_id)
-        return self.table.reward(campaign_id, reward_id)
+        resent = self.table.reward(campaign_id, reward_id)
+        if resent is None:
+            raise NotFound(f"the reward {reward_id} of campaign {campaign_id} is gone")
+        return resent
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -209,22 +215,18 @@ class CampaignAdmin:
         if not CODE_ID_PATTERN.match(code_id) or self.codes.load(code_id)[0] is None:
             raise InvalidInput(f"code_id: no live code {code_id[:40]!r}; create the code first (POST /admin/codes)")
 
-    def _modify(self, campaign_id: str, change) -> Campaign:
-        for _ in range(SAVE_ATTEMPTS):
-            campaign = self.get(campaign_id)
-            changed, stock = change(campaign)
-            try:
-                return self.table.save_campaign(changed, stock)
-            except Stale:
-                continue  # someone saved first: apply the change to what they saved
-        raise Conflict("the campaign kept changing while it was saved; try again")
+    def _modify(self, campaign_id: str, change: Callable[[Campaign], tuple[Campaign, dict[int, int]]]) -> Campaign:
+        """Apply `change` (the changed campaign, new stock per level) to the campaign as saved."""
+        return modify(
+            lambda: self.get(campaign_id), lambda campaign: self.table.save_campaign(*change(campaign)), "the campaign"
+        )
 
 
 def _rules(body: RulesIn) -> Rules:
     return Rules(**body.model_dump())
 
 
-def _poster(body: PosterIn, name: str) -> dict:
+def _poster(body: PosterIn, name: str) -> dict[str, Any]:
     fields = body.stored()
     if not fields.get("texts"):  # a poster says what it is for, and what to do with the QR
         fields["texts"] = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -66,7 +66,7 @@ class PosterIn(_Input):
             self.avatar.fits("avatar")
         return self
 
-    def stored(self) -> dict:
+    def stored(self) -> dict[str, Any]:
         """The fields given; the poster uses its defaults for the others."""
         return self.model_dump(exclude_none=True)
 
@@ -126,8 +126,8 @@ class CampaignView(BaseModel):
     starts_at: datetime
     ends_at: datetime
     tiers: list[TierView]
-    rules: dict
-    poster: dict
+    rules: dict[str, Any]
+    poster: dict[str, Any]
     has_background: bool
     poster_version: int
     reward_webhook_url: str | None
@@ -159,7 +159,7 @@ class ParticipantList(BaseModel):
 
 
 class RecordList(BaseModel):
-    items: list[dict]
+    items: list[dict[str, Any]]
     next_cursor: str | None = None
 
 

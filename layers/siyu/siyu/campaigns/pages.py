@@ -4,14 +4,33 @@ then one's poster and progress. Every text a participant typed is escaped."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
+from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
+from siyu.campaigns.records import Progress
 from siyu.campaigns.rules import MAX_NICKNAME_CHARS, Campaign
-from siyu.live_codes.landing_page import page
+from siyu.core.errors import SiyuError, TooLarge
+from siyu.web.html import page
 
 CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'"
 
+# What a customer reads when the service refuses, by the refusal's class (others show its message).
+CUSTOMER_COPY: dict[type[SiyuError], str] = {
+    CampaignNotRunning: "活动未开始或已结束",
+    JoinLimitReached: "参与人数过多，请稍后再试",
+    TooLarge: "照片太大了，请选择 4 MB 以内的照片。",
+}
 
-def join_page(campaign: Campaign, referral: str | None, error: str | None = None, status: int = 200) -> dict:
+
+def customer_message(error: SiyuError) -> str:
+    """The page's words for a refusal: its copy by class, else the refusal's own message."""
+    for cls in type(error).__mro__:
+        if cls in CUSTOMER_COPY:
+            return CUSTOMER_COPY[cls]
+    return error.message
+
+
+def join_page(campaign: Campaign, referral: str | None, error: str | None = None, status: int = 200) -> dict[str, Any]:
     tiers = "".join(f"<li>邀请 {t.invites} 位好友：{escape(t.reward)}</li>" for t in campaign.tiers)
     problem = f"<p class='notice'>{escape(error)}</p>" if error else ""
     hidden = f"<input type='hidden' name='r' value='{escape(referral)}'>" if referral else ""
@@ -27,9 +46,9 @@ def join_page(campaign: Campaign, referral: str | None, error: str | None = None
     return page(status, campaign.name, body, csp=CSP)
 
 
-def progress_page(progress: dict, poster_version: int) -> dict:
-    cid = escape(progress["campaign_id"])
-    if progress["poster_ready"]:
+def progress_page(progress: Progress, poster_version: int) -> dict[str, Any]:
+    cid = escape(progress.campaign_id)
+    if progress.poster_ready:
         poster = (
             f"<img src='/c/{cid}/poster.jpg?v={poster_version}' alt='我的专属海报' "
             "style='width:100%;max-width:375px;border-radius:8px'>"
@@ -39,29 +58,26 @@ def progress_page(progress: dict, poster_version: int) -> dict:
     else:
         poster = "<p>海报生成中，请稍候…</p>"
         refresh = '<meta http-equiv="refresh" content="2">'
-    upcoming = progress["next_tier"]
+    upcoming = progress.next_tier
     goal = (
-        f"<p>再邀请 <b>{upcoming['invites_to_go']}</b> 位好友可得：{escape(upcoming['reward'])}</p>"
+        f"<p>再邀请 <b>{upcoming.invites_to_go}</b> 位好友可得：{escape(upcoming.reward)}</p>"
         if upcoming
         else "<p>已解锁全部奖励 🎉</p>"
     )
     rewards = "".join(
-        f"<li>{escape(r['reward'])}（{'已发放' if r['status'] == 'granted' else '已抢光'}）</li>"
-        for r in progress["rewards"]
+        f"<li>{escape(r.reward)}（{'已发放' if r.status == 'granted' else '已抢光'}）</li>" for r in progress.rewards
     )
-    board = "".join(
-        f"<li>{e['rank']}. {escape(e['nickname'])}　{e['invites']} 人</li>" for e in progress["leaderboard"]
-    )
-    rank = f"<p class='muted'>当前排名：第 {progress['rank']} 名</p>" if progress["rank"] else ""
-    blocked = "<p class='notice'>你的参与资格已被暂停，如有疑问请联系客服。</p>" if progress["blocked"] else ""
+    board = "".join(f"<li>{e.rank}. {escape(e.nickname)}　{e.invites} 人</li>" for e in progress.leaderboard)
+    rank = f"<p class='muted'>当前排名：第 {progress.rank} 名</p>" if progress.rank else ""
+    blocked = "<p class='notice'>你的参与资格已被暂停，如有疑问请联系客服。</p>" if progress.blocked else ""
     body = (
-        f"<h1>{escape(progress['campaign_name'])}</h1>{blocked}<p>{escape(progress['nickname'])}，"
-        f"你已成功邀请 <b>{progress['invites']}</b> 位好友</p>{goal}{rank}{poster}"
+        f"<h1>{escape(progress.campaign_name)}</h1>{blocked}<p>{escape(progress.nickname)}，"
+        f"你已成功邀请 <b>{progress.invites}</b> 位好友</p>{goal}{rank}{poster}"
         + (f"<h1>我的奖励</h1><ul style='text-align:left'>{rewards}</ul>" if rewards else "")
         + (f"<h1>排行榜</h1><ol style='text-align:left;list-style:none;padding:0'>{board}</ol>" if board else "")
     )
-    return page(200, progress["campaign_name"], body, refresh, csp=CSP)
+    return page(200, progress.campaign_name, body, refresh, csp=CSP)
 
 
-def message_page(title: str, text: str, status: int = 200) -> dict:
+def message_page(title: str, text: str, status: int = 200) -> dict[str, Any]:
     return page(status, title, f"<h1>{escape(title)}</h1><p>{escape(text)}</p>", csp=CSP)

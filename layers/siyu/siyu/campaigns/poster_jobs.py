@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from siyu.campaigns import posters
+from siyu.campaigns.ports import CampaignStore, Files
+from siyu.campaigns.records import PosterJob
 from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.rules import Campaign, Participant
 from siyu.campaigns.service import referral_url
@@ -22,18 +24,18 @@ BACKGROUND_CACHE = 8
 
 @dataclass
 class PosterRenderer:
-    table: CampaignsTable
-    bucket: UploadsBucket
+    table: CampaignStore
+    bucket: Files
     _backgrounds: dict[tuple[str, str | None, str], Image.Image] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls) -> PosterRenderer:
         return cls(CampaignsTable.from_environment(), UploadsBucket.from_environment())
 
-    def render(self, campaign_id: str, participant_id: str) -> str:
+    def render(self, job: PosterJob) -> str:
         """Render and store one participant's poster if it is missing or out of date."""
-        campaign = self.table.campaign(campaign_id)
-        participant = self.table.participant(campaign_id, participant_id) if campaign else None
+        campaign = self.table.campaign(job.campaign_id)
+        participant = self.table.participant(job.campaign_id, job.participant_id) if campaign else None
         if campaign is None or participant is None:
             return "gone"
         if participant.poster_key and participant.poster_version == campaign.poster_version:

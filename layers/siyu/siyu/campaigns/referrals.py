@@ -18,11 +18,17 @@ from siyu.storage import aws
 def campaign_href(referral: str | None) -> str | None:
     """Where a friend's poster sends someone who wants their own: the campaign's page."""
     parsed = parse_referral(referral)
-    return f"/c/{parsed[0]}?r={quote(referral)}" if parsed else None
+    return f"/c/{parsed[0]}?r={quote(referral or '')}" if parsed else None
 
 
-def referral_message(referral: str, visitor_id: str, first_visit: bool, address_hash: str, at: datetime) -> dict:
-    campaign_id, referrer_id = parse_referral(referral)
+def referral_message(
+    referral: str, visitor_id: str, first_visit: bool, address_hash: str, at: datetime
+) -> dict[str, str | bool]:
+    """The worker's message for a referral scan (`referral` parses: ReferralQueue checked it)."""
+    parsed = parse_referral(referral)
+    if parsed is None:
+        raise ValueError(f"not a referral: {referral[:80]!r}")
+    campaign_id, referrer_id = parsed
     return {
         "kind": "referral",
         "campaign_id": campaign_id,

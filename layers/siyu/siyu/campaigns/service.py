@@ -12,16 +12,25 @@ oversell. The webhook is at-least-once with an Idempotency-Key (the reward id).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from siyu.campaigns.repository import CampaignsTable, Stale
+from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
+from siyu.campaigns.ports import CampaignStore, Files, PosterRequests
+from siyu.campaigns.records import (
+    Invite,
+    LeaderboardEntry,
+    NextTier,
+    PosterJob,
+    Progress,
+    RewardLine,
+    TierLine,
+)
+from siyu.campaigns.repository import CampaignsTable, PosterQueue
 from siyu.campaigns.rules import (
     ADDRESS_RATE,
     ALREADY_INVITED,
@@ -44,11 +53,12 @@ from siyu.campaigns.rules import (
     tiers_reached,
 )
 from siyu.core.clock import to_precise_iso, utcnow
-from siyu.core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from siyu.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
+from siyu.core.ids import new_id
 from siyu.delivery.retry import REWARD_WEBHOOK_RETRY, RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_webhook
-from siyu.storage import aws
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.storage.versioned import modify
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +66,7 @@ CREDIT_ATTEMPTS = 20  # optimistic retries when many invites credit one referrer
 NOTIFY_LEASE = timedelta(minutes=1)
 CAMPAIGN_CACHE_SECONDS = 5.0
 LEADERBOARD_SIZE = 10
-
-
-def new_id() -> str:
-    return secrets.token_hex(6)
+ID_LENGTH = 12  # campaign and participant ids (older ones are 12 hex digits)
 
 
 def referral_url(campaign: Campaign, participant_id: str) -> str:
@@ -69,12 +76,11 @@ def referral_url(campaign: Campaign, participant_id: str) -> str:
 
 @dataclass
 class CampaignService:
-    table: CampaignsTable
-    bucket: UploadsBucket
-    poster_queue_url: str | None = None
+    table: CampaignStore
+    bucket: Files
+    posters: PosterRequests = field(default_factory=lambda: PosterQueue(None))
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
-    sqs: object = None
     _cache: dict[str, tuple[float, Campaign | None]] = field(default_factory=dict)
 
     @classmethod
@@ -82,7 +88,7 @@ class CampaignService:
         return cls(
             CampaignsTable.from_environment(),
             UploadsBucket.from_environment(),
-            os.environ.get("POSTER_QUEUE_URL") or None,
+            PosterQueue.from_environment(),
             RetryPolicy.from_environment(REWARD_WEBHOOK_RETRY),
         )
 
@@ -112,7 +118,7 @@ class CampaignService:
         if existing is not None:
             return existing
         if not campaign.running(now):
-            raise Conflict("活动未开始或已结束 (the campaign is not running)")
+            raise CampaignNotRunning(f"campaign {campaign_id} is not running (it runs from starts_at to ends_at)")
         try:
             nickname = clean_nickname(nickname)
         except ValueError as error:
@@ -120,9 +126,9 @@ class CampaignService:
         limit = campaign.rules.joins_per_address_per_hour
         if not self.table.within_limit(campaign_id, "join", address_hash, hour_of(now), limit, now):
             self.table.record_refusal(campaign_id, ADDRESS_RATE, now, address_hash=address_hash, visitor_id=visitor_id)
-            raise TooManyRequests("参与人数过多，请稍后再试 (too many joins from this network this hour)")
+            raise JoinLimitReached(f"too many joins from this network this hour (at most {limit})")
         invite = self.table.invite(campaign_id, visitor_id)
-        participant_id = new_id()
+        participant_id = new_id(ID_LENGTH)
         avatar_key = None
         if avatar_jpeg:
             avatar_key = f"campaigns/{campaign_id}/avatars/{participant_id}.jpg"
@@ -133,7 +139,7 @@ class CampaignService:
             visitor_id=visitor_id,
             nickname=nickname,
             joined_at=now,
-            referred_by=invite["referrer_id"] if invite and invite["status"] != REVOKED else None,
+            referred_by=invite.referrer_id if invite and invite.status != REVOKED else None,
             avatar_key=avatar_key,
         )
         joined = self.table.join(participant)
@@ -144,56 +150,35 @@ class CampaignService:
     def participant_of(self, campaign_id: str, visitor_id: str | None) -> Participant | None:
         return self.table.participant_of_visitor(campaign_id, visitor_id) if visitor_id else None
 
-    def progress(self, campaign: Campaign, participant: Participant) -> dict:
+    def progress(self, campaign: Campaign, participant: Participant) -> Progress:
         """What a participant sees: invites, the next tier, rewards, rank, the leaderboard."""
         upcoming = next_tier(campaign, participant.invites)
         rewards = self.table.rewards_of(campaign.id, participant.id)
-        rank = None if participant.blocked else self.table.rank(campaign.id, participant)
-        return {
-            "campaign_id": campaign.id,
-            "campaign_name": campaign.name,
-            "participant_id": participant.id,
-            "nickname": participant.nickname,
-            "invites": participant.invites,
-            "next_tier": None
+        board = self.table.leaderboard(campaign.id, LEADERBOARD_SIZE)
+        return Progress(
+            campaign_id=campaign.id,
+            campaign_name=campaign.name,
+            participant_id=participant.id,
+            nickname=participant.nickname,
+            invites=participant.invites,
+            next_tier=None
             if upcoming is None
-            else {
-                "level": upcoming.level,
-                "invites": upcoming.invites,
-                "reward": upcoming.reward,
-                "invites_to_go": upcoming.invites - participant.invites,
-            },
-            "tiers": [{"level": t.level, "invites": t.invites, "reward": t.reward} for t in campaign.tiers],
-            "rewards": [
-                {"level": r["level"], "reward": r["reward"], "status": r["status"], "granted_at": r["created_at"]}
-                for r in rewards
-            ],
-            "rank": rank,
-            "blocked": participant.blocked,
-            "poster_ready": bool(participant.poster_key),
-            "referral_url": referral_url(campaign, participant.id),
-            "leaderboard": [
-                {"rank": i + 1, "nickname": p.nickname, "invites": p.invites}
-                for i, p in enumerate(self.table.leaderboard(campaign.id, LEADERBOARD_SIZE))
-            ],
-        }
+            else NextTier(upcoming.level, upcoming.invites, upcoming.reward, upcoming.invites - participant.invites),
+            tiers=tuple(TierLine(t.level, t.invites, t.reward) for t in campaign.tiers),
+            rewards=tuple(RewardLine(r.level, r.reward, r.status, r.created_at) for r in rewards),
+            rank=None if participant.blocked else self.table.rank(campaign.id, participant),
+            blocked=participant.blocked,
+            poster_ready=bool(participant.poster_key),
+            referral_url=referral_url(campaign, participant.id),
+            leaderboard=tuple(LeaderboardEntry(i + 1, p.nickname, p.invites) for i, p in enumerate(board)),
+        )
 
     def poster(self, participant: Participant) -> bytes | None:
         return self.bucket.get(participant.poster_key) if participant.poster_key else None
 
     def request_posters(self, campaign_id: str, participant_ids: list[str]) -> int:
-        """Hand posters to the poster function through its queue (ten per SQS call)."""
-        if not self.poster_queue_url or not participant_ids:
-            return 0
-        client = self.sqs or aws.sqs()
-        for start in range(0, len(participant_ids), 10):
-            chunk = participant_ids[start : start + 10]
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps({"campaign_id": campaign_id, "participant_id": pid})}
-                for i, pid in enumerate(chunk)
-            ]
-            client.send_message_batch(QueueUrl=self.poster_queue_url, Entries=entries)
-        return len(participant_ids)
+        """Hand posters to the poster function through its queue."""
+        return self.posters.request([PosterJob(campaign_id, pid) for pid in participant_ids])
 
     # -- invites (the worker) ----------------------------------------------------------
 
@@ -240,35 +225,38 @@ class CampaignService:
         """Credit a pending invite to its referrer and grant the tiers that reaches."""
         campaign = self.campaign(campaign_id)
         now = self.clock()
-        for _ in range(CREDIT_ATTEMPTS):
+
+        def read() -> tuple[Invite | None, Participant | None]:
             invite = self.table.invite(campaign_id, invitee_id)
-            if invite is None or invite["status"] == REVOKED:
+            referrer = self.table.participant(campaign_id, invite.referrer_id) if invite else None
+            return invite, referrer
+
+        def change_and_save(state: tuple[Invite | None, Participant | None]) -> str:
+            invite, referrer = state
+            if invite is None or invite.status == REVOKED:
                 return "already_settled"
-            referrer = self.table.participant(campaign_id, invite["referrer_id"])
-            if invite["status"] == CREDITED:
+            if invite.status == CREDITED:
                 # Credited already (by another run, or by this one whose answer was lost to a
                 # timeout): make sure the tiers it reached were granted; granting is idempotent.
                 if referrer is not None:
                     self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites))
                 return "already_credited"
             if referrer is None or referrer.blocked:
-                if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, REFERRER_BLOCKED):
+                if self.table.revoke_pending_invite(campaign_id, invitee_id, now, REFERRER_BLOCKED):
                     self.table.record_refusal(
-                        campaign_id, REFERRER_BLOCKED, now, referrer_id=invite["referrer_id"], visitor_id=invitee_id
+                        campaign_id, REFERRER_BLOCKED, now, referrer_id=invite.referrer_id, visitor_id=invitee_id
                     )
                 return REFERRER_BLOCKED
-            status = self.table.invite_status_write(campaign_id, invitee_id, PENDING, CREDITED, now)
-            try:
-                self.table.set_invites(referrer, referrer.invites + 1, now, [status])
-            except Stale:
-                continue  # another invite of the same referrer was credited first: read again
+            # StaleVersion when another invite of the same referrer was credited first: read again.
+            self.table.credit_invite(invite, referrer, now)
             # Every tier reached, not only a new one: a grant lost to a crash after an earlier
             # credit is made good here (granting is idempotent).
             self.grant_tiers(campaign, referrer, tiers_reached(campaign, referrer.invites + 1))
             return CREDITED
-        raise Stale(f"could not credit {invitee_id} after {CREDIT_ATTEMPTS} attempts")
 
-    def credit_due(self) -> dict:
+        return modify(read, change_and_save, f"the referrer of invite {invitee_id}", CREDIT_ATTEMPTS)
+
+    def credit_due(self) -> dict[str, int]:
         """The scheduled run: credit invites whose stay time passed, retry notifications."""
         now = self.clock()
         outcomes: dict[str, int] = {}
@@ -280,27 +268,30 @@ class CampaignService:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return outcomes
 
-    def revoke(self, campaign_id: str, invitee_id: str, reason: str) -> dict:
+    def revoke(self, campaign_id: str, invitee_id: str, reason: str) -> Invite:
         """The invitee left: their invite no longer counts (rewards already granted stay)."""
         now = self.clock()
-        for _ in range(CREDIT_ATTEMPTS):
+
+        def read() -> Invite:
             invite = self.table.invite(campaign_id, invitee_id)
             if invite is None:
                 raise NotFound(f"visitor {invitee_id} is not an invitee of campaign {campaign_id}")
-            if invite["status"] == REVOKED:
+            return invite
+
+        def change_and_save(invite: Invite) -> Invite:
+            if invite.status == REVOKED:
                 return invite
-            if invite["status"] == PENDING:
-                if self.table.set_invite_status(campaign_id, invitee_id, PENDING, REVOKED, now, reason):
-                    return self.table.invite(campaign_id, invitee_id)
-                continue
-            referrer = self.table.participant(campaign_id, invite["referrer_id"])
-            status = self.table.invite_status_write(campaign_id, invitee_id, CREDITED, REVOKED, now, reason)
-            try:
-                self.table.set_invites(referrer, max(0, referrer.invites - 1), now, [status])
-            except Stale:
-                continue
-            return self.table.invite(campaign_id, invitee_id)
-        raise Conflict("the invite kept changing while it was revoked; try again")
+            if invite.status == PENDING:
+                if not self.table.revoke_pending_invite(campaign_id, invitee_id, now, reason):
+                    raise StaleVersion(invitee_id)  # credited meanwhile: read again
+            else:
+                referrer = self.table.participant(campaign_id, invite.referrer_id)
+                if referrer is None:
+                    raise Conflict(f"the referrer {invite.referrer_id} of invite {invitee_id} does not exist")
+                self.table.revoke_credited_invite(invite, referrer, now, reason)
+            return read()
+
+        return modify(read, change_and_save, "the invite", CREDIT_ATTEMPTS)
 
     # -- rewards -----------------------------------------------------------------------
 
@@ -329,17 +320,17 @@ class CampaignService:
         if not campaign.reward_webhook_url:
             self.table.record_notify(campaign_id, reward_id, "none", now, None)
             return "none"
-        payload = {
+        payload: dict[str, Any] = {
             "event": "reward.granted",
             "reward_id": f"{campaign_id}:{reward_id}",
             "campaign_id": campaign_id,
             "campaign_name": campaign.name,
-            "participant_id": reward["participant_id"],
-            "nickname": reward["nickname"],
-            "level": reward["level"],
-            "reward": reward["reward"],
-            "invites": reward["invites"],
-            "granted_at": reward["created_at"],
+            "participant_id": reward.participant_id,
+            "nickname": reward.nickname,
+            "level": reward.level,
+            "reward": reward.reward,
+            "invites": reward.invites,
+            "granted_at": reward.created_at,
             "sent_at": to_precise_iso(now),
         }
         try:
@@ -351,7 +342,7 @@ class CampaignService:
                 idempotency_key=f"{campaign_id}:{reward_id}",
             )
         except DeliveryFailed as error:
-            retry_at = self.retry.next_attempt(reward["attempts"] + 1, now)
+            retry_at = self.retry.next_attempt(reward.attempts + 1, now)
             if retry_at is None:
                 self.table.record_notify(campaign_id, reward_id, "failed", now, str(error))
                 return "failed"

@@ -51,3 +51,15 @@ def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[st
         if "LastEvaluatedKey" not in page:
             return
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_count(client: DynamoDBClient, query: dict[str, Any]) -> int:
+    """How many items `query` matches (Select=COUNT, page after page)."""
+    query = {**query, "Select": "COUNT"}
+    total = 0
+    while True:
+        page = client.query(**query)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,72 @@
+"""Refusals (why an invite or a join was refused, kept 400 days) and the hourly counters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from siyu.campaigns.records import Refusal
+from siyu.campaigns.repository.base import TableBase
+from siyu.core.clock import to_precise_iso
+from siyu.core.ids import new_id
+from siyu.storage.codec import Item, condition_failed, n, s, text
+
+REFUSAL_RETENTION = timedelta(days=400)
+RATE_RETENTION = timedelta(hours=2)
+DETAILS = ("referrer_id", "visitor_id", "address_hash")
+
+
+class RefusalRecords(TableBase):
+    def record_refusal(
+        self,
+        campaign_id: str,
+        reason: str,
+        at: datetime,
+        referrer_id: str | None = None,
+        visitor_id: str | None = None,
+        address_hash: str | None = None,
+    ) -> None:
+        item = {
+            **self._key(campaign_id, f"REFUSAL#{to_precise_iso(at)}#{new_id(8)}"),
+            "reason": s(reason),
+            "at": s(to_precise_iso(at)),
+            "expires_at": n(int((at + REFUSAL_RETENTION).timestamp())),
+        }
+        details = {"referrer_id": referrer_id, "visitor_id": visitor_id, "address_hash": address_hash}
+        item.update({name: s(value) for name, value in details.items() if value})
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:
+        return self._page(campaign_id, "REFUSAL#", limit, cursor, refusal_of, newest_first=True)
+
+    def within_limit(self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime) -> bool:
+        """Count one more of `kind` for `key` this hour, unless it already reached `limit`."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": s(f"RATE#{campaign_id}#{kind}#{key}#{hour}"), "sk": s("RATE")},
+                UpdateExpression="ADD n :one SET expires_at = :expires",
+                ConditionExpression="attribute_not_exists(n) OR n < :limit",
+                ExpressionAttributeValues={
+                    ":one": n(1),
+                    ":limit": n(limit),
+                    ":expires": n(int((now + RATE_RETENTION).timestamp())),
+                },
+            )
+            return True
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+
+
+def refusal_of(item: Item) -> Refusal:
+    return Refusal(
+        id=item["sk"]["S"].removeprefix("REFUSAL#"),
+        reason=item["reason"]["S"],
+        at=item["at"]["S"],
+        referrer_id=text(item, "referrer_id"),
+        visitor_id=text(item, "visitor_id"),
+        address_hash=text(item, "address_hash"),
+    )
