@@ -27,7 +27,7 @@ MAX_TARGETS_PER_CODE = 100
 DEFAULT_GUIDANCE = "长按识别二维码加入群聊"
 DEFAULT_FALLBACK_TEXT = "群已满或已过期，请稍后再来，或联系客服获取最新入群方式。"
 
-# Ids are made by code_admin.new_id; anything else in a URL is not a code (and is never looked up).
+# Ids are made by siyu.core.ids.new_id; anything else in a URL is not a code (and is never looked up).
 CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
 
 ACTIVE = "active"
