@@ -1,0 +1,1 @@
+"""In-memory fakes of the repositories' interfaces (one module per feature)."""
