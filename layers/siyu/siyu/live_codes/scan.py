@@ -51,6 +51,7 @@ from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+from siyu.storage.codec import error_code
 from siyu.web.visitors import is_visitor_id, new_visitor_id
 
 if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not run
@@ -353,7 +354,7 @@ def _if(condition: bool, value: str) -> str | None:
 
 
 def _throttled(error: Exception) -> bool:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code", "")
+    code = error_code(error) if isinstance(error, ClientError) else ""
     return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
