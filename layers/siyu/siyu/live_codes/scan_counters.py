@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from siyu.live_codes.assignment import Counters, ShardCount
-from siyu.storage.codec import Item, condition_failed, n, s
+from siyu.storage.codec import Item, condition_failed, n, remove_clause, s
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
@@ -100,10 +100,7 @@ class ScanCounters:
             conditions.append("(attribute_not_exists(#day) OR #day < :daily_quota)")
             values[":daily_quota"] = n(daily_quota)
         update = "ADD scans :one, #day :one"
-        stale = [d for d in stale_days if d != day]
-        if stale:
-            names.update({f"#old{i}": DAY_PREFIX + d for i, d in enumerate(stale)})
-            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
+        update += remove_clause(names, [DAY_PREFIX + d for d in stale_days if d != day])
         condition: dict[str, Any] = {"ConditionExpression": " AND ".join(conditions)} if conditions else {}
         try:
             answer = self._client.update_item(

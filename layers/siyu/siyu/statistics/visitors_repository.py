@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from siyu.core.clock import from_iso, to_iso
 from siyu.storage import aws
-from siyu.storage.codec import Item, n, s
+from siyu.storage.codec import Item, n, remove_clause, s
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
@@ -105,10 +105,7 @@ class VisitorsTable:
             values[":tags"] = {"SS": sorted(set(tags))}
             adds.append("tags :tags")
         update = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-        stale = [d for d in stale_days if d != day]
-        if stale:
-            names.update({f"#old{i}": SEEN_PREFIX + d for i, d in enumerate(stale)})
-            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
+        update += remove_clause(names, [SEEN_PREFIX + d for d in stale_days if d != day])
         old = self._client.update_item(
             TableName=self._table,
             Key=_key(visitor_id, code_id),
