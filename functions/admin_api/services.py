@@ -6,6 +6,7 @@ import os
 from siyu.alerts.admin import AlertAdmin
 from siyu.campaigns.admin import CampaignAdmin
 from siyu.live_codes.admin import CodeAdmin
+from siyu.live_codes.targets_admin import TargetAdmin
 from siyu.sop.admin import SopAdmin
 from siyu.statistics.admin import StatsAdmin
 from siyu.statistics.visitors_repository import VisitorsTable
@@ -14,6 +15,11 @@ from siyu.statistics.visitors_repository import VisitorsTable
 @functools.cache
 def code_admin() -> CodeAdmin:
     return CodeAdmin.from_environment()
+
+
+@functools.cache
+def target_admin() -> TargetAdmin:
+    return TargetAdmin.from_environment(code_admin())
 
 
 @functools.cache

@@ -5,13 +5,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
 
 from routers.contract import file_response
 from services import stats_admin, visitors_table
 from siyu.core.errors import NotFound
-from siyu.statistics.api import VisitorCodeView, VisitorView
-from siyu.statistics.rules import METRICS, to_csv
+from siyu.statistics.api import StatsView, VisitorView, stats_view, visitor_view
+from siyu.statistics.rules import to_csv
 from siyu.web.visitors import is_visitor_id
 
 router = Router()
@@ -31,34 +30,9 @@ Day = Annotated[
 From = Annotated[str | None, Query(alias="from", pattern=ISO_DAY, description="YYYY-MM-DD; see `to`.")]
 
 
-class StatsView(BaseModel):
-    code_id: str
-    time_zone: str
-    from_: str = Field(alias="from")
-    to: str
-    metrics: list[str] = Field(
-        description="views, unique_visitors (per day), new_visitors (first visit ever; add "
-        "up over days), wechat / other_browsers (where the page was opened), assigned (new scanners handed to a "
-        "target), fallback (pages with nobody available)"
-    )
-    rows: list[dict] = Field(description="One per day and dimension (code, channel, option, target) with activity.")
-    totals: list[dict] = Field(description="Per dimension over the range: the metrics that add up across days.")
-
-
 @router.get("/admin/codes/<code_id>/stats", tags=["stats"], summary="Daily statistics (JSON)")
 def code_stats(code_id: str, from_: From = None, to: Day = None) -> StatsView:
-    report = stats_admin().report(code_id, from_, to)
-    return StatsView.model_validate(
-        {
-            "code_id": report.code.id,
-            "time_zone": report.code.time_zone,
-            "from": report.first_day,
-            "to": report.last_day,
-            "metrics": list(METRICS),
-            "rows": report.rows,
-            "totals": report.totals(),
-        }
-    )
+    return stats_view(stats_admin().report(code_id, from_, to))
 
 
 @router.get(
@@ -83,16 +57,4 @@ def visitor(visitor_id: str) -> VisitorView:
     records = visitors_table().of_visitor(visitor_id) if is_visitor_id(visitor_id) else []
     if not records:
         raise NotFound(f"no visitor {visitor_id[:40]!r}: the id is the siyu_vid cookie of a scanner")
-    return VisitorView(
-        visitor_id=visitor_id,
-        codes=[
-            VisitorCodeView(
-                code_id=r.code_id,
-                first_seen=r.first_seen,
-                last_seen=r.last_seen,
-                tags=sorted(r.tags),
-                assigned={pool: target_id for pool, (target_id, _) in r.assignments.items()},
-            )
-            for r in records
-        ],
-    )
+    return visitor_view(visitor_id, records)

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from routers.codes import view
-from services import code_admin
+from services import code_admin, target_admin
 from siyu.api.types import ImageLink, ImageUpload
 from siyu.core.clock import utcnow
 from siyu.live_codes.api import CodeView, TargetOrder, TargetUpdate, TargetUpload, TargetView, target_view
@@ -27,7 +27,7 @@ def _view(code_id: str, target_id: str) -> TargetView:
     summary="Upload a group QR or a staff member's contact QR screenshot",
 )
 def add_target(code_id: str, body: Annotated[TargetUpload, Body()]) -> TargetView:
-    target = code_admin().add_target(code_id, body.image_base64, body.expires_at, body.staff(), body.option_id)
+    target = target_admin().add_target(code_id, body.image_base64, body.expires_at, body.staff(), body.option_id)
     return _view(code_id, target.id)
 
 
@@ -37,7 +37,7 @@ def add_target(code_id: str, body: Annotated[TargetUpload, Body()]) -> TargetVie
     summary="Enable, disable or re-date a target; change a staff member's weight, cap, hours or backup role",
 )
 def update_target(code_id: str, target_id: str, body: Annotated[TargetUpdate, Body()]) -> TargetView:
-    code_admin().update_target(code_id, target_id, body.enabled, body.expires_at, body.staff())
+    target_admin().update_target(code_id, target_id, body.enabled, body.expires_at, body.staff())
     return _view(code_id, target_id)
 
 
@@ -45,27 +45,27 @@ def update_target(code_id: str, target_id: str, body: Annotated[TargetUpdate, Bo
     "/admin/codes/<code_id>/targets/<target_id>", status_code=204, tags=["targets"], summary="Delete a target"
 )
 def delete_target(code_id: str, target_id: str) -> None:
-    code_admin().delete_target(code_id, target_id)
+    target_admin().delete_target(code_id, target_id)
 
 
 @router.put("/admin/codes/<code_id>/targets/order", tags=["targets"], summary="Set the order targets are used in")
 def reorder_targets(code_id: str, body: Annotated[TargetOrder, Body()]) -> CodeView:
-    code_admin().reorder_targets(code_id, body.target_ids)
+    target_admin().reorder_targets(code_id, body.target_ids)
     return view(code_id)
 
 
 @router.get("/admin/codes/<code_id>/targets/<target_id>/image", tags=["targets"], summary="Link to the original upload")
 def target_image(code_id: str, target_id: str) -> ImageLink:
-    return ImageLink(url=code_admin().target_image_url(code_id, target_id), expires_in=LINK_SECONDS)
+    return ImageLink(url=target_admin().target_image_url(code_id, target_id), expires_in=LINK_SECONDS)
 
 
 @router.put("/admin/codes/<code_id>/backup-qr", tags=["codes"], summary="Upload the backup QR shown with the fallback")
 def set_backup_qr(code_id: str, body: Annotated[ImageUpload, Body()]) -> CodeView:
-    code_admin().set_backup_qr(code_id, body.image_base64)
+    target_admin().set_backup_qr(code_id, body.image_base64)
     return view(code_id)
 
 
 @router.delete("/admin/codes/<code_id>/backup-qr", tags=["codes"], summary="Remove the backup QR")
 def remove_backup_qr(code_id: str) -> CodeView:
-    code_admin().remove_backup_qr(code_id)
+    target_admin().remove_backup_qr(code_id)
     return view(code_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,8 +15,8 @@ from siyu.api.types import (
     TimeZone,
     _Input,
 )
-from siyu.live_codes.admin import OptionSpec, StaffSettings
 from siyu.live_codes.assignment import Counters, available, local_day
+from siyu.live_codes.edit_rules import OptionSpec, StaffSettings
 from siyu.live_codes.model import (
     MAX_SWITCH_THRESHOLD,
     MIN_SWITCH_THRESHOLD,
@@ -225,7 +225,9 @@ class CodeView(BaseModel):
     current_target_id: str | None
     total_scans: int
     fallback_scans: int
-    runway: dict = Field(description="usable_targets, scans_left, hours_until_last_expiry (scan rate: see alerts)")
+    runway: dict[str, Any] = Field(
+        description="usable_targets, scans_left, hours_until_last_expiry (scan rate: see alerts)"
+    )
     targets: list[TargetView]
     options: list[OptionView]
     channels: list[CodeChannelView]

@@ -14,10 +14,11 @@ Every code has channels (渠道): one per place it is printed, each with its own
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from siyu.core.ids import ID_PATTERN
 
 DEFAULT_SWITCH_THRESHOLD = 180
 MIN_SWITCH_THRESHOLD = 1
@@ -27,8 +28,8 @@ MAX_TARGETS_PER_CODE = 100
 DEFAULT_GUIDANCE = "长按识别二维码加入群聊"
 DEFAULT_FALLBACK_TEXT = "群已满或已过期，请稍后再来，或联系客服获取最新入群方式。"
 
-# Ids are made by code_admin.new_id; anything else in a URL is not a code (and is never looked up).
-CODE_ID_PATTERN = re.compile(r"^[a-z0-9]{4,32}$")
+# Ids are made by siyu.core.ids.new_id; anything else in a URL is not a code (and is never looked up).
+CODE_ID_PATTERN = ID_PATTERN
 
 ACTIVE = "active"
 ARCHIVED = "archived"

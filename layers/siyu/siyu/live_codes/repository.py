@@ -3,82 +3,94 @@
 Key design (one table, see README):
 
     pk = CODE#<code_id>   sk = CODE                  the code, its targets, options, channels (config)
-    pk = CODE#<code_id>   sk = SCANS#<target_id>#<k> counter shard k of a target: scans, day:<date>
-    pk = CODE#<code_id>   sk = SCANS#fallback#<k>    scans that found no usable target
+    pk = CODE#<code_id>   sk = SCANS#<target_id>#<k> counter shard k of a target (``counters_repository``)
 
 The code item also carries the rotation job's state (watch_json, lease) and its next check
 (due_pk/due_at, in DueIndex); admin writes never touch those attributes.
 
-Config lives in one item so an admin edit is one conditional write (optimistic ``version``).
-Counters live apart so scans never contend with edits, and each target's count is spread
-over up to 16 shard items (see ``assignment``): a hot code never funnels its scans into one
-item. One Query on the partition returns config and counters together: that is how the scan
-path refreshes its cache.
+Config lives in one item of native attributes (targets, options and channels are lists of
+maps, so old items read as they are), and an admin edit is one conditional write on it
+(optimistic ``version``). Counters live apart so scans never contend with edits. One Query on
+the partition returns config and counters together: that is how the scan path refreshes its
+cache.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from siyu.core.clock import from_iso, to_iso, to_precise_iso
+from siyu.core.errors import StaleVersion
 from siyu.live_codes.assignment import MAX_SHARDS, Counters, ShardCount
+from siyu.live_codes.counters_repository import (
+    DAY_PREFIX,
+    FALLBACK,
+    SCANS_PREFIX,
+    ScanCounters,
+    add_counter,
+    code_pk,
+    counter_key,
+)
 from siyu.live_codes.model import BackupQr, Channel, LiveCode, Option, Target, WorkingWindow
 from siyu.storage import aws
+from siyu.storage.codec import Item, condition_failed, n, s
+
+# The rotation job's section below still spells these so; it moves to the alerts package.
 from siyu.storage.paging import query_all, query_page
+
+if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+__all__ = [
+    "CODE_SK",
+    "DAY_PREFIX",
+    "DUE",
+    "DUE_INDEX",
+    "FALLBACK",
+    "LIST_INDEX",
+    "SCANS_PREFIX",
+    "CodesTable",
+    "code_from_item",
+    "code_to_item",
+]
 
 CODE_SK = "CODE"
 DUE = "DUE"
 DUE_INDEX = "DueIndex"
-SCANS_PREFIX = "SCANS#"
-DAY_PREFIX = "day:"
-FALLBACK = "fallback"
 LIST_INDEX = "ListIndex"
+_pk = code_pk
 
 
-class VersionConflict(Exception):
-    """Someone else changed the code since it was read."""
-
-
-def _pk(code_id: str) -> str:
-    return f"CODE#{code_id}"
-
-
-def _s(value: str) -> dict:
-    return {"S": value}
-
-
-def _n(value: int) -> dict:
-    return {"N": str(value)}
-
-
-def _target_to_item(t: Target) -> dict:
+def _target_to_item(t: Target) -> Item:
     return {
         "M": {
-            "id": _s(t.id),
-            "url": _s(t.url),
-            "kind": _s(t.kind),
-            "image_key": _s(t.image_key),
-            "expires_at": _s(to_iso(t.expires_at)),
-            "created_at": _s(to_iso(t.created_at)),
+            "id": s(t.id),
+            "url": s(t.url),
+            "kind": s(t.kind),
+            "image_key": s(t.image_key),
+            "expires_at": s(to_iso(t.expires_at)),
+            "created_at": s(to_iso(t.created_at)),
             "qr_png": {"B": t.qr_png},
             "enabled": {"BOOL": t.enabled},
-            "weight": _n(t.weight),
+            "weight": n(t.weight),
             "backup": {"BOOL": t.backup},
-            "working_hours": {"S": json.dumps([[list(w.weekdays), w.start, w.end] for w in t.working_hours])},
-            **({"staff_name": _s(t.staff_name)} if t.staff_name else {}),
-            **({"daily_cap": _n(t.daily_cap)} if t.daily_cap is not None else {}),
-            **({"option_id": _s(t.option_id)} if t.option_id else {}),
-            **({"robot_url": _s(t.robot_url)} if t.robot_url else {}),
+            "working_hours": s(json.dumps([[list(w.weekdays), w.start, w.end] for w in t.working_hours])),
+            **({"staff_name": s(t.staff_name)} if t.staff_name else {}),
+            **({"daily_cap": n(t.daily_cap)} if t.daily_cap is not None else {}),
+            **({"option_id": s(t.option_id)} if t.option_id else {}),
+            **({"robot_url": s(t.robot_url)} if t.robot_url else {}),
         }
     }
 
 
-def _target_from_item(m: dict) -> Target:
+def _target_from_item(m: Item) -> Target:
     return Target(
         id=m["id"]["S"],
         url=m["url"]["S"],
@@ -101,68 +113,68 @@ def _target_from_item(m: dict) -> Target:
     )
 
 
-def _option_to_item(o: Option) -> dict:
+def _option_to_item(o: Option) -> Item:
     return {
         "M": {
-            "id": _s(o.id),
-            "label": _s(o.label),
-            "description": _s(o.description),
-            "tag": _s(o.tag),
-            "strategy": _s(o.strategy),
+            "id": s(o.id),
+            "label": s(o.label),
+            "description": s(o.description),
+            "tag": s(o.tag),
+            "strategy": s(o.strategy),
         }
     }
 
 
-def _option_from_item(m: dict) -> Option:
+def _option_from_item(m: Item) -> Option:
     return Option(m["id"]["S"], m["label"]["S"], m["description"]["S"], m["tag"]["S"], m["strategy"]["S"])
 
 
-def _channel_to_item(c: Channel) -> dict:
-    return {"M": {"id": _s(c.id), "name": _s(c.name), "created_at": _s(to_iso(c.created_at))}}
+def _channel_to_item(c: Channel) -> Item:
+    return {"M": {"id": s(c.id), "name": s(c.name), "created_at": s(to_iso(c.created_at))}}
 
 
-def _channel_from_item(m: dict) -> Channel:
+def _channel_from_item(m: Item) -> Channel:
     return Channel(m["id"]["S"], m["name"]["S"], from_iso(m["created_at"]["S"]))
 
 
-def code_to_item(code: LiveCode) -> dict:
+def code_to_item(code: LiveCode) -> Item:
     # Microseconds keep codes created in the same second in creation order in the list index.
     created = to_precise_iso(code.created_at)
-    item = {
-        "pk": _s(_pk(code.id)),
-        "sk": _s(CODE_SK),
-        "list_pk": _s("CODE"),
-        "list_sk": _s(f"{created}#{code.id}"),
-        "id": _s(code.id),
-        "name": _s(code.name),
-        "title": _s(code.title),
-        "guidance": _s(code.guidance),
-        "switch_threshold": _n(code.switch_threshold),
-        "fallback_text": _s(code.fallback_text),
-        "status": _s(code.status),
-        "created_at": _s(created),
-        "updated_at": _s(to_iso(code.updated_at)),
-        "version": _n(code.version),
+    item: Item = {
+        "pk": s(_pk(code.id)),
+        "sk": s(CODE_SK),
+        "list_pk": s("CODE"),
+        "list_sk": s(f"{created}#{code.id}"),
+        "id": s(code.id),
+        "name": s(code.name),
+        "title": s(code.title),
+        "guidance": s(code.guidance),
+        "switch_threshold": n(code.switch_threshold),
+        "fallback_text": s(code.fallback_text),
+        "status": s(code.status),
+        "created_at": s(created),
+        "updated_at": s(to_iso(code.updated_at)),
+        "version": n(code.version),
         "targets": {"L": [_target_to_item(t) for t in code.targets]},
-        "kind": _s(code.kind),
-        "strategy": _s(code.strategy),
-        "time_zone": _s(code.time_zone),
-        "sticky_days": _n(code.sticky_days),
+        "kind": s(code.kind),
+        "strategy": s(code.strategy),
+        "time_zone": s(code.time_zone),
+        "sticky_days": n(code.sticky_days),
         "options": {"L": [_option_to_item(o) for o in code.options]},
         "channels": {"L": [_channel_to_item(c) for c in code.channels]},
     }
     if code.backup_qr:
         item["backup_qr"] = {
             "M": {
-                "url": _s(code.backup_qr.url),
-                "image_key": _s(code.backup_qr.image_key),
+                "url": s(code.backup_qr.url),
+                "image_key": s(code.backup_qr.image_key),
                 "qr_png": {"B": code.backup_qr.qr_png},
             }
         }
     return item
 
 
-def code_from_item(item: dict) -> LiveCode:
+def code_from_item(item: Item) -> LiveCode:
     backup = item.get("backup_qr", {}).get("M")
     return LiveCode(
         id=item["id"]["S"],
@@ -188,9 +200,10 @@ def code_from_item(item: dict) -> LiveCode:
 
 
 class CodesTable:
-    def __init__(self, client, table_name: str):
+    def __init__(self, client: DynamoDBClient, table_name: str):
         self._client = client
         self._table = table_name
+        self._counters = ScanCounters(client, table_name)
 
     @classmethod
     def from_environment(cls, fast: bool = False) -> CodesTable:
@@ -204,7 +217,7 @@ class CodesTable:
         query = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(_pk(code_id))},
+            "ExpressionAttributeValues": {":pk": s(_pk(code_id))},
             "ConsistentRead": consistent,
         }
         for item in query_all(self._client, query):
@@ -212,25 +225,25 @@ class CodesTable:
             if sk == CODE_SK:
                 code = code_from_item(item)
             elif sk.startswith(SCANS_PREFIX):
-                target_id, shard = _counter_of(sk)
-                counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
+                add_counter(counters, item)
         return code, counters
 
-    def list(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
+    def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
         """Codes newest first, one page at a time; `cursor` continues where the last page ended."""
-        kwargs = {
+        values = {":kind": s("CODE")}
+        query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": LIST_INDEX,
             "KeyConditionExpression": "list_pk = :kind",
-            "ExpressionAttributeValues": {":kind": _s("CODE")},
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if status:
-            kwargs["FilterExpression"] = "#status = :status"
-            kwargs["ExpressionAttributeNames"] = {"#status": "status"}
-            kwargs["ExpressionAttributeValues"][":status"] = _s(status)
-        items, next_cursor = query_page(self._client, kwargs, cursor)
+            query["FilterExpression"] = "#status = :status"
+            query["ExpressionAttributeNames"] = {"#status": "status"}
+            values[":status"] = s(status)
+        items, next_cursor = query_page(self._client, query, cursor)
         return [code_from_item(i) for i in items], next_cursor
 
     # -- config writes -----------------------------------------------------------------
@@ -240,46 +253,46 @@ class CodesTable:
 
     def create(self, code: LiveCode) -> None:
         item = code_to_item(code)
-        item.update(due_pk=_s(DUE), due_at=_s(to_precise_iso(code.created_at)))
+        item.update(due_pk=s(DUE), due_at=s(to_precise_iso(code.created_at)))
         self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def save(self, code: LiveCode, now: datetime) -> LiveCode:
-        """Write `code` if nobody changed it since it was read; returns the saved version."""
+        """Write `code` if nobody changed it since it was read (else StaleVersion); returns the
+        saved version."""
         saved = replace(code, version=code.version + 1, updated_at=now)
         try:
             self._client.update_item(TableName=self._table, **self._versioned_update(saved, now))
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                raise VersionConflict(code.id) from error
+            if condition_failed(error):
+                raise StaleVersion(code.id) from error
             raise
         return saved
 
     def save_without_target(self, code: LiveCode, target_id: str, now: datetime) -> LiveCode:
         """Save `code` (which no longer lists `target_id`) and drop that target's counters, atomically."""
         saved = replace(code, version=code.version + 1, updated_at=now)
+        writes: list[Any] = [  # plain dicts; the client's TypedDicts are for type checking only
+            {"Update": {"TableName": self._table, **self._versioned_update(saved, now)}},
+            *(
+                {"Delete": {"TableName": self._table, "Key": counter_key(code.id, target_id, shard)}}
+                for shard in (None, *range(MAX_SHARDS))
+            ),
+        ]
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Update": {"TableName": self._table, **self._versioned_update(saved, now)}},
-                    *(
-                        {"Delete": {"TableName": self._table, "Key": self._counter_key(code.id, target_id, shard)}}
-                        for shard in (None, *range(MAX_SHARDS))
-                    ),
-                ]
-            )
+            self._client.transact_write_items(TransactItems=writes)
         except ClientError as error:
-            if _code(error) == "TransactionCanceledException":
-                raise VersionConflict(code.id) from error
+            if condition_failed(error):
+                raise StaleVersion(code.id) from error
             raise
         return saved
 
-    def _versioned_update(self, saved: LiveCode, now: datetime) -> dict:
+    def _versioned_update(self, saved: LiveCode, now: datetime) -> dict[str, Any]:
         item = code_to_item(saved)
         config = {k: v for k, v in item.items() if k not in ("pk", "sk")}
         names = {f"#{k}": k for k in config}
         values = {f":{k}": v for k, v in config.items()}
         assignments = [f"#{k} = :{k}" for k in config] + ["due_pk = :due_pk", "due_at = :due_at"]
-        values.update({":read": _n(saved.version - 1), ":due_pk": _s(DUE), ":due_at": _s(to_precise_iso(now))})
+        values.update({":read": n(saved.version - 1), ":due_pk": s(DUE), ":due_at": s(to_precise_iso(now))})
         update = "SET " + ", ".join(assignments)
         if saved.backup_qr is None:
             update += " REMOVE backup_qr"
@@ -295,20 +308,7 @@ class CodesTable:
 
     def counters(self, code_id: str) -> dict[str, int]:
         """Scans per target (and ``fallback``), summed over the shards."""
-        kwargs = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :scans)",
-            "ExpressionAttributeValues": {":pk": _s(_pk(code_id)), ":scans": _s(SCANS_PREFIX)},
-        }
-        counters = Counters()
-        while True:
-            page = self._client.query(**kwargs)
-            for item in page["Items"]:
-                target_id, shard = _counter_of(item["sk"]["S"])
-                counters.shards.setdefault(target_id, {})[shard] = _shard_count(item)
-            if "LastEvaluatedKey" not in page:
-                return counters.totals()
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._counters.totals(code_id)
 
     def mark_due(self, code_id: str, now: datetime) -> None:
         """Ask the rotation job to look at this code on its next run."""
@@ -318,13 +318,13 @@ class CodesTable:
             UpdateExpression="SET due_pk = :due, due_at = :now",
             ConditionExpression="attribute_exists(pk) AND #status = :active",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":due": _s(DUE), ":now": _s(to_precise_iso(now)), ":active": _s("active")},
+            ExpressionAttributeValues={":due": s(DUE), ":now": s(to_precise_iso(now)), ":active": s("active")},
         )
 
-    def _code_key(self, code_id: str) -> dict:
-        return {"pk": _s(_pk(code_id)), "sk": _s(CODE_SK)}
+    def _code_key(self, code_id: str) -> Item:
+        return {"pk": s(_pk(code_id)), "sk": s(CODE_SK)}
 
-    # -- counters (the scan path) ------------------------------------------------------
+    # -- counters (the scan path; see ``counters_repository``) ---------------------------------
 
     def count_scan(
         self,
@@ -334,70 +334,10 @@ class CodesTable:
         day: str,
         total_quota: int | None,
         daily_quota: int | None,
-        stale_days: list[str] = (),
+        stale_days: Sequence[str] = (),
     ) -> ShardCount | None:
-        """Count one scan on shard `shard` of a target, if the shard is under its quotas
-        (lifetime `total_quota`, `daily_quota` for `day`).
-
-        Returns the shard's new counts, or None when it was already full (nothing written).
-        One conditional UpdateItem: atomic, so concurrent scans never overshoot. Day counts
-        in `stale_days` are removed on the way (the item stays small)."""
-        names = {"#day": DAY_PREFIX + day}
-        values = {":one": _n(1)}
-        conditions = []
-        if total_quota is not None:
-            conditions.append("(attribute_not_exists(scans) OR scans < :total_quota)")
-            values[":total_quota"] = _n(total_quota)
-        if daily_quota is not None:
-            conditions.append("(attribute_not_exists(#day) OR #day < :daily_quota)")
-            values[":daily_quota"] = _n(daily_quota)
-        update = "ADD scans :one, #day :one"
-        stale = [d for d in stale_days if d != day]
-        if stale:
-            names.update({f"#old{i}": DAY_PREFIX + d for i, d in enumerate(stale)})
-            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
-        kwargs = {"ConditionExpression": " AND ".join(conditions)} if conditions else {}
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=self._counter_key(code_id, target_id, shard),
-                UpdateExpression=update,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                **kwargs,
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _shard_count(answer["Attributes"])
+        """Count one scan on a shard under its quotas; None when it was full (``ScanCounters``)."""
+        return self._counters.count_scan(code_id, target_id, shard, day, total_quota, daily_quota, stale_days)
 
     def count_fallback(self, code_id: str, shard: int) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=self._counter_key(code_id, FALLBACK, shard),
-            UpdateExpression="ADD scans :one",
-            ExpressionAttributeValues={":one": _n(1)},
-        )
-
-    def _counter_key(self, code_id: str, target_id: str, shard: int | None) -> dict:
-        sk = SCANS_PREFIX + target_id if shard is None else f"{SCANS_PREFIX}{target_id}#{shard}"
-        return {"pk": _s(_pk(code_id)), "sk": _s(sk)}
-
-
-def _counter_of(sk: str) -> tuple[str, int]:
-    """(target id, shard) of a counter item; a counter from before sharding is shard -1 (still
-    counted in the totals, never written again)."""
-    rest = sk[len(SCANS_PREFIX) :]
-    target_id, _, shard = rest.partition("#")
-    return target_id, int(shard) if shard else -1
-
-
-def _shard_count(item: dict) -> ShardCount:
-    days = {k[len(DAY_PREFIX) :]: int(v["N"]) for k, v in item.items() if k.startswith(DAY_PREFIX)}
-    return ShardCount(int(item.get("scans", {}).get("N", "0")), days)
-
-
-def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+        self._counters.count_fallback(code_id, shard)

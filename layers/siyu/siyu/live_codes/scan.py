@@ -15,9 +15,10 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,7 +51,11 @@ from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+from siyu.storage.codec import error_code
 from siyu.web.visitors import is_visitor_id, new_visitor_id
+
+if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not run
+    from siyu.live_codes.ports import CodeStore, StatsStore, VisitorStore
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +84,7 @@ class ScanResult:
     """What a scan resolved to: `page` is the API Gateway response to send."""
 
     outcome: str  # target | choices | fallback | ended | not_found | busy
-    page: dict
+    page: dict[str, Any]  # the API Gateway response
     target_id: str | None = None
     counted: bool = False  # assigned a new scanner to the target (what caps and thresholds count)
     visitor_id: str | None = None  # a new visitor id to set as the cookie
@@ -101,10 +106,10 @@ class Visit:
 
 @dataclass
 class ScanService:
-    table: CodesTable
+    table: CodeStore
     cache_seconds: float
-    visitors: VisitorsTable | None = None
-    stats: StatsTable | None = None
+    visitors: VisitorStore | None = None
+    stats: StatsStore | None = None
     referrals: ReferralQueue | None = None
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
@@ -121,7 +126,7 @@ class ScanService:
             ReferralQueue.from_environment(),
         )
 
-    def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit) -> ScanResult:
+    def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit: Any) -> ScanResult:
         return self.visit(Visit(code_id, count=count, in_wechat=in_wechat, **visit))
 
     def visit(self, visit: Visit) -> ScanResult:
@@ -135,7 +140,7 @@ class ScanService:
             return self._uncounted(cached, visit, now)  # a code never seen here still tries storage
         try:
             fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
-            if fresh:
+            if cached is None or fresh:
                 cached = self._load(visit.code_id)
             code = cached.code
             if code is None or code.status == ARCHIVED or not visit.count:
@@ -168,6 +173,8 @@ class ScanService:
                 # Before telling a scanner everyone is taken, make sure the operator has not
                 # just added a target this container has not seen yet.
                 cached = self._load(code.id)
+                if cached.code is None:  # codes are never deleted; this keeps the types honest
+                    return self._uncounted(cached, visit, now)
                 code = cached.code
                 pool = pool_of(code, code.option(visit.option_id))
                 target = self._assign(cached, code, pool, now) if code.status != ARCHIVED else None
@@ -257,13 +264,14 @@ class ScanService:
         dims: list[str],
         record: VisitorRecord | None,
         assignment: tuple[str, str] | None = None,
-        tags=(),
+        tags: Collection[str] = (),
         fallback: bool = False,
     ) -> None:
         """The visitor record and the day's statistics. The scanner's page never waits on a
         failure here: it is logged, and the statistics miss one visit."""
         day = local_day(code, now)
-        new_today, new_ever = (), ()
+        new_today: Collection[str] = ()
+        new_ever: Collection[str] = ()
         try:
             if self.visitors:
                 stale = stale_days(record.seen_days, day) if record else ()
@@ -346,11 +354,13 @@ def _if(condition: bool, value: str) -> str | None:
 
 
 def _throttled(error: Exception) -> bool:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code", "")
+    code = error_code(error) if isinstance(error, ClientError) else ""
     return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
 
 
-def _target_page(code: LiveCode, pool: Pool, target: Target, in_wechat: bool, referral: str | None = None) -> dict:
+def _target_page(
+    code: LiveCode, pool: Pool, target: Target, in_wechat: bool, referral: str | None = None
+) -> dict[str, Any]:
     guidance = code.guidance
     if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
         guidance = JOIN_GROUP if uses_threshold(pool.strategy) else ADD_STAFF
@@ -358,6 +368,6 @@ def _target_page(code: LiveCode, pool: Pool, target: Target, in_wechat: bool, re
     return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
 
 
-def _fallback_page(code: LiveCode, in_wechat: bool) -> dict:
+def _fallback_page(code: LiveCode, in_wechat: bool) -> dict[str, Any]:
     backup = code.backup_qr.qr_png if code.backup_qr else None
     return landing_page.fallback_page(code.title, code.fallback_text, backup, in_wechat)

@@ -13,6 +13,7 @@ from siyu.live_codes.assignment import local_day
 from siyu.live_codes.model import LiveCode
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
+from siyu.statistics.rules import Row
 
 DEFAULT_DAYS = 7
 
@@ -22,9 +23,9 @@ class StatsReport:
     code: LiveCode
     first_day: str
     last_day: str
-    rows: list[dict]
+    rows: list[Row]
 
-    def totals(self) -> list[dict]:
+    def totals(self) -> list[Row]:
         return scan_stats.totals(self.rows)
 
 

@@ -31,6 +31,7 @@ SUMMABLE = tuple(m for m in METRICS if m != "unique_visitors")
 COLUMNS = ("date", "dimension", "key", "name", *METRICS)
 _DIMENSION = {"code": "code", "ch": "channel", "t": "target", "o": "option"}
 MAX_DAYS = 366
+Row = dict[str, Any]  # one line of a report (a JSON object / CSV line): the COLUMNS
 
 
 def channel_dim(channel_id: str | None) -> str:
@@ -63,7 +64,7 @@ def days_between(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
-def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
+def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[str, int]]) -> list[Row]:
     """One row per day and dimension with any activity (the code's own row every day, zeros
     included, so charts have no gaps); ordered by day, then code, channels, options, targets."""
     rows = []
@@ -86,9 +87,9 @@ def report_rows(code: LiveCode, days: list[str], stored: Mapping[str, Mapping[st
     return rows
 
 
-def totals(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def totals(rows: Iterable[Row]) -> list[Row]:
     """Per dimension over the whole range: the metrics that add up across days."""
-    summed: dict[tuple[str, str], dict[str, Any]] = {}
+    summed: dict[tuple[str, str], Row] = {}
     for row in rows:
         total = summed.setdefault(
             (row["dimension"], row["key"]),
@@ -115,7 +116,7 @@ def dimension_name(code: LiveCode, dim: str) -> str:
     return (target.staff_name or target.id) if target else key
 
 
-def to_csv(rows: Iterable[dict[str, Any]]) -> str:
+def to_csv(rows: Iterable[Row]) -> str:
     """Rows as CSV with a byte-order mark, so Excel opens Chinese names correctly."""
     out = io.StringIO()
     out.write("\ufeff")

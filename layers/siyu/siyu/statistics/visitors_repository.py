@@ -17,9 +17,15 @@ import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from siyu.core.clock import from_iso, to_iso
 from siyu.storage import aws
+from siyu.storage.codec import Item, n, remove_clause, s
+from siyu.storage.paging import query_all
+
+if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 SEEN_PREFIX = "seen:"
 ASSIGNED_PREFIX = "assigned:"
@@ -45,12 +51,8 @@ class NewInVisit:
     ever: frozenset[str]
 
 
-def _s(value: str) -> dict:
-    return {"S": value}
-
-
 class VisitorsTable:
-    def __init__(self, client, table_name: str):
+    def __init__(self, client: DynamoDBClient, table_name: str):
         self._client = client
         self._table = table_name
 
@@ -64,12 +66,12 @@ class VisitorsTable:
 
     def of_visitor(self, visitor_id: str) -> list[VisitorRecord]:
         """Every code this visitor scanned (admin view)."""
-        page = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": _s(f"VISITOR#{visitor_id}")},
-        )
-        return [_record(item) for item in page["Items"]]
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": s(f"VISITOR#{visitor_id}")},
+        }
+        return [_record(item) for item in query_all(self._client, query)]
 
     def record_visit(
         self,
@@ -85,11 +87,11 @@ class VisitorsTable:
         """Record one visit (one UpdateItem) and say which dimensions it was new in (from the
         record as it was before the write, returned by the same call)."""
         names = {"#seen": SEEN_PREFIX + day}
-        values = {
-            ":now": _s(to_iso(now)),
-            ":code": _s(code_id),
+        values: Item = {
+            ":now": s(to_iso(now)),
+            ":code": s(code_id),
             ":dims": {"SS": sorted(set(dims))},
-            ":expires": {"N": str(int((now + RETENTION).timestamp()))},
+            ":expires": n(int((now + RETENTION).timestamp())),
         }
         sets = ["last_seen = :now", "first_seen = if_not_exists(first_seen, :now)", "code_id = :code"]
         sets.append("expires_at = :expires")
@@ -97,16 +99,13 @@ class VisitorsTable:
         if assignment is not None:
             pool, target_id = assignment
             names["#assigned"] = ASSIGNED_PREFIX + pool
-            values[":assigned"] = _s(f"{target_id}|{to_iso(now)}")
+            values[":assigned"] = s(f"{target_id}|{to_iso(now)}")
             sets.append("#assigned = :assigned")
         if tags:
             values[":tags"] = {"SS": sorted(set(tags))}
             adds.append("tags :tags")
         update = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-        stale = [d for d in stale_days if d != day]
-        if stale:
-            names.update({f"#old{i}": SEEN_PREFIX + d for i, d in enumerate(stale)})
-            update += " REMOVE " + ", ".join(f"#old{i}" for i in range(len(stale)))
+        update += remove_clause(names, [SEEN_PREFIX + d for d in stale_days if d != day])
         old = self._client.update_item(
             TableName=self._table,
             Key=_key(visitor_id, code_id),
@@ -115,18 +114,18 @@ class VisitorsTable:
             ExpressionAttributeValues=values,
             ReturnValues="ALL_OLD",  # the item before: which dims were seen already
         ).get("Attributes", {})
-        dims = frozenset(dims)
+        counted = frozenset(dims)
         seen_today = set(old.get(SEEN_PREFIX + day, {}).get("SS", []))
         seen_ever = set(old.get("dims", {}).get("SS", []))
-        return NewInVisit(dims - seen_today, dims - seen_ever)
+        return NewInVisit(counted - seen_today, counted - seen_ever)
 
 
-def _key(visitor_id: str, code_id: str) -> dict:
-    return {"pk": _s(f"VISITOR#{visitor_id}"), "sk": _s(f"CODE#{code_id}")}
+def _key(visitor_id: str, code_id: str) -> Item:
+    return {"pk": s(f"VISITOR#{visitor_id}"), "sk": s(f"CODE#{code_id}")}
 
 
-def _record(item: dict) -> VisitorRecord:
-    assignments = {}
+def _record(item: Item) -> VisitorRecord:
+    assignments: dict[str, tuple[str, datetime]] = {}
     for name, value in item.items():
         if name.startswith(ASSIGNED_PREFIX):
             target_id, _, when = value["S"].partition("|")

@@ -8,7 +8,7 @@ JSON string attribute; nothing else is stored as JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -90,3 +90,12 @@ def condition_failed(error: ClientError) -> bool:
 def cancellation_reasons(error: ClientError) -> list[str]:
     """For a canceled transaction: each write's reason code, in order ("None" where it was fine)."""
     return [str(r.get("Code", "None")) for r in error.response.get("CancellationReasons", [])]
+
+
+def remove_clause(names: dict[str, str], attributes: Sequence[str], alias: str = "#old") -> str:
+    """`` REMOVE #old0, #old1 …`` for an UpdateExpression (nothing when `attributes` is empty),
+    adding each attribute's placeholder to `names`."""
+    if not attributes:
+        return ""
+    names.update({f"{alias}{i}": attribute for i, attribute in enumerate(attributes)})
+    return " REMOVE " + ", ".join(f"{alias}{i}" for i in range(len(attributes)))

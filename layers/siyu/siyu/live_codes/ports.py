@@ -1,0 +1,100 @@
+"""What the live-code services need from storage, as interfaces (``typing.Protocol``).
+
+``CodesTable`` (``repository``) is the DynamoDB implementation of ``CodeStore``;
+``UploadsBucket`` (``siyu.storage.uploads_bucket``) of ``ImageStore``; the statistics
+repositories of ``VisitorStore`` and ``StatsStore``. Tests run the services on in-memory fakes
+of the same interfaces (``tests/fakes/live_codes.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from siyu.live_codes.assignment import Counters, ShardCount
+from siyu.live_codes.model import LiveCode
+from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
+
+
+class CodeStore(Protocol):
+    """Live codes: the config record (one per code, versioned) and its scan counters."""
+
+    def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Counters]:
+        """The code (None if there is none) and its counters."""
+        ...
+
+    def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
+        """A page of codes, newest first, and the cursor of the next page."""
+        ...
+
+    def create(self, code: LiveCode) -> None:
+        """Store a new code (its id must be new)."""
+        ...
+
+    def save(self, code: LiveCode, now: datetime) -> LiveCode:
+        """Save `code` read at `code.version`; StaleVersion if someone saved it since."""
+        ...
+
+    def save_without_target(self, code: LiveCode, target_id: str, now: datetime) -> LiveCode:
+        """Like ``save``, and drop the counters of `target_id` (gone from `code`) in the same write."""
+        ...
+
+    def mark_due(self, code_id: str, now: datetime) -> None:
+        """Ask the rotation job to look at the code on its next run."""
+        ...
+
+    def count_scan(
+        self,
+        code_id: str,
+        target_id: str,
+        shard: int,
+        day: str,
+        total_quota: int | None,
+        daily_quota: int | None,
+        stale_days: Sequence[str] = (),
+    ) -> ShardCount | None:
+        """Count one scan on a counter shard under its quotas; None when it was full."""
+        ...
+
+    def count_fallback(self, code_id: str, shard: int) -> None:
+        """Count one scan that found no target."""
+        ...
+
+
+class ImageStore(Protocol):
+    """The uploaded originals (versioned: a delete keeps the old version for a while)."""
+
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        """Store `body`; its version id (to take exactly this upload back)."""
+        ...
+
+    def delete(self, key: str, version_id: str | None = None) -> None: ...
+
+    def download_url(self, key: str, seconds: int = 300) -> str: ...
+
+
+class VisitorStore(Protocol):
+    """What each scanner did with each code."""
+
+    def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None: ...
+
+    def record_visit(
+        self,
+        visitor_id: str,
+        code_id: str,
+        now: datetime,
+        day: str,
+        dims: Collection[str],
+        assignment: tuple[str, str] | None = None,
+        tags: Collection[str] = (),
+        stale_days: Collection[str] = (),
+    ) -> NewInVisit:
+        """Record one visit; which dimensions it was the scanner's first in."""
+        ...
+
+
+class StatsStore(Protocol):
+    """Daily scan statistics."""
+
+    def add(self, code_id: str, day: str, increments: Mapping[str, int], shard: int | None = None) -> None: ...

@@ -1,0 +1,196 @@
+"""In-memory fakes of the live codes' storage interfaces (``siyu.live_codes.ports``).
+
+They keep the real repositories' conditions: a save of a stale version raises StaleVersion, a
+create of an existing id is refused, a counter shard refuses a scan over its quotas (lifetime
+and per day), and a store can be told to fail like DynamoDB does (a ClientError).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from siyu.core.errors import StaleVersion
+from siyu.live_codes.assignment import Counters, ShardCount
+from siyu.live_codes.counters_repository import FALLBACK
+from siyu.live_codes.model import LiveCode
+from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
+
+
+def storage_error(code: str = "InternalServerError") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "fake storage says no"}}, "Fake")
+
+
+@dataclass
+class FakeCodeStore:
+    """CodeStore in memory. `concurrent_edits`: changes another operator saves just before
+    each of our next saves (one per save), so the save finds its version stale."""
+
+    codes: dict[str, LiveCode] = field(default_factory=dict)
+    counters: dict[str, Counters] = field(default_factory=dict)
+    concurrent_edits: list[Callable[[LiveCode], LiveCode]] = field(default_factory=list)
+    failing: Exception | None = None  # raised by every call while set
+    saves: int = 0  # save attempts (stale ones included)
+    due: list[str] = field(default_factory=list)
+
+    def _check(self) -> None:
+        if self.failing is not None:
+            raise self.failing
+
+    def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Counters]:
+        self._check()
+        counters = self.counters.get(code_id, Counters())
+        copy = Counters(
+            {t: {k: ShardCount(c.total, dict(c.days)) for k, c in s.items()} for t, s in counters.shards.items()}
+        )
+        return self.codes.get(code_id), copy
+
+    def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
+        self._check()
+        codes = sorted(self.codes.values(), key=lambda c: c.created_at, reverse=True)
+        return [c for c in codes if status is None or c.status == status][:limit], None
+
+    def create(self, code: LiveCode) -> None:
+        self._check()
+        if code.id in self.codes:
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException"}}, "PutItem")
+        self.codes[code.id] = code
+
+    def save(self, code: LiveCode, now: datetime) -> LiveCode:
+        self._check()
+        self.saves += 1
+        if self.concurrent_edits:
+            other = self.concurrent_edits.pop(0)(self.codes[code.id])
+            self.codes[code.id] = replace(other, version=other.version + 1)
+        if self.codes[code.id].version != code.version:
+            raise StaleVersion(code.id)
+        saved = replace(code, version=code.version + 1, updated_at=now)
+        self.codes[code.id] = saved
+        self.due.append(code.id)
+        return saved
+
+    def save_without_target(self, code: LiveCode, target_id: str, now: datetime) -> LiveCode:
+        saved = self.save(code, now)
+        self.counters.get(code.id, Counters()).shards.pop(target_id, None)
+        return saved
+
+    def mark_due(self, code_id: str, now: datetime) -> None:
+        self._check()
+        self.due.append(code_id)
+
+    def count_scan(
+        self,
+        code_id: str,
+        target_id: str,
+        shard: int,
+        day: str,
+        total_quota: int | None,
+        daily_quota: int | None,
+        stale_days: Sequence[str] = (),
+    ) -> ShardCount | None:
+        self._check()
+        count = self.counters.setdefault(code_id, Counters()).shard(target_id, shard)
+        if total_quota is not None and count.total >= total_quota:
+            return None
+        if daily_quota is not None and count.days.get(day, 0) >= daily_quota:
+            return None
+        count.total += 1
+        count.days[day] = count.days.get(day, 0) + 1
+        for old in stale_days:
+            if old != day:
+                count.days.pop(old, None)
+        return ShardCount(count.total, dict(count.days))
+
+    def count_fallback(self, code_id: str, shard: int) -> None:
+        self._check()
+        self.counters.setdefault(code_id, Counters()).shard(FALLBACK, shard).total += 1
+
+    def scans(self, code_id: str) -> dict[str, int]:
+        """Test helper: scans per target, summed over the shards."""
+        return self.counters.get(code_id, Counters()).totals()
+
+
+@dataclass
+class FakeImageStore:
+    """ImageStore in memory, versioned like the bucket: each put has its own version id."""
+
+    objects: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    deleted: list[tuple[str, str | None]] = field(default_factory=list)
+    _versions: int = 0
+
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        self._versions += 1
+        self.objects[key] = (body, content_type)
+        return f"v{self._versions}"
+
+    def delete(self, key: str, version_id: str | None = None) -> None:
+        self.objects.pop(key, None)
+        self.deleted.append((key, version_id))
+
+    def download_url(self, key: str, seconds: int = 300) -> str:
+        return f"https://bucket.example/{key}?expires={seconds}"
+
+
+@dataclass
+class FakeVisitorStore:
+    """VisitorStore in memory: the record before the visit says which dimensions were new."""
+
+    records: dict[tuple[str, str], VisitorRecord] = field(default_factory=dict)
+    dims: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    days: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
+    failing: Exception | None = None
+
+    def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None:
+        if self.failing is not None:
+            raise self.failing
+        return self.records.get((visitor_id, code_id))
+
+    def record_visit(
+        self,
+        visitor_id: str,
+        code_id: str,
+        now: datetime,
+        day: str,
+        dims: Collection[str],
+        assignment: tuple[str, str] | None = None,
+        tags: Collection[str] = (),
+        stale_days: Collection[str] = (),
+    ) -> NewInVisit:
+        if self.failing is not None:
+            raise self.failing
+        key = (visitor_id, code_id)
+        old = self.records.get(key)
+        assignments = dict(old.assignments) if old else {}
+        if assignment is not None:
+            assignments[assignment[0]] = (assignment[1], now)
+        seen_days = {d for d in (old.seen_days if old else ()) if d not in stale_days or d == day} | {day}
+        self.records[key] = VisitorRecord(
+            visitor_id,
+            code_id,
+            old.first_seen if old else now,
+            now,
+            assignments,
+            (old.tags if old else frozenset()) | frozenset(tags),
+            tuple(sorted(seen_days)),
+        )
+        counted = frozenset(dims)
+        ever = self.dims.setdefault(key, set())
+        today = self.days.setdefault((visitor_id, code_id, day), set())
+        new = NewInVisit(counted - today, counted - ever)
+        ever |= counted
+        today |= counted
+        return new
+
+
+@dataclass
+class FakeStatsStore:
+    """StatsStore in memory: code -> day -> counters."""
+
+    days: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+
+    def add(self, code_id: str, day: str, increments: Mapping[str, int], shard: int | None = None) -> None:
+        self.days.setdefault((code_id, day), Counter()).update(increments)
