@@ -3,10 +3,12 @@ and hands the due deliveries to the send queue. Safe to run twice or concurrentl
 
 from aws_lambda_powertools import Logger
 
+from siyu.live_codes.repository import CodesTable
 from siyu.sop.job import SopJob
+from siyu.sop.repository import DeliveryQueue, SopTable
 
 logger = Logger(service="sop")
-job = SopJob.from_environment()
+job = SopJob(SopTable.from_environment(), CodesTable.from_environment(), DeliveryQueue.from_environment())
 
 
 @logger.inject_lambda_context

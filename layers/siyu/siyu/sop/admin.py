@@ -21,11 +21,9 @@ from zoneinfo import ZoneInfo
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.ids import new_id
-from siyu.live_codes.repository import CodesTable
 from siyu.sop.api import ContentIn, DestinationIn, GuardsIn, PlanCreate, PlanUpdate, StepIn
 from siyu.sop.audience import CODE_GROUPS, DESTINATIONS, audience_destinations, is_code_groups
 from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
-from siyu.sop.repository import SopTable
 from siyu.sop.rules import (
     ACTIVE,
     CANCELLED,
@@ -59,7 +57,6 @@ from siyu.sop.rules import (
     send_time,
     zone,
 )
-from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.storage.versioned import modify
 
 MAX_CALENDAR_DAYS = 60
@@ -72,10 +69,6 @@ class SopAdmin:
     codes: CodeGroups
     files: ImageFiles
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> SopAdmin:
-        return cls(SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment())
 
     # -- create and edit ---------------------------------------------------------------
 

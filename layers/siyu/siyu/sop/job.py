@@ -18,10 +18,8 @@ from typing import Any
 
 from siyu.core.clock import utcnow
 from siyu.core.ids import run_id
-from siyu.live_codes.repository import CodesTable
 from siyu.sop.audience import audience_destinations, is_code_groups
 from siyu.sop.ports import CodeGroups, SendQueue, SopStore
-from siyu.sop.repository import DeliveryQueue, SopTable
 from siyu.sop.rules import (
     ACTIVE,
     LOOKAHEAD,
@@ -70,10 +68,6 @@ class SopJob:
     codes: CodeGroups
     queue: SendQueue
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> SopJob:
-        return cls(SopTable.from_environment(), CodesTable.from_environment(), DeliveryQueue.from_environment())
 
     def run(self, now: datetime | None = None) -> JobReport:
         now = now or self.clock()

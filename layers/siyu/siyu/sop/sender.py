@@ -20,13 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from siyu.core.clock import utcnow
-from siyu.delivery.retry import SOP_PUSH_RETRY, RetryPolicy
+from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
-from siyu.live_codes.repository import CodesTable
 from siyu.sop.audience import audience_destinations
 from siyu.sop.job import SEND_LEASE
 from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
-from siyu.sop.repository import SopTable
 from siyu.sop.rules import (
     ACTIVE,
     CANCELLED,
@@ -45,7 +43,6 @@ from siyu.sop.rules import (
     Destination,
     zone,
 )
-from siyu.storage.uploads_bucket import UploadsBucket
 
 NOT_DUE = "not_due"
 
@@ -72,15 +69,6 @@ class SopSender:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     push: Callable[[Destination, Content, str, ImageFiles], None] = send_content
-
-    @classmethod
-    def from_environment(cls) -> SopSender:
-        return cls(
-            SopTable.from_environment(),
-            CodesTable.from_environment(),
-            UploadsBucket.from_environment(),
-            RetryPolicy.from_environment(SOP_PUSH_RETRY),
-        )
 
     def send(self, plan_id: str, delivery_id: str) -> str:
         """Send one delivery if it is still to be sent; returns what happened."""
