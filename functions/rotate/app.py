@@ -2,6 +2,7 @@
 code that is due. Safe to run twice or concurrently (each code is leased)."""
 
 import os
+from dataclasses import asdict
 
 from aws_lambda_powertools import Logger
 
@@ -24,6 +25,6 @@ job = RotationJob(
 
 @logger.inject_lambda_context
 def lambda_handler(event, context):
-    report = job.run()
-    logger.info("rotation run", extra=report.as_dict())
-    return report.as_dict()
+    report = asdict(job.run())
+    logger.info("rotation run", extra=report)
+    return report

@@ -40,9 +40,6 @@ class RunReport:
     failed: int = 0
     errors: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
 
 @dataclass
 class RotationJob:

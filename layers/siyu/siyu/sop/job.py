@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from siyu.core.clock import utcnow
 from siyu.core.ids import run_id
@@ -52,9 +51,6 @@ class JobReport:
     handed_over: int = 0
     items_read: int = 0
     failed_plans: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def delivery_id(scheduled: datetime, step_id: str, destination_key: str) -> str:
