@@ -1,45 +1,56 @@
-"""What the routers share: the admin services and how to build public and admin URLs."""
+"""What the routers share: the admin services (built here from the real repositories) and how to
+build public and admin URLs."""
 
 import functools
 import os
 
 from siyu.alerts.admin import AlertAdmin
+from siyu.alerts.repository import AlertsTable, AlertTopic
 from siyu.campaigns.admin import CampaignAdmin
+from siyu.campaigns.poster_jobs import PosterRenderer
+from siyu.campaigns.repository import CampaignsTable
+from siyu.campaigns.service import CampaignService
 from siyu.live_codes.admin import CodeAdmin
+from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.targets_admin import TargetAdmin
 from siyu.sop.admin import SopAdmin
+from siyu.sop.repository import SopTable
 from siyu.statistics.admin import StatsAdmin
+from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorsTable
+from siyu.storage.uploads_bucket import UploadsBucket
 
 
 @functools.cache
 def code_admin() -> CodeAdmin:
-    return CodeAdmin.from_environment()
+    return CodeAdmin(CodesTable.from_environment())
 
 
 @functools.cache
 def target_admin() -> TargetAdmin:
-    return TargetAdmin.from_environment(code_admin())
+    return TargetAdmin(code_admin(), UploadsBucket.from_environment())
 
 
 @functools.cache
 def alert_admin() -> AlertAdmin:
-    return AlertAdmin.from_environment()
+    return AlertAdmin(AlertsTable.from_environment(), CodesTable.from_environment(), AlertTopic.from_environment())
 
 
 @functools.cache
 def sop_admin() -> SopAdmin:
-    return SopAdmin.from_environment()
+    return SopAdmin(SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment())
 
 
 @functools.cache
 def campaign_admin() -> CampaignAdmin:
-    return CampaignAdmin.from_environment()
+    table, bucket = CampaignsTable.from_environment(), UploadsBucket.from_environment()
+    service = CampaignService.from_environment()
+    return CampaignAdmin(table, CodesTable.from_environment(), bucket, service, PosterRenderer(table, bucket))
 
 
 @functools.cache
 def stats_admin() -> StatsAdmin:
-    return StatsAdmin.from_environment(code_admin())
+    return StatsAdmin(code_admin(), StatsTable.from_environment())
 
 
 @functools.cache

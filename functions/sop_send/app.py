@@ -7,11 +7,20 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from siyu.delivery.retry import SOP_PUSH_RETRY, RetryPolicy
+from siyu.live_codes.repository import CodesTable
+from siyu.sop.repository import SopTable
 from siyu.sop.sender import SopSender
+from siyu.storage.uploads_bucket import UploadsBucket
 
 logger = Logger(service="sop_send")
 processor = BatchProcessor(event_type=EventType.SQS)
-sender = SopSender.from_environment()
+sender = SopSender(
+    SopTable.from_environment(),
+    CodesTable.from_environment(),
+    UploadsBucket.from_environment(),
+    RetryPolicy.from_environment(SOP_PUSH_RETRY),
+)
 
 
 def send_one(record) -> str:

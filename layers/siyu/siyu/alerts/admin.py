@@ -12,13 +12,11 @@ from urllib.parse import urlsplit
 from siyu.alerts.destinations import KINDS, AlertDestination, AlertMessage, deliver
 from siyu.alerts.ports import AlertStore, CodeLookup, Topic
 from siyu.alerts.records import AlertRecord
-from siyu.alerts.repository import AlertsTable, AlertTopic
 from siyu.alerts.wording import TEST_CODE_NAME, TEST_TEXT
 from siyu.core.clock import utcnow
 from siyu.core.errors import InvalidInput, NotFound
 from siyu.core.ids import new_id
 from siyu.delivery.sender import DeliveryFailed
-from siyu.live_codes.repository import CodesTable
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DESTINATION_ID_LENGTH = 8  # as long as the hex ids made before (they stay valid: ids are only looked up)
@@ -30,10 +28,6 @@ class AlertAdmin:
     codes: CodeLookup
     topic: Topic
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> AlertAdmin:
-        return cls(AlertsTable.from_environment(), CodesTable.from_environment(), AlertTopic.from_environment())
 
     def add_destination(
         self,

@@ -9,7 +9,6 @@ new alert records and its watch state are written in one transaction before anyt
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -17,13 +16,11 @@ from datetime import datetime, timedelta
 from siyu.alerts.destinations import AlertDestination, AlertMessage, deliver
 from siyu.alerts.ports import AlertStore, CodeWatch, Topic
 from siyu.alerts.records import FAILED, PENDING, SENT, AlertRecord, DeliveryState, DueCode, OpenAlert, WatchState
-from siyu.alerts.repository import AlertsTable, AlertTopic
-from siyu.alerts.watch_repository import WatchTable
 from siyu.alerts.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
 from siyu.alerts.wording import resolved_text, switched_text
 from siyu.core.clock import to_iso, utcnow
 from siyu.core.ids import run_id, stable_id
-from siyu.delivery.retry import ALERT_RETRY, RetryPolicy
+from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed
 from siyu.live_codes.model import ARCHIVED, LiveCode
 
@@ -43,9 +40,6 @@ class RunReport:
     failed: int = 0
     errors: int = 0
 
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
 
 @dataclass
 class RotationJob:
@@ -55,17 +49,6 @@ class RotationJob:
     settings: WatchSettings = field(default_factory=WatchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> RotationJob:
-        hours = tuple(int(h) for h in os.environ.get("EXPIRY_WARNING_HOURS", "48,24").split(",") if h.strip())
-        return cls(
-            WatchTable.from_environment(),
-            AlertsTable.from_environment(),
-            AlertTopic.from_environment(),
-            WatchSettings(tuple(sorted(hours, reverse=True)), float(os.environ.get("RUNWAY_ALERT_HOURS", "24"))),
-            RetryPolicy.from_environment(ALERT_RETRY),
-        )
 
     def run(self) -> RunReport:
         now, run, report = self.clock(), run_id(), RunReport()

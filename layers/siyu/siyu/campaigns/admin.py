@@ -16,7 +16,7 @@ from siyu.campaigns.api import CampaignCreate, CampaignUpdate, PosterIn, RulesIn
 from siyu.campaigns.ports import CampaignStore, Files
 from siyu.campaigns.poster_jobs import PosterRenderer
 from siyu.campaigns.records import Invite, Refusal, Reward
-from siyu.campaigns.repository import CampaignsTable, StockBelowGranted
+from siyu.campaigns.repository import StockBelowGranted
 from siyu.campaigns.rules import Campaign, Participant, Rules, numbered_tiers
 from siyu.campaigns.service import ID_LENGTH, CampaignService
 from siyu.core.clock import utcnow
@@ -24,7 +24,6 @@ from siyu.core.errors import Conflict, InvalidInput, NotFound, UploadRefused
 from siyu.core.ids import new_id
 from siyu.live_codes.model import CODE_ID_PATTERN
 from siyu.live_codes.repository import CodesTable
-from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.storage.versioned import modify
 from siyu.web.base64_files import decode_base64_file
 
@@ -39,12 +38,6 @@ class CampaignAdmin:
     service: CampaignService
     renderer: PosterRenderer
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> CampaignAdmin:
-        table, bucket = CampaignsTable.from_environment(), UploadsBucket.from_environment()
-        service = CampaignService.from_environment()
-        return cls(table, CodesTable.from_environment(), bucket, service, PosterRenderer(table, bucket))
 
     # -- campaigns ---------------------------------------------------------------------
 

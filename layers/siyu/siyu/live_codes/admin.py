@@ -47,7 +47,6 @@ from siyu.live_codes.model import (
     Option,
 )
 from siyu.live_codes.ports import CodeStore
-from siyu.live_codes.repository import CodesTable
 from siyu.storage.versioned import modify
 
 # `new_id` is re-exported for the SOP package until it imports siyu.core.ids itself.
@@ -60,10 +59,6 @@ Save = Callable[[LiveCode, datetime], LiveCode]  # stores a changed code; StaleV
 class CodeAdmin:
     table: CodeStore
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> CodeAdmin:
-        return cls(CodesTable.from_environment())
 
     # -- codes ---------------------------------------------------------------------------
 

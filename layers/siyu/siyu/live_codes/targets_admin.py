@@ -24,7 +24,6 @@ from siyu.live_codes.edit_rules import (
 from siyu.live_codes.model import ARCHIVED, MAX_TARGETS_PER_CODE, BackupQr, LiveCode, Target, reorder
 from siyu.live_codes.ports import CodeStore, ImageStore
 from siyu.live_codes.qr_upload import MAX_UPLOAD_BYTES, UploadedQr, read_qr_screenshot, scannable_qr_png
-from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.web.base64_files import decode_base64_file
 
 
@@ -32,10 +31,6 @@ from siyu.web.base64_files import decode_base64_file
 class TargetAdmin:
     codes: CodeAdmin
     bucket: ImageStore
-
-    @classmethod
-    def from_environment(cls, codes: CodeAdmin) -> TargetAdmin:
-        return cls(codes, UploadsBucket.from_environment())
 
     @property
     def _table(self) -> CodeStore:

@@ -21,29 +21,11 @@ from zoneinfo import ZoneInfo
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.ids import new_id
-from siyu.live_codes.repository import CodesTable
+from siyu.sop import rules
 from siyu.sop.api import ContentIn, DestinationIn, GuardsIn, PlanCreate, PlanUpdate, StepIn
 from siyu.sop.audience import CODE_GROUPS, DESTINATIONS, audience_destinations, is_code_groups
 from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
-from siyu.sop.repository import SopTable
 from siyu.sop.rules import (
-    ACTIVE,
-    CANCELLED,
-    DAY_OFFSET,
-    FAILED,
-    HELD,
-    IMAGE,
-    LINK,
-    MARKDOWN,
-    MINIPROGRAM,
-    ONCE,
-    PAUSED,
-    PRESETS,
-    SKIPPED,
-    TEXT,
-    WEBHOOK,
-    WECOM_ROBOT,
-    WEEKLY,
     Content,
     Delivery,
     Destination,
@@ -59,7 +41,6 @@ from siyu.sop.rules import (
     send_time,
     zone,
 )
-from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.storage.versioned import modify
 
 MAX_CALENDAR_DAYS = 60
@@ -73,16 +54,12 @@ class SopAdmin:
     files: ImageFiles
     clock: Callable[[], datetime] = utcnow
 
-    @classmethod
-    def from_environment(cls) -> SopAdmin:
-        return cls(SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment())
-
     # -- create and edit ---------------------------------------------------------------
 
     def create(self, body: PlanCreate) -> Plan:
         now = self.clock()
         tz = _checked_zone(body.time_zone)
-        preset = PRESETS.get(body.preset) if body.preset else None
+        preset = rules.PRESETS.get(body.preset) if body.preset else None
         steps_in = body.steps if body.steps is not None else _preset_steps(preset)
         if not steps_in:
             raise InvalidInput("a plan needs steps: give steps, or a preset to start from")
@@ -94,7 +71,7 @@ class SopAdmin:
             audience=audience,
             steps=(),
             guards=_guards(body.guards),
-            status=ACTIVE,
+            status=rules.ACTIVE,
             start=body.start_date or now.astimezone(tz).date(),
             created_at=now,
             destinations=destinations,
@@ -131,11 +108,11 @@ class SopAdmin:
         # Pushes that fell in the pause stay skipped: the job goes on from now (or from where it got).
         resume_from = max(now, found[1].scanned_until) if found else now
         plan = self._save(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
-        if status == ACTIVE:  # pushes held while paused go out now (if they are not too late)
+        if status == rules.ACTIVE:  # pushes held while paused go out now (if they are not too late)
             deliveries, _ = self.sop.deliveries(plan_id, limit=HELD_ON_RESUME)
             for d in deliveries:
-                if d.status == HELD:
-                    self.sop.requeue(plan_id, d.id, now, (HELD,))
+                if d.status == rules.HELD:
+                    self.sop.requeue(plan_id, d.id, now, (rules.HELD,))
         return plan
 
     def get(self, plan_id: str) -> Plan:
@@ -204,7 +181,7 @@ class SopAdmin:
         delivery = self.sop.delivery(plan_id, delivery_id)
         if delivery is None:
             raise NotFound(f"plan {plan_id} has no delivery {delivery_id[:80]!r}")
-        if not self.sop.requeue(plan_id, delivery_id, self.clock(), (FAILED, SKIPPED, CANCELLED)):
+        if not self.sop.requeue(plan_id, delivery_id, self.clock(), (rules.FAILED, rules.SKIPPED, rules.CANCELLED)):
             raise Conflict(f"delivery {delivery_id} is {delivery.status}; only failed or skipped ones are resent")
         resent = self.sop.delivery(plan_id, delivery_id)
         assert resent is not None, "a delivery just requeued exists (deliveries are never deleted)"
@@ -224,7 +201,7 @@ class SopAdmin:
 
         def change_and_save(plan: Plan) -> Plan:
             changed = change(plan)
-            resumed = resume_from is not None and plan.status == PAUSED and changed.status == ACTIVE
+            resumed = resume_from is not None and plan.status == rules.PAUSED and changed.status == rules.ACTIVE
             return self.sop.save_plan(changed, self.clock() if due_now else None, resume_from if resumed else None)
 
         return modify(lambda: self.get(plan_id), change_and_save, "the plan")
@@ -261,7 +238,7 @@ class SopAdmin:
 
     def _steps(self, plan: Plan, steps_in: list[StepIn]) -> tuple[tuple[Step, ...], list[tuple[str, bytes]]]:
         """The steps, every one checked against every channel of the plan, and the images to store."""
-        channels = {WECOM_ROBOT} if is_code_groups(plan) else {d.channel for d in plan.destinations}
+        channels = {rules.WECOM_ROBOT} if is_code_groups(plan) else {d.channel for d in plan.destinations}
         steps, images = [], []
         for number, step_in in enumerate(steps_in, 1):
             try:
@@ -279,16 +256,16 @@ class SopAdmin:
 
 def _content(plan_id: str, content: ContentIn) -> tuple[Content, bytes | None]:
     kind = content.kind
-    if kind in (TEXT, MARKDOWN) and not content.text:
+    if kind in (rules.TEXT, rules.MARKDOWN) and not content.text:
         raise PlanInvalid(f"{kind} content needs text")
-    if kind == IMAGE and not content.image_base64:
+    if kind == rules.IMAGE and not content.image_base64:
         raise PlanInvalid("image content needs image_base64 (PNG or JPEG)")
-    if kind == LINK and not (content.title and content.url):
+    if kind == rules.LINK and not (content.title and content.url):
         raise PlanInvalid("a link card needs title and url")
-    if kind == MINIPROGRAM and not (content.title and content.appid and content.page):
+    if kind == rules.MINIPROGRAM and not (content.title and content.appid and content.page):
         raise PlanInvalid("a mini-program card needs title, appid and page")
     image_key, data = None, None
-    if content.image_base64 and kind in (IMAGE, LINK, MINIPROGRAM):
+    if content.image_base64 and kind in (rules.IMAGE, rules.LINK, rules.MINIPROGRAM):
         data = decode_image(content.image_base64)
         extension = "png" if data.startswith(b"\x89PNG") else "jpg"
         image_key = f"sop/{plan_id}/{new_id(8)}.{extension}"
@@ -308,7 +285,7 @@ def _content(plan_id: str, content: ContentIn) -> tuple[Content, bytes | None]:
 
 
 def presets() -> list[dict[str, Any]]:
-    return [{"id": key, **preset} for key, preset in PRESETS.items()]
+    return [{"id": key, **preset} for key, preset in rules.PRESETS.items()]
 
 
 def _preset_steps(preset: dict[str, Any] | None) -> list[StepIn]:
@@ -317,20 +294,20 @@ def _preset_steps(preset: dict[str, Any] | None) -> list[StepIn]:
 
 def _schedule(step: StepIn) -> Schedule:
     s = step.schedule
-    if s.kind == ONCE:
+    if s.kind == rules.ONCE:
         if s.on is None:
             raise PlanInvalid("a once schedule needs on (a local date-time such as 2026-12-12T20:00)")
-        return Schedule(ONCE, s.on.time().replace(second=0, microsecond=0), on=s.on.date())
+        return Schedule(rules.ONCE, s.on.time().replace(second=0, microsecond=0), on=s.on.date())
     if s.at is None:
         raise PlanInvalid(f"a {s.kind} schedule needs at (HH:MM)")
     at = time.fromisoformat(s.at)
-    if s.kind == DAY_OFFSET:
+    if s.kind == rules.DAY_OFFSET:
         if s.day is None:
             raise PlanInvalid("a day_offset schedule needs day (0 = the start day)")
-        return Schedule(DAY_OFFSET, at, day=s.day)
+        return Schedule(rules.DAY_OFFSET, at, day=s.day)
     if not s.weekdays:
         raise PlanInvalid("a weekly schedule needs weekdays (1 = Monday … 7 = Sunday)")
-    return Schedule(WEEKLY, at, weekdays=tuple(sorted(set(s.weekdays))))
+    return Schedule(rules.WEEKLY, at, weekdays=tuple(sorted(set(s.weekdays))))
 
 
 def _guards(g: GuardsIn) -> Guards:
@@ -338,7 +315,7 @@ def _guards(g: GuardsIn) -> Guards:
 
 
 def _destination(d: DestinationIn) -> Destination:
-    secret = d.secret or (secrets.token_urlsafe(32) if d.channel == WEBHOOK else None)
+    secret = d.secret or (secrets.token_urlsafe(32) if d.channel == rules.WEBHOOK else None)
     return Destination(f"d:{new_id(6)}", d.name, d.channel, d.url, secret, d.start_date)
 
 

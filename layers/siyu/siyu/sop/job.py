@@ -14,14 +14,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from siyu.core.clock import utcnow
 from siyu.core.ids import run_id
-from siyu.live_codes.repository import CodesTable
 from siyu.sop.audience import audience_destinations, is_code_groups
 from siyu.sop.ports import CodeGroups, SendQueue, SopStore
-from siyu.sop.repository import DeliveryQueue, SopTable
 from siyu.sop.rules import (
     ACTIVE,
     LOOKAHEAD,
@@ -55,9 +52,6 @@ class JobReport:
     items_read: int = 0
     failed_plans: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
 
 def delivery_id(scheduled: datetime, step_id: str, destination_key: str) -> str:
     """The delivery's key, URL-safe: occurrence (UTC), step, destination."""
@@ -70,10 +64,6 @@ class SopJob:
     codes: CodeGroups
     queue: SendQueue
     clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_environment(cls) -> SopJob:
-        return cls(SopTable.from_environment(), CodesTable.from_environment(), DeliveryQueue.from_environment())
 
     def run(self, now: datetime | None = None) -> JobReport:
         now = now or self.clock()

@@ -20,32 +20,13 @@ from datetime import datetime
 from typing import Any
 
 from siyu.core.clock import utcnow
-from siyu.delivery.retry import SOP_PUSH_RETRY, RetryPolicy
+from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
-from siyu.live_codes.repository import CodesTable
+from siyu.sop import rules
 from siyu.sop.audience import audience_destinations
 from siyu.sop.job import SEND_LEASE
 from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
-from siyu.sop.repository import SopTable
-from siyu.sop.rules import (
-    ACTIVE,
-    CANCELLED,
-    FAILED,
-    HELD,
-    IMAGE,
-    LINK,
-    MARKDOWN,
-    MINIPROGRAM,
-    RETRY,
-    SENT,
-    SKIPPED,
-    TEXT,
-    WECOM_ROBOT,
-    Content,
-    Destination,
-    zone,
-)
-from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.sop.rules import Content, Destination, zone
 
 NOT_DUE = "not_due"
 
@@ -57,7 +38,7 @@ def audience_identity(destination: Destination) -> str:
 
 def send_content(destination: Destination, content: Content, delivery_id: str, files: ImageFiles) -> None:
     """Send one piece of content to one destination, or raise DeliveryFailed."""
-    if destination.channel == WECOM_ROBOT:
+    if destination.channel == rules.WECOM_ROBOT:
         send_robot(destination.url, robot_message(content, files))
         return
     payload = {"delivery_id": delivery_id, "content": webhook_content(content, files)}
@@ -73,15 +54,6 @@ class SopSender:
     clock: Callable[[], datetime] = utcnow
     push: Callable[[Destination, Content, str, ImageFiles], None] = send_content
 
-    @classmethod
-    def from_environment(cls) -> SopSender:
-        return cls(
-            SopTable.from_environment(),
-            CodesTable.from_environment(),
-            UploadsBucket.from_environment(),
-            RetryPolicy.from_environment(SOP_PUSH_RETRY),
-        )
-
     def send(self, plan_id: str, delivery_id: str) -> str:
         """Send one delivery if it is still to be sent; returns what happened."""
         now = self.clock()
@@ -89,50 +61,50 @@ class SopSender:
         if delivery is None:
             return NOT_DUE  # sent, being sent by someone else, finished, or waiting for its time
         found = self.sop.plan(plan_id)
-        if found is None or found[0].status != ACTIVE:
-            self.sop.finish_delivery(plan_id, delivery_id, HELD, now, reason="the plan is paused")
-            return HELD
+        if found is None or found[0].status != rules.ACTIVE:
+            self.sop.finish_delivery(plan_id, delivery_id, rules.HELD, now, reason="the plan is paused")
+            return rules.HELD
         plan = found[0]
         step = next((s for s in plan.steps if s.id == delivery.step_id), None)
         destinations = audience_destinations(plan, self.codes)
         destination = next((d for d in destinations if d.key == delivery.destination_key), None)
         if step is None or destination is None:
             reason = "the step was removed from the plan" if step is None else "the target is gone or has no robot"
-            self.sop.finish_delivery(plan_id, delivery_id, CANCELLED, now, reason=reason)
-            return CANCELLED
+            self.sop.finish_delivery(plan_id, delivery_id, rules.CANCELLED, now, reason=reason)
+            return rules.CANCELLED
         if not delivery.cap_counted:
             day = now.astimezone(zone(plan.time_zone)).date().isoformat()
             if not self.sop.count_push(audience_identity(destination), day, plan.guards.daily_cap):
                 reason = f"the target already received {plan.guards.daily_cap} pushes today"
-                self.sop.finish_delivery(plan_id, delivery_id, SKIPPED, now, reason=reason)
-                return SKIPPED
+                self.sop.finish_delivery(plan_id, delivery_id, rules.SKIPPED, now, reason=reason)
+                return rules.SKIPPED
             self.sop.mark_cap_counted(plan_id, delivery_id)
         try:
             self.push(destination, step.content, delivery_id, self.files)
         except DeliveryFailed as error:
             retry_at = self.retry.next_attempt(delivery.attempts, now)
             if retry_at is None:
-                self.sop.finish_delivery(plan_id, delivery_id, FAILED, now, error=str(error))
-                return FAILED
-            self.sop.finish_delivery(plan_id, delivery_id, RETRY, now, error=str(error), retry_at=retry_at)
-            return RETRY
-        self.sop.finish_delivery(plan_id, delivery_id, SENT, now)
-        return SENT
+                self.sop.finish_delivery(plan_id, delivery_id, rules.FAILED, now, error=str(error))
+                return rules.FAILED
+            self.sop.finish_delivery(plan_id, delivery_id, rules.RETRY, now, error=str(error), retry_at=retry_at)
+            return rules.RETRY
+        self.sop.finish_delivery(plan_id, delivery_id, rules.SENT, now)
+        return rules.SENT
 
 
 def robot_message(content: Content, files: ImageFiles) -> dict[str, Any]:
     """The WeCom group robot message for `content` (text, markdown, image, news)."""
-    if content.kind == TEXT:
+    if content.kind == rules.TEXT:
         return {"msgtype": "text", "text": {"content": content.text}}
-    if content.kind == MARKDOWN:
+    if content.kind == rules.MARKDOWN:
         return {"msgtype": "markdown", "markdown": {"content": content.text}}
-    if content.kind == IMAGE and content.image_key:
+    if content.kind == rules.IMAGE and content.image_key:
         data = files.get(content.image_key)
         return {
             "msgtype": "image",
             "image": {"base64": base64.b64encode(data).decode(), "md5": hashlib.md5(data).hexdigest()},
         }
-    if content.kind == LINK:
+    if content.kind == rules.LINK:
         article = {"title": content.title, "description": content.description, "url": content.url}
         picture = content.picture_url or (files.download_url(content.image_key) if content.image_key else "")
         if picture:
@@ -143,13 +115,13 @@ def robot_message(content: Content, files: ImageFiles) -> dict[str, Any]:
 
 def webhook_content(content: Content, files: ImageFiles) -> dict[str, Any]:
     body: dict[str, Any] = {"kind": content.kind}
-    if content.kind in (TEXT, MARKDOWN):
+    if content.kind in (rules.TEXT, rules.MARKDOWN):
         body["text"] = content.text
-    if content.kind in (LINK, MINIPROGRAM):
+    if content.kind in (rules.LINK, rules.MINIPROGRAM):
         body.update(title=content.title)
-    if content.kind == LINK:
+    if content.kind == rules.LINK:
         body.update(description=content.description, url=content.url, picture_url=content.picture_url or None)
-    if content.kind == MINIPROGRAM:
+    if content.kind == rules.MINIPROGRAM:
         body.update(appid=content.appid, page=content.page)
     if content.image_key:
         body["image_url"] = files.download_url(content.image_key, seconds=86400)

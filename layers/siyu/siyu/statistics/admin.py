@@ -35,10 +35,6 @@ class StatsAdmin:
     stats: StatsTable
     clock: Callable[[], datetime] = utcnow
 
-    @classmethod
-    def from_environment(cls, codes: CodeAdmin) -> StatsAdmin:
-        return cls(codes, StatsTable.from_environment())
-
     def report(self, code_id: str, first: str | None, last: str | None) -> StatsReport:
         """Daily rows for `first`..`last` (YYYY-MM-DD, inclusive, in the code's time zone);
         by default the last 7 days up to today."""
