@@ -20,7 +20,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
 import boto3  # noqa: E402
 
 from local_stack.stack import LocalStack  # noqa: E402
+from siyu.alerts.repository import AlertsTable, AlertTopic  # noqa: E402
 from siyu.alerts.rotation import RotationJob  # noqa: E402
+from siyu.alerts.watch_repository import WatchTable  # noqa: E402
 from siyu.core.clock import to_iso  # noqa: E402
 from siyu.live_codes.model import ACTIVE, LiveCode, Target  # noqa: E402
 from siyu.live_codes.repository import DUE, code_to_item  # noqa: E402
@@ -69,8 +71,13 @@ def main() -> None:
             seed(client, table, now)
             print(f"seeded {CODES} codes ({DUE_CODES} due) in {time.perf_counter() - started:.1f} s")
 
-            job = RotationJob.from_environment()
-            job.clock = lambda: now
+            # wired as functions/rotate/app.py wires it, on a fixed clock
+            job = RotationJob(
+                WatchTable.from_environment(),
+                AlertsTable.from_environment(),
+                AlertTopic.from_environment(),
+                clock=lambda: now,
+            )
             reads: list[tuple[str, int]] = []
             spent: dict[str, float] = {}
             began: list[float] = []
