@@ -10,10 +10,7 @@ from pydantic import BaseModel, Field
 
 from siyu.alerts.destinations import AlertDestination
 from siyu.alerts.records import AlertRecord, delivery_document
-from siyu.api.types import (
-    Text,
-    _Input,
-)
+from siyu.api.types import Text, _Input, view_of
 
 ReceiverUrl = Annotated[
     str,
@@ -84,16 +81,7 @@ class AlertLog(BaseModel):
 
 
 def destination_view(destination: AlertDestination, with_secret: bool = False) -> ChannelView:
-    return ChannelView(
-        id=destination.id,
-        name=destination.name,
-        kind=destination.kind,
-        url=destination.url,
-        email=destination.email,
-        code_id=destination.code_id,
-        created_at=destination.created_at,
-        secret=destination.secret if with_secret else None,
-    )
+    return view_of(ChannelView, destination, secret=destination.secret if with_secret else None)
 
 
 def log_entry(record: AlertRecord) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Building blocks of the admin API's contract that every feature uses: instants, text, time zones,
-the strict input base and the error body (pydantic; never imported by the scan path)."""
+the strict input base, the error body and the building of a view from a record (pydantic; never
+imported by the scan path)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,12 @@ class ErrorBody(BaseModel):
 
     message: str = Field(description="What went wrong and what to change, as a sentence a person can act on.")
     errors: list[str] | None = Field(None, description="Validation errors: one line per problem, field path first.")
+
+
+def view_of[View: BaseModel](view: type[View], record: object, **values: Any) -> View:
+    """The view of a record: each of the view's fields is the record's attribute of that name,
+    unless given in values (what the record holds under another name, or works out)."""
+    if unknown := values.keys() - view.model_fields.keys():
+        raise TypeError(f"{view.__name__} has no field {', '.join(sorted(unknown))}")
+    fields = {name: values[name] if name in values else getattr(record, name) for name in view.model_fields}
+    return view.model_validate(fields)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from siyu.api.types import Instant, Text, _Input
+from siyu.api.types import Instant, Text, _Input, view_of
 from siyu.campaigns.posters import POSTER_SIZE
 from siyu.campaigns.rules import MAX_TIERS, Campaign, Participant
 
@@ -173,35 +173,17 @@ def campaign_view(campaign: Campaign, stock: dict[int, tuple[int, int]], join_ur
     tiers = []
     for tier in campaign.tiers:
         total, granted = stock.get(tier.level, (tier.stock, 0))
-        tiers.append(TierView(**vars(tier) | {"stock": total, "granted": granted, "left": max(0, total - granted)}))
-    return CampaignView(
-        id=campaign.id,
-        name=campaign.name,
-        code_id=campaign.code_id,
+        tiers.append(view_of(TierView, tier, stock=total, granted=granted, left=max(0, total - granted)))
+    return view_of(
+        CampaignView,
+        campaign,
         status=status,
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
         tiers=tiers,
         rules=vars(campaign.rules),
-        poster=campaign.poster,
         has_background=bool(campaign.background_key),
-        poster_version=campaign.poster_version,
-        reward_webhook_url=campaign.reward_webhook_url,
         join_url=join_url,
-        created_at=campaign.created_at,
     )
 
 
 def participant_view(participant: Participant, referral_url: str) -> ParticipantView:
-    return ParticipantView(
-        id=participant.id,
-        nickname=participant.nickname,
-        visitor_id=participant.visitor_id,
-        joined_at=participant.joined_at,
-        invites=participant.invites,
-        referred_by=participant.referred_by,
-        blocked=participant.blocked,
-        blocked_reason=participant.blocked_reason,
-        poster_ready=bool(participant.poster_key),
-        referral_url=referral_url,
-    )
+    return view_of(ParticipantView, participant, poster_ready=bool(participant.poster_key), referral_url=referral_url)

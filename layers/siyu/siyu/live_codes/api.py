@@ -14,6 +14,7 @@ from siyu.api.types import (
     Text,
     TimeZone,
     _Input,
+    view_of,
 )
 from siyu.live_codes.assignment import Counters, available, local_day
 from siyu.live_codes.edit_rules import OptionSpec, StaffSettings
@@ -258,42 +259,26 @@ class CodeList(BaseModel):
 
 
 def code_summary(code: LiveCode, scan_url: str, now: datetime) -> CodeSummary:
-    return CodeSummary(
-        id=code.id,
-        kind=code.kind,
-        name=code.name,
-        title=code.title,
-        status=code.status,
+    return view_of(
+        CodeSummary,
+        code,
         scan_url=scan_url,
-        switch_threshold=code.switch_threshold,
         targets=len(code.targets),
         usable_targets=sum(is_usable(t, now) for t in code.targets),
-        created_at=code.created_at,
-        updated_at=code.updated_at,
     )
 
 
 def target_view(code: LiveCode, target: Target, counters: Counters, now: datetime) -> TargetView:
     scans = counters.totals()
-    return TargetView(
-        id=target.id,
-        url=target.url,
-        kind=target.kind,
+    return view_of(
+        TargetView,
+        target,
         position=code.targets.index(target),
         scans=scans.get(target.id, 0),
         assigned_today=counters.on_day(target.id, local_day(code, now)),
         status=target_status(code, target, scans, now),
         available_now=available(code, pool_of(code, code.option(target.option_id)), target, counters, now),
-        enabled=target.enabled,
-        expires_at=target.expires_at,
-        created_at=target.created_at,
-        staff_name=target.staff_name,
-        weight=target.weight,
-        daily_cap=target.daily_cap,
         working_hours=[_hours_view(w) for w in target.working_hours],
-        backup=target.backup,
-        option_id=target.option_id,
-        robot_url=target.robot_url,
     )
 
 
@@ -305,14 +290,7 @@ def _hours_view(window: WorkingWindow) -> WorkingHoursView:
 
 
 def option_view(option: Option, scan_url: str) -> OptionView:
-    return OptionView(
-        id=option.id,
-        label=option.label,
-        description=option.description,
-        tag=option.tag,
-        strategy=option.strategy,
-        scan_url=f"{scan_url}?o={option.id}",
-    )
+    return view_of(OptionView, option, scan_url=f"{scan_url}?o={option.id}")
 
 
 def channel_scan_url(scan_url: str, channel: Channel) -> str:
@@ -320,31 +298,21 @@ def channel_scan_url(scan_url: str, channel: Channel) -> str:
 
 
 def code_channel_view(code: LiveCode, channel: Channel, scan_url: str, admin_base: str) -> CodeChannelView:
-    return CodeChannelView(
-        id=channel.id,
-        name=channel.name,
+    return view_of(
+        CodeChannelView,
+        channel,
         scan_url=channel_scan_url(scan_url, channel),
         qr_png_url=f"{admin_base}/admin/codes/{code.id}/channels/{channel.id}/qr.png",
-        created_at=channel.created_at,
     )
 
 
 def code_view(code: LiveCode, counters: Counters, scan_url: str, now: datetime, admin_base: str = "") -> CodeView:
     scans = counters.totals()
     targets = [target_view(code, t, counters, now) for t in code.targets]
-    return CodeView(
-        id=code.id,
-        kind=code.kind,
-        strategy=code.strategy,
-        time_zone=code.time_zone,
-        sticky_days=code.sticky_days,
-        name=code.name,
-        title=code.title,
-        guidance=code.guidance,
-        switch_threshold=code.switch_threshold,
-        fallback_text=code.fallback_text,
+    return view_of(
+        CodeView,
+        code,
         backup_qr_url=code.backup_qr.url if code.backup_qr else None,
-        status=code.status,
         scan_url=scan_url,
         current_target_id=next((t.id for t in targets if t.status == "current"), None),
         total_scans=sum(scans.values()),
@@ -353,7 +321,4 @@ def code_view(code: LiveCode, counters: Counters, scan_url: str, now: datetime, 
         targets=targets,
         options=[option_view(o, scan_url) for o in code.options],
         channels=[code_channel_view(code, c, scan_url, admin_base) for c in code.channels],
-        created_at=code.created_at,
-        updated_at=code.updated_at,
-        version=code.version,
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input
+from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input, view_of
 from siyu.core.clock import to_precise_iso
 from siyu.sop.rules import Delivery, Plan, PlannedPush
 
@@ -133,32 +133,20 @@ def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> Pl
         {k: v for k, v in _document(d).items() if k != "secret" or with_secrets} | {"id": d.key.removeprefix("d:")}
         for d in plan.destinations
     ]
-    return PlanView(
-        id=plan.id,
-        name=plan.name,
-        status=plan.status,
-        time_zone=plan.time_zone,
+    return view_of(
+        PlanView,
+        plan,
         target=plan.audience,
         start_date=plan.start,
         guards=_document(plan.guards),
         steps=[_document(step) for step in plan.steps],
         destinations=destinations,
         warnings=warnings,
-        created_at=plan.created_at,
-        version=plan.version,
     )
 
 
 def calendar_entry(push: PlannedPush) -> CalendarEntry:
-    return CalendarEntry(
-        scheduled_for=push.scheduled_for,
-        send_at=push.send_at,
-        step_id=push.step_id,
-        step_name=push.step_name,
-        target_key=push.destination_key,
-        target_name=push.destination_name,
-        outcome=push.outcome,
-    )
+    return view_of(CalendarEntry, push, target_key=push.destination_key, target_name=push.destination_name)
 
 
 # A delivery in the log: its stored attributes by their stored names, those it has.
