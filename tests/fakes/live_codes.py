@@ -8,7 +8,7 @@ and per day), and a store can be told to fail like DynamoDB does (a ClientError)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from siyu.core.errors import StaleVersion
 from siyu.live_codes.assignment import Counters, ShardCount
-from siyu.live_codes.counters_repository import FALLBACK
+from siyu.live_codes.counters_repository import FALLBACK, ScanCount
 from siyu.live_codes.model import LiveCode
 from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
 
@@ -82,26 +82,17 @@ class FakeCodeStore:
         self._check()
         self.due.append(code_id)
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         self._check()
-        count = self.counters.setdefault(code_id, Counters()).shard(target_id, shard)
-        if total_quota is not None and count.total >= total_quota:
+        count = self.counters.setdefault(scan.code_id, Counters()).shard(scan.target_id, scan.shard)
+        if scan.total_quota is not None and count.total >= scan.total_quota:
             return None
-        if daily_quota is not None and count.days.get(day, 0) >= daily_quota:
+        if scan.daily_quota is not None and count.days.get(scan.day, 0) >= scan.daily_quota:
             return None
         count.total += 1
-        count.days[day] = count.days.get(day, 0) + 1
-        for old in stale_days:
-            if old != day:
+        count.days[scan.day] = count.days.get(scan.day, 0) + 1
+        for old in scan.stale_days:
+            if old != scan.day:
                 count.days.pop(old, None)
         return ShardCount(count.total, dict(count.days))
 

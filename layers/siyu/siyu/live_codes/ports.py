@@ -8,11 +8,12 @@ of the same interfaces (``tests/fakes/live_codes.py``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from siyu.live_codes.assignment import Counters, ShardCount
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import LiveCode
 from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
 
@@ -44,16 +45,7 @@ class CodeStore(Protocol):
         """Ask the rotation job to look at the code on its next run."""
         ...
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         """Count one scan on a counter shard under its quotas; None when it was full."""
         ...
 

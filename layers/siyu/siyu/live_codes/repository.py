@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from siyu.live_codes.counters_repository import (
     DAY_PREFIX,
     FALLBACK,
     SCANS_PREFIX,
+    ScanCount,
     ScanCounters,
     add_counter,
     code_pk,
@@ -326,18 +326,9 @@ class CodesTable:
 
     # -- counters (the scan path; see ``counters_repository``) ---------------------------------
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         """Count one scan on a shard under its quotas; None when it was full (``ScanCounters``)."""
-        return self._counters.count_scan(code_id, target_id, shard, day, total_quota, daily_quota, stale_days)
+        return self._counters.count_scan(scan)
 
     def count_fallback(self, code_id: str, shard: int) -> None:
         self._counters.count_fallback(code_id, shard)

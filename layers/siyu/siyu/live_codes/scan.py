@@ -36,6 +36,7 @@ from siyu.live_codes.assignment import (
     ranked,
     stale_days,
 )
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import (
     ARCHIVED,
     CODE_ID_PATTERN,
@@ -226,9 +227,8 @@ class ScanService:
                 shard = random.choice(free)
                 known = cached.counters.shard(target.id, shard)
                 total_quota, daily_quota = limits.total_quota(shard), limits.daily_quota(shard)
-                counted = self.table.count_scan(
-                    code.id, target.id, shard, day, total_quota, daily_quota, stale_days(known.days, day)
-                )
+                scan = ScanCount(code.id, target.id, shard, day, total_quota, daily_quota, stale_days(known.days, day))
+                counted = self.table.count_scan(scan)
                 if counted is None:  # filled up by other scanners since we last looked
                     known.total = max(known.total, total_quota or 0)
                     known.days[day] = max(known.days.get(day, 0), daily_quota or 0)
