@@ -8,7 +8,7 @@ and per day), and a store can be told to fail like DynamoDB does (a ClientError)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -18,7 +18,7 @@ from siyu.core.errors import StaleVersion
 from siyu.live_codes.assignment import Counters, ShardCount
 from siyu.live_codes.counters_repository import FALLBACK, ScanCount
 from siyu.live_codes.model import LiveCode
-from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
+from siyu.statistics.visitors_repository import NewInVisit, VisitEntry, VisitorRecord
 
 
 def storage_error(code: str = "InternalServerError") -> ClientError:
@@ -140,37 +140,28 @@ class FakeVisitorStore:
             raise self.failing
         return self.records.get((visitor_id, code_id))
 
-    def record_visit(
-        self,
-        visitor_id: str,
-        code_id: str,
-        now: datetime,
-        day: str,
-        dims: Collection[str],
-        assignment: tuple[str, str] | None = None,
-        tags: Collection[str] = (),
-        stale_days: Collection[str] = (),
-    ) -> NewInVisit:
+    def record_visit(self, visit: VisitEntry) -> NewInVisit:
         if self.failing is not None:
             raise self.failing
-        key = (visitor_id, code_id)
+        key = (visit.visitor_id, visit.code_id)
         old = self.records.get(key)
         assignments = dict(old.assignments) if old else {}
-        if assignment is not None:
-            assignments[assignment[0]] = (assignment[1], now)
-        seen_days = {d for d in (old.seen_days if old else ()) if d not in stale_days or d == day} | {day}
+        if visit.assignment is not None:
+            assignments[visit.assignment[0]] = (visit.assignment[1], visit.now)
+        kept = {d for d in (old.seen_days if old else ()) if d not in visit.stale_days or d == visit.day}
+        seen_days = kept | {visit.day}
         self.records[key] = VisitorRecord(
-            visitor_id,
-            code_id,
-            old.first_seen if old else now,
-            now,
+            visit.visitor_id,
+            visit.code_id,
+            old.first_seen if old else visit.now,
+            visit.now,
             assignments,
-            (old.tags if old else frozenset()) | frozenset(tags),
+            (old.tags if old else frozenset()) | frozenset(visit.tags),
             tuple(sorted(seen_days)),
         )
-        counted = frozenset(dims)
+        counted = frozenset(visit.dims)
         ever = self.dims.setdefault(key, set())
-        today = self.days.setdefault((visitor_id, code_id, day), set())
+        today = self.days.setdefault((visit.visitor_id, visit.code_id, visit.day), set())
         new = NewInVisit(counted - today, counted - ever)
         ever |= counted
         today |= counted

@@ -51,7 +51,7 @@ from siyu.live_codes.model import (
 from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
-from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+from siyu.statistics.visitors_repository import VisitEntry, VisitorRecord, VisitorsTable
 from siyu.storage.codec import error_code
 from siyu.web.visitors import is_visitor_id, new_visitor_id
 
@@ -275,7 +275,8 @@ class ScanService:
         try:
             if self.visitors:
                 stale = stale_days(record.seen_days, day) if record else ()
-                new = self.visitors.record_visit(visitor_id, code.id, now, day, dims, assignment, tags, stale)
+                entry = VisitEntry(visitor_id, code.id, now, day, dims, assignment, tags, stale)
+                new = self.visitors.record_visit(entry)
                 new_today, new_ever = new.today, new.ever
             if self.stats:
                 added = scan_stats.increments(
