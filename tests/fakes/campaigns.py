@@ -26,6 +26,7 @@ from siyu.campaigns.rules import (
 )
 from siyu.core.clock import to_precise_iso
 from siyu.core.errors import StaleVersion
+from siyu.delivery.outcome import SendOutcome
 
 
 class FakeCampaignStore:
@@ -221,30 +222,22 @@ class FakeCampaignStore:
             self.leases[key] = now + lease
             return reward
 
-    def record_notify(
-        self,
-        campaign_id: str,
-        reward_id: str,
-        status: str,
-        at: datetime,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None:
+    def record_notify(self, campaign_id: str, reward_id: str, outcome: SendOutcome) -> None:
         with self.lock:
             key = (campaign_id, reward_id)
             reward = self.rewards_[key]
             self.rewards_[key] = replace(
                 reward,
-                notify_status=status,
-                notified_at=to_precise_iso(at),
+                notify_status=outcome.status,
+                notified_at=to_precise_iso(outcome.at),
                 attempts=reward.attempts + 1,
-                last_error=error[:500] if error else reward.last_error,
+                last_error=outcome.error[:500] if outcome.error else reward.last_error,
             )
             self.leases.pop(key, None)
-            if retry_at is None:
+            if outcome.retry_at is None:
                 self.reward_due.pop(key, None)
             else:
-                self.reward_due[key] = retry_at
+                self.reward_due[key] = outcome.retry_at
 
     def requeue_notify(self, campaign_id: str, reward_id: str, now: datetime) -> bool:
         with self.lock:

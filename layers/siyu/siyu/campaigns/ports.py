@@ -10,6 +10,7 @@ from typing import Protocol
 
 from siyu.campaigns.records import Invite, PosterJob, Refusal, Reward
 from siyu.campaigns.rules import Campaign, Participant, Tier
+from siyu.delivery.outcome import SendOutcome
 
 
 class CampaignStore(Protocol):
@@ -71,15 +72,7 @@ class CampaignStore(Protocol):
         """None unless the notification is pending or retry and no other sender holds its lease."""
         ...
 
-    def record_notify(
-        self,
-        campaign_id: str,
-        reward_id: str,
-        status: str,
-        at: datetime,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None: ...
+    def record_notify(self, campaign_id: str, reward_id: str, outcome: SendOutcome) -> None: ...
     def requeue_notify(self, campaign_id: str, reward_id: str, now: datetime) -> bool: ...
     def due_notifications(self, now: datetime) -> Iterator[tuple[str, str]]: ...
 

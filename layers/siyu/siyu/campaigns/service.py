@@ -55,6 +55,7 @@ from siyu.campaigns.rules import (
 from siyu.core.clock import to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from siyu.core.ids import new_id
+from siyu.delivery.outcome import SendOutcome
 from siyu.delivery.retry import REWARD_WEBHOOK_RETRY, RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_webhook
 from siyu.storage.uploads_bucket import UploadsBucket
@@ -318,7 +319,7 @@ class CampaignService:
             return "not_due"
         campaign = self.campaign(campaign_id)
         if not campaign.reward_webhook_url:
-            self.table.record_notify(campaign_id, reward_id, "none", now, None)
+            self.table.record_notify(campaign_id, reward_id, SendOutcome("none", now))
             return "none"
         payload: dict[str, Any] = {
             "event": "reward.granted",
@@ -344,9 +345,9 @@ class CampaignService:
         except DeliveryFailed as error:
             retry_at = self.retry.next_attempt(reward.attempts + 1, now)
             if retry_at is None:
-                self.table.record_notify(campaign_id, reward_id, "failed", now, str(error))
+                self.table.record_notify(campaign_id, reward_id, SendOutcome("failed", now, str(error)))
                 return "failed"
-            self.table.record_notify(campaign_id, reward_id, "retry", now, str(error), retry_at)
+            self.table.record_notify(campaign_id, reward_id, SendOutcome("retry", now, str(error), retry_at))
             return "retry"
-        self.table.record_notify(campaign_id, reward_id, "delivered", now, None)
+        self.table.record_notify(campaign_id, reward_id, SendOutcome("delivered", now))
         return "delivered"
