@@ -44,6 +44,7 @@ from siyu.storage.codec import Item, condition_failed, n, s
 
 # The rotation job's section below still spells these so; it moves to the alerts package.
 from siyu.storage.paging import query_all, query_page
+from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,9 +53,7 @@ __all__ = [
     "CODE_SK",
     "DAY_PREFIX",
     "DUE",
-    "DUE_INDEX",
     "FALLBACK",
-    "LIST_INDEX",
     "SCANS_PREFIX",
     "CodesTable",
     "code_from_item",
@@ -63,8 +62,6 @@ __all__ = [
 
 CODE_SK = "CODE"
 DUE = "DUE"
-DUE_INDEX = "DueIndex"
-LIST_INDEX = "ListIndex"
 _pk = code_pk
 
 
@@ -230,19 +227,11 @@ class CodesTable:
 
     def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
         """Codes newest first, one page at a time; `cursor` continues where the last page ended."""
-        values = {":kind": s("CODE")}
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "list_pk = :kind",
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        query = newest_first(self._table, "CODE", limit)
         if status:
             query["FilterExpression"] = "#status = :status"
             query["ExpressionAttributeNames"] = {"#status": "status"}
-            values[":status"] = s(status)
+            query["ExpressionAttributeValues"][":status"] = s(status)
         items, next_cursor = query_page(self._client, query, cursor)
         return [code_from_item(i) for i in items], next_cursor
 
