@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
+from siyu.campaigns.ports import RefusalDetails
 from siyu.campaigns.records import Invite, PosterJob, Refusal, Reward
 from siyu.campaigns.repository import StockBelowGranted
 from siyu.campaigns.rules import (
@@ -254,18 +255,10 @@ class FakeCampaignStore:
 
     # -- refusals and hourly limits --------------------------------------------------
 
-    def record_refusal(
-        self,
-        campaign_id: str,
-        reason: str,
-        at: datetime,
-        referrer_id: str | None = None,
-        visitor_id: str | None = None,
-        address_hash: str | None = None,
-    ) -> None:
+    def record_refusal(self, campaign_id: str, reason: str, at: datetime, details: RefusalDetails) -> None:
         with self.lock:
             refusal_id = f"{to_precise_iso(at)}#{len(self.refusals_):08d}"
-            refusal = Refusal(refusal_id, reason, to_precise_iso(at), referrer_id, visitor_id, address_hash)
+            refusal = Refusal(refusal_id, reason, to_precise_iso(at), **asdict(details))
             self.refusals_.append((campaign_id, refusal))
 
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
-from siyu.campaigns.ports import CampaignStore, Files, PosterRequests
+from siyu.campaigns.ports import CampaignStore, Files, PosterRequests, RefusalDetails
 from siyu.campaigns.records import (
     Invite,
     LeaderboardEntry,
@@ -126,7 +126,8 @@ class CampaignService:
             raise InvalidInput(str(error)) from None
         limit = campaign.rules.joins_per_address_per_hour
         if not self.table.within_limit(campaign_id, "join", address_hash, hour_of(now), limit, now):
-            self.table.record_refusal(campaign_id, ADDRESS_RATE, now, address_hash=address_hash, visitor_id=visitor_id)
+            details = RefusalDetails(visitor_id=visitor_id, address_hash=address_hash)
+            self.table.record_refusal(campaign_id, ADDRESS_RATE, now, details)
             raise JoinLimitReached(f"too many joins from this network this hour (at most {limit})")
         invite = self.table.invite(campaign_id, visitor_id)
         participant_id = new_id(ID_LENGTH)
@@ -209,14 +210,8 @@ class CampaignService:
         ):
             reason = ALREADY_INVITED
         if reason is not None:
-            self.table.record_refusal(
-                campaign.id,
-                reason,
-                visit.at,
-                referrer_id=visit.referrer_id,
-                visitor_id=visit.visitor_id,
-                address_hash=visit.address_hash,
-            )
+            details = RefusalDetails(visit.referrer_id, visit.visitor_id, visit.address_hash)
+            self.table.record_refusal(campaign.id, reason, visit.at, details)
             return reason
         if due <= self.clock():
             return self.credit(campaign.id, visit.visitor_id)
@@ -244,9 +239,8 @@ class CampaignService:
                 return "already_credited"
             if referrer is None or referrer.blocked:
                 if self.table.revoke_pending_invite(campaign_id, invitee_id, now, REFERRER_BLOCKED):
-                    self.table.record_refusal(
-                        campaign_id, REFERRER_BLOCKED, now, referrer_id=invite.referrer_id, visitor_id=invitee_id
-                    )
+                    details = RefusalDetails(invite.referrer_id, invitee_id)
+                    self.table.record_refusal(campaign_id, REFERRER_BLOCKED, now, details)
                 return REFERRER_BLOCKED
             # StaleVersion when another invite of the same referrer was credited first: read again.
             self.table.credit_invite(invite, referrer, now)
