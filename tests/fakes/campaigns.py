@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
+from siyu.campaigns.ports import RefusalDetails
 from siyu.campaigns.records import Invite, PosterJob, Refusal, Reward
 from siyu.campaigns.repository import StockBelowGranted
 from siyu.campaigns.rules import (
@@ -26,6 +27,7 @@ from siyu.campaigns.rules import (
 )
 from siyu.core.clock import to_precise_iso
 from siyu.core.errors import StaleVersion
+from siyu.delivery.outcome import SendOutcome
 
 
 class FakeCampaignStore:
@@ -221,30 +223,22 @@ class FakeCampaignStore:
             self.leases[key] = now + lease
             return reward
 
-    def record_notify(
-        self,
-        campaign_id: str,
-        reward_id: str,
-        status: str,
-        at: datetime,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None:
+    def record_notify(self, campaign_id: str, reward_id: str, outcome: SendOutcome) -> None:
         with self.lock:
             key = (campaign_id, reward_id)
             reward = self.rewards_[key]
             self.rewards_[key] = replace(
                 reward,
-                notify_status=status,
-                notified_at=to_precise_iso(at),
+                notify_status=outcome.status,
+                notified_at=to_precise_iso(outcome.at),
                 attempts=reward.attempts + 1,
-                last_error=error[:500] if error else reward.last_error,
+                last_error=outcome.error[:500] if outcome.error else reward.last_error,
             )
             self.leases.pop(key, None)
-            if retry_at is None:
+            if outcome.retry_at is None:
                 self.reward_due.pop(key, None)
             else:
-                self.reward_due[key] = retry_at
+                self.reward_due[key] = outcome.retry_at
 
     def requeue_notify(self, campaign_id: str, reward_id: str, now: datetime) -> bool:
         with self.lock:
@@ -261,18 +255,10 @@ class FakeCampaignStore:
 
     # -- refusals and hourly limits --------------------------------------------------
 
-    def record_refusal(
-        self,
-        campaign_id: str,
-        reason: str,
-        at: datetime,
-        referrer_id: str | None = None,
-        visitor_id: str | None = None,
-        address_hash: str | None = None,
-    ) -> None:
+    def record_refusal(self, campaign_id: str, reason: str, at: datetime, details: RefusalDetails) -> None:
         with self.lock:
             refusal_id = f"{to_precise_iso(at)}#{len(self.refusals_):08d}"
-            refusal = Refusal(refusal_id, reason, to_precise_iso(at), referrer_id, visitor_id, address_hash)
+            refusal = Refusal(refusal_id, reason, to_precise_iso(at), **asdict(details))
             self.refusals_.append((campaign_id, refusal))
 
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:

@@ -8,7 +8,7 @@ and per day), and a store can be told to fail like DynamoDB does (a ClientError)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -16,9 +16,9 @@ from botocore.exceptions import ClientError
 
 from siyu.core.errors import StaleVersion
 from siyu.live_codes.assignment import Counters, ShardCount
-from siyu.live_codes.counters_repository import FALLBACK
+from siyu.live_codes.counters_repository import FALLBACK, ScanCount
 from siyu.live_codes.model import LiveCode
-from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
+from siyu.statistics.visitors_repository import NewInVisit, VisitEntry, VisitorRecord
 
 
 def storage_error(code: str = "InternalServerError") -> ClientError:
@@ -82,26 +82,17 @@ class FakeCodeStore:
         self._check()
         self.due.append(code_id)
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         self._check()
-        count = self.counters.setdefault(code_id, Counters()).shard(target_id, shard)
-        if total_quota is not None and count.total >= total_quota:
+        count = self.counters.setdefault(scan.code_id, Counters()).shard(scan.target_id, scan.shard)
+        if scan.total_quota is not None and count.total >= scan.total_quota:
             return None
-        if daily_quota is not None and count.days.get(day, 0) >= daily_quota:
+        if scan.daily_quota is not None and count.days.get(scan.day, 0) >= scan.daily_quota:
             return None
         count.total += 1
-        count.days[day] = count.days.get(day, 0) + 1
-        for old in stale_days:
-            if old != day:
+        count.days[scan.day] = count.days.get(scan.day, 0) + 1
+        for old in scan.stale_days:
+            if old != scan.day:
                 count.days.pop(old, None)
         return ShardCount(count.total, dict(count.days))
 
@@ -149,37 +140,28 @@ class FakeVisitorStore:
             raise self.failing
         return self.records.get((visitor_id, code_id))
 
-    def record_visit(
-        self,
-        visitor_id: str,
-        code_id: str,
-        now: datetime,
-        day: str,
-        dims: Collection[str],
-        assignment: tuple[str, str] | None = None,
-        tags: Collection[str] = (),
-        stale_days: Collection[str] = (),
-    ) -> NewInVisit:
+    def record_visit(self, visit: VisitEntry) -> NewInVisit:
         if self.failing is not None:
             raise self.failing
-        key = (visitor_id, code_id)
+        key = (visit.visitor_id, visit.code_id)
         old = self.records.get(key)
         assignments = dict(old.assignments) if old else {}
-        if assignment is not None:
-            assignments[assignment[0]] = (assignment[1], now)
-        seen_days = {d for d in (old.seen_days if old else ()) if d not in stale_days or d == day} | {day}
+        if visit.assignment is not None:
+            assignments[visit.assignment[0]] = (visit.assignment[1], visit.now)
+        kept = {d for d in (old.seen_days if old else ()) if d not in visit.stale_days or d == visit.day}
+        seen_days = kept | {visit.day}
         self.records[key] = VisitorRecord(
-            visitor_id,
-            code_id,
-            old.first_seen if old else now,
-            now,
+            visit.visitor_id,
+            visit.code_id,
+            old.first_seen if old else visit.now,
+            visit.now,
             assignments,
-            (old.tags if old else frozenset()) | frozenset(tags),
+            (old.tags if old else frozenset()) | frozenset(visit.tags),
             tuple(sorted(seen_days)),
         )
-        counted = frozenset(dims)
+        counted = frozenset(visit.dims)
         ever = self.dims.setdefault(key, set())
-        today = self.days.setdefault((visitor_id, code_id, day), set())
+        today = self.days.setdefault((visit.visitor_id, visit.code_id, visit.day), set())
         new = NewInVisit(counted - today, counted - ever)
         ever |= counted
         today |= counted

@@ -11,6 +11,7 @@ from typing import Any
 
 from siyu.core.clock import to_precise_iso
 from siyu.core.errors import StaleVersion
+from siyu.delivery.outcome import SendOutcome
 from siyu.sop.ports import PlanProgress
 from siyu.sop.rules import HELD, QUEUED, RETRY, SENDING, SENT, WAITING, Delivery, FailedAttempt, Plan
 
@@ -122,29 +123,20 @@ class FakeSopStore:
         self._put(claimed)
         return claimed
 
-    def finish_delivery(
-        self,
-        plan_id: str,
-        delivery_id: str,
-        status: str,
-        now: datetime,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def finish_delivery(self, plan_id: str, delivery_id: str, outcome: SendOutcome) -> None:
         delivery = self.records[(plan_id, delivery_id)]
         if delivery.status != SENDING:
             raise ConditionFailed(f"delivery {delivery_id} is {delivery.status}, not sending")
-        changes: dict[str, Any] = {"status": status, "updated_at": now, "lease_until": None}
-        if status == SENT:
-            changes["sent_at"] = now
-        if error is not None:
-            changes["history"] = (*delivery.history, FailedAttempt(now, error[:500]))
-            changes["last_error"] = error[:500]
-        if reason is not None:
-            changes["reason"] = reason
-        if retry_at is not None:
-            changes.update(due_at=to_precise_iso(retry_at), send_at=retry_at)
+        changes: dict[str, Any] = {"status": outcome.status, "updated_at": outcome.at, "lease_until": None}
+        if outcome.status == SENT:
+            changes["sent_at"] = outcome.at
+        if outcome.error is not None:
+            changes["history"] = (*delivery.history, FailedAttempt(outcome.at, outcome.error[:500]))
+            changes["last_error"] = outcome.error[:500]
+        if outcome.reason is not None:
+            changes["reason"] = outcome.reason
+        if outcome.retry_at is not None:
+            changes.update(due_at=to_precise_iso(outcome.retry_at), send_at=outcome.retry_at)
         else:
             changes["due_at"] = None
         self._put(replace(delivery, **changes))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import ACTIVE, GROUP, ROUND_ROBIN, STAFF, LiveCode, Target
 from siyu.live_codes.scan import STORAGE_BACKOFF_SECONDS, ScanService, Visit
 from tests.fakes.live_codes import FakeCodeStore, FakeStatsStore, FakeVisitorStore, storage_error
@@ -111,7 +112,7 @@ def test_a_group_fills_to_its_threshold_wakes_the_rotation_and_the_next_group_ta
 def test_a_shard_filled_elsewhere_is_skipped_without_overshooting(clocks):
     service, store = service_for(code(target("amy", staff_name="Amy", daily_cap=1)), clocks)
     service.visit(Visit("code1", count=False))  # cached: amy has room
-    store.count_scan("code1", "amy", 0, "2026-11-25", None, 1)  # another container took the slot
+    store.count_scan(ScanCount("code1", "amy", 0, "2026-11-25", None, 1))  # another container took the slot
 
     result = service.visit(Visit("code1"))
 

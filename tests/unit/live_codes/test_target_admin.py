@@ -10,6 +10,7 @@ import pytest
 
 from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.live_codes.admin import CodeAdmin
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.edit_rules import StaffSettings
 from siyu.live_codes.model import STAFF, LiveCode
 from siyu.live_codes.targets_admin import TargetAdmin
@@ -42,7 +43,7 @@ def test_add_change_and_delete_a_target(setup):
     changed = targets.update_target(code.id, target.id, enabled=False, expires_at=NOW + timedelta(days=2))
     assert (changed.enabled, changed.expires_at) == (False, NOW + timedelta(days=2))
 
-    store.count_scan(code.id, target.id, 0, "2026-11-25", None, None)
+    store.count_scan(ScanCount(code.id, target.id, 0, "2026-11-25", None, None))
     targets.delete_target(code.id, target.id)
     assert store.codes[code.id].targets == ()
     assert target.id not in store.scans(code.id)  # its counters go with it

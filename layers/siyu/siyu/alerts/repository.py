@@ -18,7 +18,7 @@ from siyu.delivery.sender import DeliveryFailed
 from siyu.storage import aws
 from siyu.storage.codec import Item, s, text
 from siyu.storage.paging import LIST_KEYS, TABLE_KEYS, query_all, query_page
-from siyu.storage.table import LIST_INDEX
+from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -106,16 +106,16 @@ class AlertsTable:
 
     def log(self, code_id: str | None, limit: int, cursor: str | None) -> tuple[list[AlertRecord], str | None]:
         """Alert records newest first, for one code or for all of them."""
-        query: dict[str, Any]
         if code_id:
-            query = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": s(f"ALERT#{code_id}")}}
-        else:
-            query = {
-                "IndexName": LIST_INDEX,
-                "KeyConditionExpression": "list_pk = :kind",
-                "ExpressionAttributeValues": {":kind": s(LOG_KIND)},
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": s(f"ALERT#{code_id}")},
+                "ScanIndexForward": False,
+                "Limit": limit,
             }
-        query.update(TableName=self._table, ScanIndexForward=False, Limit=limit)
+        else:
+            query = newest_first(self._table, LOG_KIND, limit)
         items, next_cursor = query_page(self._client, query, cursor, TABLE_KEYS if code_id else LIST_KEYS)
         return [_record(item) for item in items], next_cursor
 

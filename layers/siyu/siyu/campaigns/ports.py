@@ -5,11 +5,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from siyu.campaigns.records import Invite, PosterJob, Refusal, Reward
 from siyu.campaigns.rules import Campaign, Participant, Tier
+from siyu.delivery.outcome import SendOutcome
+
+
+@dataclass(frozen=True)
+class RefusalDetails:
+    """Who a refused invite or join was about, as far as it is known."""
+
+    referrer_id: str | None = None
+    visitor_id: str | None = None
+    address_hash: str | None = None
 
 
 class CampaignStore(Protocol):
@@ -71,28 +82,12 @@ class CampaignStore(Protocol):
         """None unless the notification is pending or retry and no other sender holds its lease."""
         ...
 
-    def record_notify(
-        self,
-        campaign_id: str,
-        reward_id: str,
-        status: str,
-        at: datetime,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None: ...
+    def record_notify(self, campaign_id: str, reward_id: str, outcome: SendOutcome) -> None: ...
     def requeue_notify(self, campaign_id: str, reward_id: str, now: datetime) -> bool: ...
     def due_notifications(self, now: datetime) -> Iterator[tuple[str, str]]: ...
 
     # refusals and hourly limits
-    def record_refusal(
-        self,
-        campaign_id: str,
-        reason: str,
-        at: datetime,
-        referrer_id: str | None = None,
-        visitor_id: str | None = None,
-        address_hash: str | None = None,
-    ) -> None: ...
+    def record_refusal(self, campaign_id: str, reason: str, at: datetime, details: RefusalDetails) -> None: ...
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]: ...
     def within_limit(self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime) -> bool:
         """Count one more unless `limit` was reached this hour (then False, nothing counted)."""

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
-from siyu.campaigns.ports import CampaignStore, Files, PosterRequests
+from siyu.campaigns.ports import CampaignStore, Files, PosterRequests, RefusalDetails
 from siyu.campaigns.records import (
     Invite,
     LeaderboardEntry,
@@ -55,6 +55,7 @@ from siyu.campaigns.rules import (
 from siyu.core.clock import to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from siyu.core.ids import new_id
+from siyu.delivery.outcome import SendOutcome
 from siyu.delivery.retry import REWARD_WEBHOOK_RETRY, RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_webhook
 from siyu.storage.uploads_bucket import UploadsBucket
@@ -125,7 +126,8 @@ class CampaignService:
             raise InvalidInput(str(error)) from None
         limit = campaign.rules.joins_per_address_per_hour
         if not self.table.within_limit(campaign_id, "join", address_hash, hour_of(now), limit, now):
-            self.table.record_refusal(campaign_id, ADDRESS_RATE, now, address_hash=address_hash, visitor_id=visitor_id)
+            details = RefusalDetails(visitor_id=visitor_id, address_hash=address_hash)
+            self.table.record_refusal(campaign_id, ADDRESS_RATE, now, details)
             raise JoinLimitReached(f"too many joins from this network this hour (at most {limit})")
         invite = self.table.invite(campaign_id, visitor_id)
         participant_id = new_id(ID_LENGTH)
@@ -208,14 +210,8 @@ class CampaignService:
         ):
             reason = ALREADY_INVITED
         if reason is not None:
-            self.table.record_refusal(
-                campaign.id,
-                reason,
-                visit.at,
-                referrer_id=visit.referrer_id,
-                visitor_id=visit.visitor_id,
-                address_hash=visit.address_hash,
-            )
+            details = RefusalDetails(visit.referrer_id, visit.visitor_id, visit.address_hash)
+            self.table.record_refusal(campaign.id, reason, visit.at, details)
             return reason
         if due <= self.clock():
             return self.credit(campaign.id, visit.visitor_id)
@@ -243,9 +239,8 @@ class CampaignService:
                 return "already_credited"
             if referrer is None or referrer.blocked:
                 if self.table.revoke_pending_invite(campaign_id, invitee_id, now, REFERRER_BLOCKED):
-                    self.table.record_refusal(
-                        campaign_id, REFERRER_BLOCKED, now, referrer_id=invite.referrer_id, visitor_id=invitee_id
-                    )
+                    details = RefusalDetails(invite.referrer_id, invitee_id)
+                    self.table.record_refusal(campaign_id, REFERRER_BLOCKED, now, details)
                 return REFERRER_BLOCKED
             # StaleVersion when another invite of the same referrer was credited first: read again.
             self.table.credit_invite(invite, referrer, now)
@@ -318,7 +313,7 @@ class CampaignService:
             return "not_due"
         campaign = self.campaign(campaign_id)
         if not campaign.reward_webhook_url:
-            self.table.record_notify(campaign_id, reward_id, "none", now, None)
+            self.table.record_notify(campaign_id, reward_id, SendOutcome("none", now))
             return "none"
         payload: dict[str, Any] = {
             "event": "reward.granted",
@@ -344,9 +339,9 @@ class CampaignService:
         except DeliveryFailed as error:
             retry_at = self.retry.next_attempt(reward.attempts + 1, now)
             if retry_at is None:
-                self.table.record_notify(campaign_id, reward_id, "failed", now, str(error))
+                self.table.record_notify(campaign_id, reward_id, SendOutcome("failed", now, str(error)))
                 return "failed"
-            self.table.record_notify(campaign_id, reward_id, "retry", now, str(error), retry_at)
+            self.table.record_notify(campaign_id, reward_id, SendOutcome("retry", now, str(error), retry_at))
             return "retry"
-        self.table.record_notify(campaign_id, reward_id, "delivered", now, None)
+        self.table.record_notify(campaign_id, reward_id, SendOutcome("delivered", now))
         return "delivered"

@@ -12,6 +12,7 @@ one Query and offers these writes under their old names.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +27,20 @@ if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
 SCANS_PREFIX = "SCANS#"
 DAY_PREFIX = "day:"
 FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class ScanCount:
+    """One scan to count on shard `shard` of a target, under the shard's quotas (lifetime
+    `total_quota`, `daily_quota` for `day`); day counts in `stale_days` go on the way."""
+
+    code_id: str
+    target_id: str
+    shard: int
+    day: str
+    total_quota: int | None
+    daily_quota: int | None
+    stale_days: Sequence[str] = ()
 
 
 def code_pk(code_id: str) -> str:
@@ -74,38 +89,28 @@ class ScanCounters:
             add_counter(counters, item)
         return counters.totals()
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
-        """Count one scan on shard `shard` of a target, if the shard is under its quotas
-        (lifetime `total_quota`, `daily_quota` for `day`).
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
+        """Count one scan on its shard, if the shard is under its quotas.
 
         Returns the shard's new counts, or None when it was already full (nothing written).
         One conditional UpdateItem: atomic, so concurrent scans never overshoot. Day counts
         in `stale_days` are removed on the way (the item stays small)."""
-        names = {"#day": DAY_PREFIX + day}
+        names = {"#day": DAY_PREFIX + scan.day}
         values = {":one": n(1)}
         conditions = []
-        if total_quota is not None:
+        if scan.total_quota is not None:
             conditions.append("(attribute_not_exists(scans) OR scans < :total_quota)")
-            values[":total_quota"] = n(total_quota)
-        if daily_quota is not None:
+            values[":total_quota"] = n(scan.total_quota)
+        if scan.daily_quota is not None:
             conditions.append("(attribute_not_exists(#day) OR #day < :daily_quota)")
-            values[":daily_quota"] = n(daily_quota)
+            values[":daily_quota"] = n(scan.daily_quota)
         update = "ADD scans :one, #day :one"
-        update += remove_clause(names, [DAY_PREFIX + d for d in stale_days if d != day])
+        update += remove_clause(names, [DAY_PREFIX + d for d in scan.stale_days if d != scan.day])
         condition: dict[str, Any] = {"ConditionExpression": " AND ".join(conditions)} if conditions else {}
         try:
             answer = self._client.update_item(
                 TableName=self._table,
-                Key=counter_key(code_id, target_id, shard),
+                Key=counter_key(scan.code_id, scan.target_id, scan.shard),
                 UpdateExpression=update,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

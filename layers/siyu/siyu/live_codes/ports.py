@@ -8,13 +8,14 @@ of the same interfaces (``tests/fakes/live_codes.py``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
 from siyu.live_codes.assignment import Counters, ShardCount
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import LiveCode
-from siyu.statistics.visitors_repository import NewInVisit, VisitorRecord
+from siyu.statistics.visitors_repository import NewInVisit, VisitEntry, VisitorRecord
 
 
 class CodeStore(Protocol):
@@ -44,16 +45,7 @@ class CodeStore(Protocol):
         """Ask the rotation job to look at the code on its next run."""
         ...
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         """Count one scan on a counter shard under its quotas; None when it was full."""
         ...
 
@@ -79,17 +71,7 @@ class VisitorStore(Protocol):
 
     def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None: ...
 
-    def record_visit(
-        self,
-        visitor_id: str,
-        code_id: str,
-        now: datetime,
-        day: str,
-        dims: Collection[str],
-        assignment: tuple[str, str] | None = None,
-        tags: Collection[str] = (),
-        stale_days: Collection[str] = (),
-    ) -> NewInVisit:
+    def record_visit(self, visit: VisitEntry) -> NewInVisit:
         """Record one visit; which dimensions it was the scanner's first in."""
         ...
 

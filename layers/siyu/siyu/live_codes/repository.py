@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from siyu.live_codes.counters_repository import (
     DAY_PREFIX,
     FALLBACK,
     SCANS_PREFIX,
+    ScanCount,
     ScanCounters,
     add_counter,
     code_pk,
@@ -44,6 +44,7 @@ from siyu.storage.codec import Item, condition_failed, n, s
 
 # The rotation job's section below still spells these so; it moves to the alerts package.
 from siyu.storage.paging import query_all, query_page
+from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,9 +53,7 @@ __all__ = [
     "CODE_SK",
     "DAY_PREFIX",
     "DUE",
-    "DUE_INDEX",
     "FALLBACK",
-    "LIST_INDEX",
     "SCANS_PREFIX",
     "CodesTable",
     "code_from_item",
@@ -63,8 +62,6 @@ __all__ = [
 
 CODE_SK = "CODE"
 DUE = "DUE"
-DUE_INDEX = "DueIndex"
-LIST_INDEX = "ListIndex"
 _pk = code_pk
 
 
@@ -230,19 +227,11 @@ class CodesTable:
 
     def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
         """Codes newest first, one page at a time; `cursor` continues where the last page ended."""
-        values = {":kind": s("CODE")}
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "list_pk = :kind",
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
+        query = newest_first(self._table, "CODE", limit)
         if status:
             query["FilterExpression"] = "#status = :status"
             query["ExpressionAttributeNames"] = {"#status": "status"}
-            values[":status"] = s(status)
+            query["ExpressionAttributeValues"][":status"] = s(status)
         items, next_cursor = query_page(self._client, query, cursor)
         return [code_from_item(i) for i in items], next_cursor
 
@@ -326,18 +315,9 @@ class CodesTable:
 
     # -- counters (the scan path; see ``counters_repository``) ---------------------------------
 
-    def count_scan(
-        self,
-        code_id: str,
-        target_id: str,
-        shard: int,
-        day: str,
-        total_quota: int | None,
-        daily_quota: int | None,
-        stale_days: Sequence[str] = (),
-    ) -> ShardCount | None:
+    def count_scan(self, scan: ScanCount) -> ShardCount | None:
         """Count one scan on a shard under its quotas; None when it was full (``ScanCounters``)."""
-        return self._counters.count_scan(code_id, target_id, shard, day, total_quota, daily_quota, stale_days)
+        return self._counters.count_scan(scan)
 
     def count_fallback(self, code_id: str, shard: int) -> None:
         self._counters.count_fallback(code_id, shard)

@@ -36,6 +36,7 @@ from siyu.live_codes.assignment import (
     ranked,
     stale_days,
 )
+from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import (
     ARCHIVED,
     CODE_ID_PATTERN,
@@ -50,7 +51,7 @@ from siyu.live_codes.model import (
 from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.repository import StatsTable
-from siyu.statistics.visitors_repository import VisitorRecord, VisitorsTable
+from siyu.statistics.visitors_repository import VisitEntry, VisitorRecord, VisitorsTable
 from siyu.storage.codec import error_code
 from siyu.web.visitors import is_visitor_id, new_visitor_id
 
@@ -226,9 +227,8 @@ class ScanService:
                 shard = random.choice(free)
                 known = cached.counters.shard(target.id, shard)
                 total_quota, daily_quota = limits.total_quota(shard), limits.daily_quota(shard)
-                counted = self.table.count_scan(
-                    code.id, target.id, shard, day, total_quota, daily_quota, stale_days(known.days, day)
-                )
+                scan = ScanCount(code.id, target.id, shard, day, total_quota, daily_quota, stale_days(known.days, day))
+                counted = self.table.count_scan(scan)
                 if counted is None:  # filled up by other scanners since we last looked
                     known.total = max(known.total, total_quota or 0)
                     known.days[day] = max(known.days.get(day, 0), daily_quota or 0)
@@ -275,7 +275,8 @@ class ScanService:
         try:
             if self.visitors:
                 stale = stale_days(record.seen_days, day) if record else ()
-                new = self.visitors.record_visit(visitor_id, code.id, now, day, dims, assignment, tags, stale)
+                entry = VisitEntry(visitor_id, code.id, now, day, dims, assignment, tags, stale)
+                new = self.visitors.record_visit(entry)
                 new_today, new_ever = new.today, new.ever
             if self.stats:
                 added = scan_stats.increments(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from siyu.delivery.outcome import SendOutcome
 from siyu.live_codes.model import LiveCode
 from siyu.sop.rules import Delivery, Plan
 
@@ -69,16 +70,7 @@ class DeliveryStore(Protocol):
         """Take the delivery for sending (one more attempt), or None if it is not to be sent now."""
         ...
 
-    def finish_delivery(
-        self,
-        plan_id: str,
-        delivery_id: str,
-        status: str,
-        now: datetime,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def finish_delivery(self, plan_id: str, delivery_id: str, outcome: SendOutcome) -> None:
         """Record a send attempt's outcome (while the delivery is being sent)."""
         ...
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from siyu.core.clock import utcnow
+from siyu.delivery.outcome import SendOutcome
 from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
 from siyu.sop import rules
@@ -62,7 +63,7 @@ class SopSender:
             return NOT_DUE  # sent, being sent by someone else, finished, or waiting for its time
         found = self.sop.plan(plan_id)
         if found is None or found[0].status != rules.ACTIVE:
-            self.sop.finish_delivery(plan_id, delivery_id, rules.HELD, now, reason="the plan is paused")
+            self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.HELD, now, reason="the plan is paused"))
             return rules.HELD
         plan = found[0]
         step = next((s for s in plan.steps if s.id == delivery.step_id), None)
@@ -70,13 +71,13 @@ class SopSender:
         destination = next((d for d in destinations if d.key == delivery.destination_key), None)
         if step is None or destination is None:
             reason = "the step was removed from the plan" if step is None else "the target is gone or has no robot"
-            self.sop.finish_delivery(plan_id, delivery_id, rules.CANCELLED, now, reason=reason)
+            self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.CANCELLED, now, reason=reason))
             return rules.CANCELLED
         if not delivery.cap_counted:
             day = now.astimezone(zone(plan.time_zone)).date().isoformat()
             if not self.sop.count_push(audience_identity(destination), day, plan.guards.daily_cap):
                 reason = f"the target already received {plan.guards.daily_cap} pushes today"
-                self.sop.finish_delivery(plan_id, delivery_id, rules.SKIPPED, now, reason=reason)
+                self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.SKIPPED, now, reason=reason))
                 return rules.SKIPPED
             self.sop.mark_cap_counted(plan_id, delivery_id)
         try:
@@ -84,11 +85,11 @@ class SopSender:
         except DeliveryFailed as error:
             retry_at = self.retry.next_attempt(delivery.attempts, now)
             if retry_at is None:
-                self.sop.finish_delivery(plan_id, delivery_id, rules.FAILED, now, error=str(error))
+                self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.FAILED, now, error=str(error)))
                 return rules.FAILED
-            self.sop.finish_delivery(plan_id, delivery_id, rules.RETRY, now, error=str(error), retry_at=retry_at)
+            self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.RETRY, now, str(error), retry_at))
             return rules.RETRY
-        self.sop.finish_delivery(plan_id, delivery_id, rules.SENT, now)
+        self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.SENT, now))
         return rules.SENT
 
 

@@ -44,6 +44,21 @@ class VisitorRecord:
 
 
 @dataclass(frozen=True)
+class VisitEntry:
+    """One visit to record: the statistic dimensions it counts in, who the scanner was given
+    (pool key, target id), the tags they picked, and `stale_days` whose ``seen:`` sets can go."""
+
+    visitor_id: str
+    code_id: str
+    now: datetime
+    day: str
+    dims: Collection[str]
+    assignment: tuple[str, str] | None = None
+    tags: Collection[str] = ()
+    stale_days: Collection[str] = ()
+
+
+@dataclass(frozen=True)
 class NewInVisit:
     """Which dimensions this visit was the scanner's first in: today, and ever."""
 
@@ -73,49 +88,39 @@ class VisitorsTable:
         }
         return [_record(item) for item in query_all(self._client, query)]
 
-    def record_visit(
-        self,
-        visitor_id: str,
-        code_id: str,
-        now: datetime,
-        day: str,
-        dims: Collection[str],
-        assignment: tuple[str, str] | None = None,
-        tags: Collection[str] = (),
-        stale_days: Collection[str] = (),
-    ) -> NewInVisit:
+    def record_visit(self, visit: VisitEntry) -> NewInVisit:
         """Record one visit (one UpdateItem) and say which dimensions it was new in (from the
         record as it was before the write, returned by the same call)."""
-        names = {"#seen": SEEN_PREFIX + day}
+        names = {"#seen": SEEN_PREFIX + visit.day}
         values: Item = {
-            ":now": s(to_iso(now)),
-            ":code": s(code_id),
-            ":dims": {"SS": sorted(set(dims))},
-            ":expires": n(int((now + RETENTION).timestamp())),
+            ":now": s(to_iso(visit.now)),
+            ":code": s(visit.code_id),
+            ":dims": {"SS": sorted(set(visit.dims))},
+            ":expires": n(int((visit.now + RETENTION).timestamp())),
         }
         sets = ["last_seen = :now", "first_seen = if_not_exists(first_seen, :now)", "code_id = :code"]
         sets.append("expires_at = :expires")
         adds = ["dims :dims", "#seen :dims"]
-        if assignment is not None:
-            pool, target_id = assignment
+        if visit.assignment is not None:
+            pool, target_id = visit.assignment
             names["#assigned"] = ASSIGNED_PREFIX + pool
-            values[":assigned"] = s(f"{target_id}|{to_iso(now)}")
+            values[":assigned"] = s(f"{target_id}|{to_iso(visit.now)}")
             sets.append("#assigned = :assigned")
-        if tags:
-            values[":tags"] = {"SS": sorted(set(tags))}
+        if visit.tags:
+            values[":tags"] = {"SS": sorted(set(visit.tags))}
             adds.append("tags :tags")
         update = f"SET {', '.join(sets)} ADD {', '.join(adds)}"
-        update += remove_clause(names, [SEEN_PREFIX + d for d in stale_days if d != day])
+        update += remove_clause(names, [SEEN_PREFIX + d for d in visit.stale_days if d != visit.day])
         old = self._client.update_item(
             TableName=self._table,
-            Key=_key(visitor_id, code_id),
+            Key=_key(visit.visitor_id, visit.code_id),
             UpdateExpression=update,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValues="ALL_OLD",  # the item before: which dims were seen already
         ).get("Attributes", {})
-        counted = frozenset(dims)
-        seen_today = set(old.get(SEEN_PREFIX + day, {}).get("SS", []))
+        counted = frozenset(visit.dims)
+        seen_today = set(old.get(SEEN_PREFIX + visit.day, {}).get("SS", []))
         seen_ever = set(old.get("dims", {}).get("SS", []))
         return NewInVisit(counted - seen_today, counted - seen_ever)
 

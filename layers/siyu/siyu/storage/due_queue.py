@@ -23,8 +23,8 @@ from botocore.exceptions import ClientError
 from siyu.core.clock import to_precise_iso
 from siyu.storage.codec import Item, condition_failed, s
 from siyu.storage.paging import query_all
+from siyu.storage.table import DUE_INDEX
 
-DUE_INDEX = "DueIndex"
 LEASE_FREE = "(attribute_not_exists(lease_until) OR lease_until < :lease_now)"
 UNSCHEDULE = "due_pk, due_at"
 LEASE = "lease_owner, lease_until"

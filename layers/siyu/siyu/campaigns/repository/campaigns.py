@@ -14,7 +14,7 @@ from siyu.core.clock import from_iso, to_precise_iso
 from siyu.core.errors import StaleVersion
 from siyu.storage.codec import TRANSACTION_CANCELED, cancellation_reasons, error_code, n, number, s
 from siyu.storage.paging import query_page
-from siyu.storage.table import LIST_INDEX
+from siyu.storage.table import newest_first
 
 
 class StockBelowGranted(Exception):
@@ -117,15 +117,7 @@ class CampaignRecords(TableBase):
         return saved
 
     def list_campaigns(self, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
-        query = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "list_pk = :pk",
-            "ExpressionAttributeValues": {":pk": s("CAMPAIGN")},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        items, next_cursor = query_page(self._client, query, cursor)
+        items, next_cursor = query_page(self._client, newest_first(self._table, "CAMPAIGN", limit), cursor)
         return [campaign_from_json(i["campaign_json"]["S"]) for i in items], next_cursor
 
     def stock(self, campaign_id: str) -> dict[int, tuple[int, int]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
 
+from siyu.campaigns.ports import RefusalDetails
 from siyu.campaigns.records import Refusal
 from siyu.campaigns.repository.base import TableBase
 from siyu.core.clock import to_precise_iso
@@ -18,23 +20,14 @@ DETAILS = ("referrer_id", "visitor_id", "address_hash")
 
 
 class RefusalRecords(TableBase):
-    def record_refusal(
-        self,
-        campaign_id: str,
-        reason: str,
-        at: datetime,
-        referrer_id: str | None = None,
-        visitor_id: str | None = None,
-        address_hash: str | None = None,
-    ) -> None:
+    def record_refusal(self, campaign_id: str, reason: str, at: datetime, details: RefusalDetails) -> None:
         item = {
             **self._key(campaign_id, f"REFUSAL#{to_precise_iso(at)}#{new_id(8)}"),
             "reason": s(reason),
             "at": s(to_precise_iso(at)),
             "expires_at": n(int((at + REFUSAL_RETENTION).timestamp())),
         }
-        details = {"referrer_id": referrer_id, "visitor_id": visitor_id, "address_hash": address_hash}
-        item.update({name: s(value) for name, value in details.items() if value})
+        item.update({name: s(value) for name, value in asdict(details).items() if value})
         self._client.put_item(TableName=self._table, Item=item)
 
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:
@@ -66,7 +59,5 @@ def refusal_of(item: Item) -> Refusal:
         id=item["sk"]["S"].removeprefix("REFUSAL#"),
         reason=item["reason"]["S"],
         at=item["at"]["S"],
-        referrer_id=text(item, "referrer_id"),
-        visitor_id=text(item, "visitor_id"),
-        address_hash=text(item, "address_hash"),
+        **{name: text(item, name) for name in DETAILS},
     )

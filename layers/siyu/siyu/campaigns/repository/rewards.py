@@ -13,6 +13,7 @@ from siyu.campaigns.records import Reward
 from siyu.campaigns.repository.base import TableBase
 from siyu.campaigns.rules import GRANTED, OUT_OF_STOCK, Campaign, Participant, Tier
 from siyu.core.clock import to_precise_iso
+from siyu.delivery.outcome import SendOutcome
 from siyu.storage.codec import (
     TRANSACTION_CANCELED,
     Item,
@@ -106,24 +107,16 @@ class RewardRecords(TableBase):
         )
         return reward_of(item) if item else None
 
-    def record_notify(
-        self,
-        campaign_id: str,
-        reward_id: str,
-        status: str,
-        at: datetime,
-        error: str | None,
-        retry_at: datetime | None = None,
-    ) -> None:
+    def record_notify(self, campaign_id: str, reward_id: str, outcome: SendOutcome) -> None:
         """One notification attempt: delivered, retry (due again at retry_at) or failed; the
         lease is dropped."""
-        values: dict[str, Any] = {":status": s(status), ":at": s(to_precise_iso(at)), ":one": n(1)}
+        values: dict[str, Any] = {":status": s(outcome.status), ":at": s(to_precise_iso(outcome.at)), ":one": n(1)}
         sets, removes = ["notify_status = :status", "notified_at = :at"], ["lease_until"]
-        if error:
-            values[":error"] = s(error[:500])
+        if outcome.error:
+            values[":error"] = s(outcome.error[:500])
             sets.append("last_error = :error")
-        if retry_at is not None:
-            due = self._reward_queue.schedule(retry_at, self._due_at(retry_at, campaign_id, reward_id))
+        if outcome.retry_at is not None:
+            due = self._reward_queue.schedule(outcome.retry_at, self._due_at(outcome.retry_at, campaign_id, reward_id))
             values.update({":due_pk": due["due_pk"], ":due_at": due["due_at"]})
             sets += ["due_pk = :due_pk", "due_at = :due_at"]
         else:

@@ -28,6 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from siyu.core.clock import from_iso, to_precise_iso
+from siyu.delivery.outcome import SendOutcome
 from siyu.sop.repository.table import DELIVERY_PREFIX, SEND_DUE, SopTableBase, delivery_key, plan_pk
 from siyu.sop.rules import QUEUED, RETRY, SENDING, SENT, WAITING, Delivery, FailedAttempt
 from siyu.storage.codec import Item, attr, condition_failed, n, plain_item, s
@@ -150,34 +151,25 @@ class DeliveryRecords(SopTableBase):
             raise
         return delivery_from_item(answer["Attributes"])
 
-    def finish_delivery(
-        self,
-        plan_id: str,
-        delivery_id: str,
-        status: str,
-        now: datetime,
-        error: str | None = None,
-        retry_at: datetime | None = None,
-        reason: str | None = None,
-    ) -> None:
+    def finish_delivery(self, plan_id: str, delivery_id: str, outcome: SendOutcome) -> None:
         """Record the outcome of a send attempt (only while this delivery is ours: status sending)."""
-        values = {":status": s(status), ":sending": s(SENDING), ":now": s(to_precise_iso(now))}
+        values = {":status": s(outcome.status), ":sending": s(SENDING), ":now": s(to_precise_iso(outcome.at))}
         sets = ["#status = :status", "updated_at = :now"]
         removes = ["lease_until"]
-        if status == SENT:
+        if outcome.status == SENT:
             sets.append("sent_at = :now")
-        if error is not None:
-            values[":attempt"] = attr([{"at": to_precise_iso(now), "error": error[:ERROR_CHARS]}])
+        if outcome.error is not None:
+            values[":attempt"] = attr([{"at": to_precise_iso(outcome.at), "error": outcome.error[:ERROR_CHARS]}])
             values[":empty"] = attr([])
             sets.append("history = list_append(if_not_exists(history, :empty), :attempt)")
             sets.append("last_error = :error")
-            values[":error"] = s(error[:ERROR_CHARS])
-        if reason is not None:
+            values[":error"] = s(outcome.error[:ERROR_CHARS])
+        if outcome.reason is not None:
             sets.append("reason = :reason")
-            values[":reason"] = s(reason)
-        if retry_at is not None:
+            values[":reason"] = s(outcome.reason)
+        if outcome.retry_at is not None:
             sets += ["due_pk = :due", "due_at = :retry", "send_at = :retry"]
-            values.update({":due": s(SEND_DUE), ":retry": s(to_precise_iso(retry_at))})
+            values.update({":due": s(SEND_DUE), ":retry": s(to_precise_iso(outcome.retry_at))})
         else:
             removes += ["due_pk", "due_at"]
         self._client.update_item(

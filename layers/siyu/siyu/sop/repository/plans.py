@@ -22,7 +22,7 @@ from siyu.sop.repository.table import PLAN_DUE, PLAN_SK, SopTableBase, plan_key,
 from siyu.sop.rules import Content, Destination, Guards, Plan, Schedule, Step
 from siyu.storage.codec import Item, condition_failed, n, s, text
 from siyu.storage.paging import query_page
-from siyu.storage.table import LIST_INDEX
+from siyu.storage.table import newest_first
 
 # The document keeps the audience under its first name: plans written before still read.
 AUDIENCE_FIELD = "target"
@@ -145,15 +145,7 @@ class PlanRecords(SopTableBase):
         return saved
 
     def list_plans(self, limit: int, cursor: str | None) -> tuple[list[Plan], str | None]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "list_pk = :kind",
-            "ExpressionAttributeValues": {":kind": s("PLAN")},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        items, next_cursor = query_page(self._client, query, cursor)
+        items, next_cursor = query_page(self._client, newest_first(self._table, "PLAN", limit), cursor)
         return [_plan(i) for i in items], next_cursor
 
     def due_plans(self, now: datetime) -> Iterator[tuple[str, str]]:
