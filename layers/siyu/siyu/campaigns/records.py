@@ -75,18 +75,17 @@ class PosterJob:
 
 
 @dataclass(frozen=True)
-class NextTier:
-    level: int
-    invites: int
-    reward: str
-    invites_to_go: int
-
-
-@dataclass(frozen=True)
 class TierLine:
     level: int
     invites: int
     reward: str
+
+
+@dataclass(frozen=True)
+class NextTier(TierLine):
+    """The next tier a participant can reach, and how many more invites it takes."""
+
+    invites_to_go: int
 
 
 @dataclass(frozen=True)
