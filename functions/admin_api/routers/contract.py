@@ -1,5 +1,5 @@
 """Not a resource but what every router shares: what each admin route documents and refuses the same way
-(its status codes, the one error shape siyu.api_models.ErrorBody) and the checks on a request body made
+(its status codes, the one error shape siyu.api.types.ErrorBody) and the checks on a request body made
 before any route sees it.
 
 Written once: AdminResolver adds the common responses to every route it registers, so a router only

@@ -49,8 +49,7 @@ from siyu.live_codes.model import (
 from siyu.live_codes.ports import CodeStore
 from siyu.storage.versioned import modify
 
-# `new_id` is re-exported for the SOP package until it imports siyu.core.ids itself.
-__all__ = ["CodeAdmin", "OptionSpec", "Save", "StaffSettings", "new_id"]
+__all__ = ["CodeAdmin", "OptionSpec", "Save", "StaffSettings"]
 
 Save = Callable[[LiveCode, datetime], LiveCode]  # stores a changed code; StaleVersion if it moved on
 
