@@ -21,8 +21,7 @@ from siyu.storage.paging import LIST_KEYS, TABLE_KEYS, query_all, query_page
 from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sns import SNSClient
+    from siyu.storage.aws import DynamoDBClient, SNSClient
 
 DESTINATIONS_PK = "ALERT_CHANNELS"
 DESTINATION_PREFIX = "CHANNEL#"

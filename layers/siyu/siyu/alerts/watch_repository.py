@@ -27,7 +27,7 @@ from siyu.storage.codec import Item, condition_failed, s, text
 from siyu.storage.due_queue import DueQueue
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from siyu.storage.aws import DynamoDBClient
 
 PAGE_SIZE = 100
 

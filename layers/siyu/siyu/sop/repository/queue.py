@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 from siyu.storage import aws
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from siyu.storage.aws import SendMessageBatchRequestEntryTypeDef, SQSClient
 
 QUEUE_BATCH = 10  # SQS takes at most ten messages a call
 
