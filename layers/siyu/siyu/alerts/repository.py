@@ -21,7 +21,7 @@ from siyu.storage.paging import LIST_KEYS, TABLE_KEYS, query_all, query_page
 from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient, SNSClient
+    from siyu.storage.client_types import DynamoDBClient, SNSClient
 
 DESTINATIONS_PK = "ALERT_CHANNELS"
 DESTINATION_PREFIX = "CHANNEL#"

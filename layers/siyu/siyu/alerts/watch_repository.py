@@ -27,7 +27,7 @@ from siyu.storage.codec import Item, condition_failed, s, text
 from siyu.storage.due_queue import DueQueue
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 PAGE_SIZE = 100
 

@@ -22,7 +22,7 @@ from siyu.storage.codec import Item, condition_failed, n, remove_clause, s
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 SCANS_PREFIX = "SCANS#"
 DAY_PREFIX = "day:"

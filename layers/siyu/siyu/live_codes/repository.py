@@ -47,7 +47,7 @@ from siyu.storage.paging import query_all, query_page
 from siyu.storage.table import newest_first
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 __all__ = [
     "CODE_SK",

@@ -20,7 +20,7 @@ from siyu.storage.codec import Item, n, s
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 STATS_SHARDS = 32
 DayCounters = Counter[str]  # one day of one code: "<metric>|<dimension>" -> count

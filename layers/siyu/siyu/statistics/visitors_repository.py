@@ -25,7 +25,7 @@ from siyu.storage.codec import Item, n, remove_clause, s
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 SEEN_PREFIX = "seen:"
 ASSIGNED_PREFIX = "assigned:"

@@ -12,13 +12,8 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer: other modules take
-    # the client types from here, under TYPE_CHECKING too, so no shipped module imports them at run time
-    from mypy_boto3_dynamodb import DynamoDBClient as DynamoDBClient
-    from mypy_boto3_s3 import S3Client as S3Client
-    from mypy_boto3_sns import SNSClient as SNSClient
-    from mypy_boto3_sqs import SQSClient as SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef as SendMessageBatchRequestEntryTypeDef
+if TYPE_CHECKING:  # the client types, for the type checker only (see client_types.pyi)
+    from siyu.storage.client_types import DynamoDBClient, S3Client, SNSClient, SQSClient
 
 # The scan path must answer within a second even when DynamoDB is slow: at most two attempts
 # of half a second, then the caller serves its last known good page. (total_max_attempts

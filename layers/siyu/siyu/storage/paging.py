@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from siyu.core.errors import InvalidInput
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 LIST_KEYS = frozenset({"pk", "sk", "list_pk", "list_sk"})  # a page of ListIndex
 TABLE_KEYS = frozenset({"pk", "sk"})  # a page of the table itself

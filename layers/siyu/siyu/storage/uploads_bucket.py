@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from siyu.storage import aws
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import S3Client
+    from siyu.storage.client_types import S3Client
 
 
 class UploadsBucket:

@@ -12,7 +12,7 @@ from siyu.storage.due_queue import DueQueue
 from siyu.storage.paging import TABLE_KEYS, query_all, query_page
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 CAMPAIGN_SK = "CAMPAIGN"
 INVITE_DUE = "INVITE"

@@ -11,7 +11,7 @@ from siyu.campaigns.records import PosterJob
 from siyu.storage import aws
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import SQSClient
+    from siyu.storage.client_types import SQSClient
 
 BATCH = 10  # SQS takes ten messages a call
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from siyu.storage import aws
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import SendMessageBatchRequestEntryTypeDef, SQSClient
+    from siyu.storage.client_types import SendMessageBatchRequestEntryTypeDef, SQSClient
 
 QUEUE_BATCH = 10  # SQS takes at most ten messages a call
 

@@ -10,7 +10,7 @@ from siyu.storage.codec import Item, condition_failed, s
 from siyu.storage.due_queue import DueQueue
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
-    from siyu.storage.aws import DynamoDBClient
+    from siyu.storage.client_types import DynamoDBClient
 
 PLAN_DUE = "SOP"  # the due-index partition of plans the job must expand
 SEND_DUE = "SOPSEND"  # the partition of deliveries waiting to be handed to the send queue
