@@ -37,10 +37,13 @@ def test_retry_doubles_from_the_base_and_gives_up_after_the_attempts():
     assert policy.next_attempt(9, NOW) is None
 
 
-def test_each_purpose_reads_its_own_setting(monkeypatch):
+def test_each_purpose_reads_its_own_setting_and_an_empty_one_keeps_the_alerts_timing(monkeypatch):
     monkeypatch.setenv("SOP_RETRY_BASE_SECONDS", "7")
-    monkeypatch.delenv("REWARD_RETRY_BASE_SECONDS", raising=False)
+    monkeypatch.setenv("REWARD_RETRY_BASE_SECONDS", "")  # the template's default: not set
+    monkeypatch.setenv("ALERT_RETRY_BASE_SECONDS", "30")
     assert RetryPolicy.from_environment("SOP_RETRY_BASE_SECONDS").base_seconds == 7
+    assert RetryPolicy.from_environment("REWARD_RETRY_BASE_SECONDS").base_seconds == 30
+    monkeypatch.delenv("ALERT_RETRY_BASE_SECONDS")
     assert RetryPolicy.from_environment("REWARD_RETRY_BASE_SECONDS").base_seconds == 60
 
 

@@ -41,8 +41,6 @@ from siyu.live_codes.counters_repository import (
 from siyu.live_codes.model import BackupQr, Channel, LiveCode, Option, Target, WorkingWindow
 from siyu.storage import aws
 from siyu.storage.codec import Item, condition_failed, n, s
-
-# The rotation job's section below still spells these so; it moves to the alerts package.
 from siyu.storage.paging import query_all, query_page
 from siyu.storage.table import newest_first
 
@@ -293,7 +291,7 @@ class CodesTable:
             "ExpressionAttributeValues": values,
         }
 
-    # -- the rotation job's view: due codes, leases, watch state -----------------------
+    # -- what the rotation job reads and the scan path marks (the job's own view: alerts/watch_repository)
 
     def counters(self, code_id: str) -> dict[str, int]:
         """Scans per target (and ``fallback``), summed over the shards."""

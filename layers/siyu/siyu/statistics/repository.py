@@ -2,7 +2,7 @@
 
     pk = STATS#<code_id>#<k>   sk = <YYYY-MM-DD>   shard k (0..31) of one code's day
 
-Attributes are ``<metric>|<dimension>`` counters (see ``scan_stats``). Every scan adds to one
+Attributes are ``<metric>|<dimension>`` counters (see ``siyu.statistics.rules``). Every scan adds to one
 shard picked at random: 10,000 scans a second on one code are ~310 writes a second per item,
 under DynamoDB's 1,000 per item and partition. Reading a range is one Query per shard.
 """
