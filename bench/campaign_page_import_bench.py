@@ -19,18 +19,16 @@ Run: .venv/bin/python bench/campaign_page_import_bench.py [rounds]   Always exit
 
 from __future__ import annotations
 
-import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
 
+from bench.fresh_imports import isolated_environment, self_times, timed  # noqa: E402
 from local_stack.template import Template  # noqa: E402
 
 FUNCTION = "CampaignPageFunction"
@@ -52,46 +50,6 @@ resolver.not_found(lambda error: Response(404, content_types.TEXT_HTML, ""))
 """
 
 
-def environment(template: Template) -> dict[str, str]:
-    env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
-    env.update(template.functions()[FUNCTION].environment)
-    env.update(
-        AWS_DEFAULT_REGION="cn-north-1",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
-
-
-def run_fresh(code: str, path: list[str], env: dict[str, str], flags: tuple[str, ...] = ()):
-    script = (
-        f"import sys, time\nsys.path[:0] = {path!r}\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
-    )
-    return subprocess.run(
-        [sys.executable, "-I", *flags, "-c", script], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True
-    )
-
-
-def timed(code: str, path: list[str], env: dict[str, str]) -> float:
-    answer = run_fresh(code, path, env)
-    if answer.returncode:
-        raise RuntimeError(f"{code!r} failed in a fresh interpreter:\n{answer.stderr}")
-    return float(answer.stdout.strip().splitlines()[-1])
-
-
-def self_times(code: str, path: list[str], env: dict[str, str]) -> dict[str, int]:
-    """Module -> its own import time in microseconds (python -X importtime)."""
-    times = {}
-    for line in run_fresh(code, path, env, ("-X", "importtime")).stderr.splitlines():
-        parts = line.removeprefix("import time:").split("|")
-        if len(parts) == 3 and parts[0].strip().isdigit():
-            times[parts[2].strip()] = int(parts[0])
-    return times
-
-
 def figures(seconds: list[float]) -> tuple[float, float]:
     """Median and p90, in milliseconds."""
     return statistics.median(seconds) * 1000, statistics.quantiles(seconds, n=10)[-1] * 1000
@@ -102,7 +60,7 @@ def main() -> None:
     spec = template.functions()[FUNCTION]
     page_path = [str(spec.code_dir), *map(str, template.layer_dirs())]
     page = f"import {spec.handler.rsplit('.', 1)[0]}"
-    env = environment(template)
+    env = isolated_environment(template, FUNCTION, "cn-north-1")
     cases = {
         "a. import boto3 + one DynamoDB client": (BASELINE, []),
         "b. a + Powertools HTTP resolver imports": (f"{BASELINE}\n{RESOLVER_IMPORTS}", []),

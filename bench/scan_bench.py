@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "siyu")]
 import boto3  # noqa: E402
 import moto  # noqa: E402
 
+from bench.fresh_imports import isolated_environment, self_times, timed  # noqa: E402
 from local_stack.stack import LocalStack  # noqa: E402
 from local_stack.template import Template  # noqa: E402
 from tests.helpers import admin_event, b64, new_group_screenshot, scan_event  # noqa: E402
@@ -59,58 +58,12 @@ def median_ms(seconds: list[float]) -> float:
 # -- 2. cold import, in fresh interpreters ------------------------------------------------
 
 
-def import_environment(template: Template) -> dict[str, str]:
-    """The scan function's environment from the template, with local credentials and no way
-    to reach the network (no endpoint, no instance metadata, no ~/.aws files)."""
-    env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
-    env.update(template.functions()[SCAN_FUNCTION].environment)
-    env.update(
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
-
-
-def run_fresh(
-    code: str, path: list[str], env: dict[str, str], flags: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess:
-    """`code` in a fresh isolated interpreter (-I: no cwd, no PYTHON* variables, no user site)
-    with `path` in front of sys.path; prints the seconds the code took, start-up excluded."""
-    script = (
-        f"import sys, time\nsys.path[:0] = {path!r}\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
-    )
-    return subprocess.run(
-        [sys.executable, "-I", *flags, "-c", script], env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True
-    )
-
-
-def timed(code: str, path: list[str], env: dict[str, str]) -> float:
-    answer = run_fresh(code, path, env)
-    if answer.returncode:
-        raise RuntimeError(f"{code!r} failed in a fresh interpreter:\n{answer.stderr}")
-    return float(answer.stdout.strip().splitlines()[-1])
-
-
-def self_times(code: str, path: list[str], env: dict[str, str]) -> dict[str, int]:
-    """Module -> its own import time in microseconds (python -X importtime)."""
-    times = {}
-    for line in run_fresh(code, path, env, ("-X", "importtime")).stderr.splitlines():
-        parts = line.removeprefix("import time:").split("|")
-        if len(parts) == 3 and parts[0].strip().isdigit():
-            times[parts[2].strip()] = int(parts[0])
-    return times
-
-
 def cold_imports(template: Template) -> tuple[list[float], list[float], list[tuple[str, int]]]:
     spec = template.functions()[SCAN_FUNCTION]
     scan_path = [str(spec.code_dir), *map(str, template.layer_dirs())]
     scan_code = f"import {spec.handler.rsplit('.', 1)[0]}"
     baseline_code = "import boto3; boto3.client('dynamodb')"
-    env = import_environment(template)
+    env = isolated_environment(template, SCAN_FUNCTION, "us-east-1")
     timed(scan_code, scan_path, env)  # not counted: brings __pycache__ up to date after edits
     scan, baseline = [], []
     for _ in range(IMPORT_RUNS):  # interleaved, so both see the same machine conditions
