@@ -8,7 +8,8 @@ of the same interfaces (``tests/fakes/live_codes.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -80,3 +81,45 @@ class StatsStore(Protocol):
     """Daily scan statistics."""
 
     def add(self, code_id: str, day: str, increments: Mapping[str, int], shard: int | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class WayOwner:
+    """What a WeCom way brings customers to: a code's target, through one channel (None: direct)."""
+
+    code_id: str
+    target_id: str
+    channel_id: str | None
+
+
+@dataclass(frozen=True)
+class MadeWay:
+    """A contact way (联系我) or join way (加入群聊) that WeCom made."""
+
+    config_id: str
+    state: str  # what WeCom hands back in the add/join callback (at most 30 characters)
+    qr_url: str  # the QR's content, a WeCom URL
+    qr_image: bytes  # the QR image WeCom serves for it, fetched once
+
+
+class WayMaker(Protocol):
+    """WeCom's contact ways and join ways behind targets (``siyu.wecom.ways`` talks to WeCom).
+
+    Ways are made when a target or channel is created, never on the scan path. Each remembers
+    its owner under its state, so a callback's ``State`` finds its code and channel."""
+
+    def contact_way(self, owner: WayOwner, user_id: str, skip_verify: bool) -> MadeWay:
+        """A 联系我 scene-QR way for one member (``add_contact_way``, scene 2)."""
+        ...
+
+    def join_way(self, owner: WayOwner, chat_ids: Sequence[str], room_base_name: str, auto_create: bool) -> MadeWay:
+        """A 加入群聊 way over at most 5 customer groups (``groupchat/add_join_way``, scene 2)."""
+        ...
+
+    def delete_contact_way(self, config_id: str) -> None:
+        """Remove a contact way; one that is already gone is not an error."""
+        ...
+
+    def delete_join_way(self, config_id: str) -> None:
+        """Remove a join way; one that is already gone is not an error."""
+        ...
