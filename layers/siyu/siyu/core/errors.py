@@ -47,6 +47,10 @@ class TooManyRequests(SiyuError):
     """A limit on how often something may be done was reached."""
 
 
+class Unavailable(SiyuError):
+    """A service we depend on (WeCom) could not be reached or kept failing: try again later."""
+
+
 class StaleVersion(Exception):
     """Storage: someone else saved the record since it was read. Not a refusal by itself: the
     optimistic modify (``siyu.storage.versioned``) reads again and retries, and reports a Conflict

@@ -10,6 +10,7 @@ from siyu.core.errors import (
     TooLarge,
     TooManyRequests,
     UnreadableBody,
+    Unavailable,
     UnsupportedMediaType,
 )
 
@@ -21,6 +22,7 @@ STATUS_OF: dict[type[SiyuError], int] = {
     UnsupportedMediaType: 415,
     InvalidInput: 422,
     TooManyRequests: 429,
+    Unavailable: 503,
 }
 
 
