@@ -19,6 +19,11 @@ from siyu.statistics.admin import StatsAdmin
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorsTable
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.wecom.connection import WecomConnections
+from siyu.wecom.contacts_repository import ContactsTable
+from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.repository import WecomTable
+from siyu.wecom.ways import WecomWays
 
 
 @functools.cache
@@ -29,6 +34,26 @@ def code_admin() -> CodeAdmin:
 @functools.cache
 def target_admin() -> TargetAdmin:
     return TargetAdmin(code_admin(), UploadsBucket.from_environment())
+
+
+@functools.cache
+def wecom_table() -> WecomTable:
+    return WecomTable.from_environment()
+
+
+@functools.cache
+def wecom_connections() -> WecomConnections:
+    return WecomConnections(wecom_table(), CredentialsStore.from_environment())
+
+
+@functools.cache
+def wecom_ways() -> WecomWays:
+    return WecomWays(wecom_connections(), wecom_table())
+
+
+@functools.cache
+def wecom_contacts() -> ContactsTable:
+    return ContactsTable.from_environment()
 
 
 @functools.cache

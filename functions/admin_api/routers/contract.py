@@ -35,6 +35,7 @@ _ERRORS = {
     415: "The body is not sent as Content-Type: application/json (charset utf-8).",
     422: "A parameter or the body breaks a rule of the contract; `errors` lists each problem.",
     429: "Throttled (API Gateway's rate limit); retry after a moment.",
+    503: "WeCom could not be reached or kept answering busy; try again in a minute.",
 }
 _SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no content."}
 

@@ -1,0 +1,38 @@
+"""WeCom worker: each verified callback event (SQS, from the callback function) processed once:
+contacts, group members, welcome messages, tags and the funnel's counts. A message whose
+processing fails (storage or WeCom trouble) is reported back alone and comes again; the event's
+claim and the conditional writes make a second pass harmless."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+from siyu.live_codes.repository import CodesTable
+from siyu.statistics.repository import StatsTable
+from siyu.wecom.connection import WecomConnections
+from siyu.wecom.contacts_repository import ContactsTable
+from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.events_worker import EventsWorker
+from siyu.wecom.repository import WecomTable
+
+logger = Logger(service="wecom_worker")
+processor = BatchProcessor(event_type=EventType.SQS)
+table = WecomTable.from_environment()
+connections = WecomConnections(table, CredentialsStore.from_environment())
+worker = EventsWorker(
+    ledger=table,
+    contacts=ContactsTable.from_environment(),
+    codes=CodesTable.from_environment(),
+    stats=StatsTable.from_environment(),
+    client=connections.client,
+)
+
+
+def handle_event(record) -> str:
+    outcome = worker.handle(record.body.encode("utf-8"))
+    logger.info("wecom event", extra={"outcome": outcome})
+    return outcome
+
+
+@logger.inject_lambda_context
+def lambda_handler(event, context):
+    return process_partial_response(event=event, record_handler=handle_event, processor=processor, context=context)
