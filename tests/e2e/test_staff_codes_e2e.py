@@ -99,7 +99,7 @@ def test_staff_code_with_channels_caps_returning_scanners_and_statistics(running
     status, content_type, data = raw_get(running_stack, f"/admin/codes/{code['id']}/stats.csv")
     assert status == 200 and content_type.startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows == [{k: str(v) for k, v in row.items()} for row in stats["rows"]]
+    assert rows == [{k: "" if v is None else str(v) for k, v in row.items()} for row in stats["rows"]]
 
     # ...and the parcel card's print file decodes to the channel's scan URL
     status, content_type, png = raw_get(running_stack, f"/admin/codes/{code['id']}/channels/{parcel['id']}/qr.png")

@@ -176,3 +176,6 @@ class FakeStatsStore:
 
     def add(self, code_id: str, day: str, increments: Mapping[str, int], shard: int | None = None) -> None:
         self.days.setdefault((code_id, day), Counter()).update(increments)
+
+    def read(self, code_id: str, first_day: str, last_day: str) -> dict[str, Counter[str]]:
+        return {d: Counter(c) for (c_id, d), c in self.days.items() if c_id == code_id and first_day <= d <= last_day}

@@ -1,4 +1,4 @@
-"""/admin/codes/{id}/stats: daily scan statistics per code, channel, option and target (JSON, CSV)."""
+"""/admin/codes/{id}/stats: daily scan and WeCom funnel statistics per code, channel, option and target (JSON, CSV)."""
 
 from typing import Annotated
 
@@ -39,7 +39,11 @@ def code_stats(code_id: str, from_: From = None, to: Day = None) -> StatsView:
     "/admin/codes/<code_id>/stats.csv",
     tags=["stats"],
     summary="Daily statistics (CSV for spreadsheets)",
-    responses=file_response("text/csv", "One line per day and dimension, with a header line (UTF-8)."),
+    responses=file_response(
+        "text/csv",
+        "One line per day and dimension, with a header line (UTF-8): the JSON rows' columns in their order, "
+        "empty cells for nulls.",
+    ),
 )
 def code_stats_csv(code_id: str, from_: From = None, to: Day = None):
     report = stats_admin().report(code_id, from_, to)

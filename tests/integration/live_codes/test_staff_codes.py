@@ -8,7 +8,7 @@ import io
 import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import zxingcpp
@@ -17,6 +17,7 @@ from PIL import Image
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.scan import ScanService
 from siyu.statistics.repository import StatsTable
+from siyu.statistics.rules import funnel_dims, funnel_increments, leave_increments
 from siyu.statistics.visitors_repository import VisitorsTable
 from tests.helpers import (
     b64,
@@ -292,7 +293,7 @@ def test_statistics_attribute_channels_count_uniques_and_skip_bots(admin, raw_ad
     csv_rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(csv_rows) == len(stats["rows"])
     for from_csv, from_json in zip(csv_rows, stats["rows"], strict=True):
-        assert from_csv == {k: str(v) for k, v in from_json.items()}
+        assert from_csv == {k: "" if v is None else str(v) for k, v in from_json.items()}
 
 
 def test_statistics_refuse_bad_ranges(admin, new_code):
@@ -314,3 +315,57 @@ def test_statistics_days_follow_the_codes_time_zone(admin, staff_code):
     assert views == {"2026-11-24": 1, "2026-11-25": 0}
     assert json.dumps(stats["totals"])  # totals are plain JSON
     assert [t["views"] for t in stats["totals"] if t["dimension"] == "code"] == [1]
+
+
+def test_the_funnel_after_the_scan_is_stored_and_reported_in_json_and_csv(admin, raw_admin, staff_code):
+    code, targets = staff_code({"a": {}})
+    status, parcel = admin("POST", f"/admin/codes/{code['id']}/channels", {"name": "包裹卡"})
+    target = targets["a"]["id"]
+    stats = StatsTable.from_environment()
+    status, first = admin("GET", f"/admin/codes/{code['id']}/stats")
+    today = date.fromisoformat(first["to"])
+    cohort, recent = (today - timedelta(days=d) for d in (10, 1))
+    dims = funnel_dims(parcel["id"], target, None)
+    # Given: on the cohort day 2 visitors, 2 adds and 2 joins (one of whom left 3 days later),
+    # a contact who deleted the guide; yesterday one join and one visitor
+    stats.add(code["id"], cohort.isoformat(), {"u|code": 2, "n|code": 2, "u|ch:" + parcel["id"]: 2})
+    for metric in ("added", "added", "joined", "joined", "deleted"):
+        stats.add(code["id"], cohort.isoformat(), funnel_increments(metric, dims))
+    joined_at = datetime.combine(cohort, datetime.min.time(), tzinfo=UTC) + timedelta(hours=4)  # noon in Shanghai
+    for day, added in leave_increments(_code_record(code), dims, joined_at + timedelta(days=3), joined_at).items():
+        stats.add(code["id"], day, added)
+    stats.add(code["id"], recent.isoformat(), {"u|code": 1, "n|code": 1, **funnel_increments("joined", dims)})
+
+    # Then the repository reads back the stored counters
+    stored = stats.read(code["id"], cohort.isoformat(), today.isoformat())
+    assert stored[cohort.isoformat()]["ad|code"] == 2 and stored[cohort.isoformat()]["l7|t:" + target] == 1
+    assert stored[(cohort + timedelta(days=3)).isoformat()]["l|ch:" + parcel["id"]] == 1
+
+    # When the operator reads the range
+    query = {"from": cohort.isoformat(), "to": today.isoformat()}
+    status, report = admin("GET", f"/admin/codes/{code['id']}/stats", query=query)
+    assert status == 200, report
+    rows = {(r["date"], r["dimension"]): r for r in report["rows"]}
+    whole = rows[(cohort.isoformat(), "code")]
+    assert (whole["added"], whole["joined"], whole["left"], whole["deleted"], whole["stayed_7d"]) == (2, 2, 0, 1, 1)
+    assert (whole["add_rate"], whole["join_rate"], whole["retention_7d"]) == (1.0, 1.0, 0.5)
+    assert rows[((cohort + timedelta(days=3)).isoformat(), "code")]["left"] == 1
+    assert rows[(cohort.isoformat(), "target")]["stayed_7d"] == 1
+    assert rows[(recent.isoformat(), "code")]["stayed_7d"] is None  # the cohort is not complete yet
+    assert rows[(recent.isoformat(), "code")]["join_rate"] == 1.0
+    assert rows[(today.isoformat(), "code")]["add_rate"] is None
+    total = next(t for t in report["totals"] if t["dimension"] == "code")
+    assert (total["added"], total["joined"], total["stayed_7d"], total["join_rate"]) == (2, 3, None, 1.0)
+
+    # ...and the CSV has the same columns in the same order, empty where the JSON is null
+    status, headers, data = raw_admin(f"/admin/codes/{code['id']}/stats.csv", query)
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert lines[0] == list(report["rows"][0])
+    for line, from_json in zip(lines[1:], report["rows"], strict=True):
+        assert line == ["" if v is None else str(v) for v in from_json.values()]
+
+
+def _code_record(code: dict):
+    loaded, _ = CodesTable.from_environment().load(code["id"])
+    assert loaded is not None
+    return loaded

@@ -26,7 +26,7 @@ def test_one_visit_adds_views_wechat_uniques_and_assignment_to_each_dimension():
 
 def test_rows_have_the_code_every_day_and_other_dimensions_when_active():
     stored = {"2026-11-25": {"v|code": 3, "w|code": 2, "u|code": 2, "v|ch:p1": 1}}
-    rows = report_rows(CODE, ["2026-11-24", "2026-11-25"], stored)
+    rows = report_rows(CODE, ["2026-11-24", "2026-11-25"], stored, today="2026-11-25")
     assert [(r["date"], r["dimension"], r["views"]) for r in rows] == [
         ("2026-11-24", "code", 0),
         ("2026-11-25", "code", 3),
@@ -37,7 +37,7 @@ def test_rows_have_the_code_every_day_and_other_dimensions_when_active():
 
 
 def test_csv_keeps_chinese_and_never_lets_a_name_run_as_a_formula():
-    rows = report_rows(CODE, ["2026-11-25"], {"2026-11-25": {"v|ch:p1": 1}})
+    rows = report_rows(CODE, ["2026-11-25"], {"2026-11-25": {"v|ch:p1": 1}}, today="2026-11-25")
     text = to_csv(rows)
     assert text.startswith("\ufeff")
     parsed = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))

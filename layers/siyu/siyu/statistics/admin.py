@@ -1,4 +1,4 @@
-"""Reading a code's scan statistics for operators (the admin API's logic)."""
+"""Reading a code's statistics (scans and the WeCom funnel after them) for operators (the admin API's logic)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ class StatsAdmin:
         """Daily rows for `first`..`last` (YYYY-MM-DD, inclusive, in the code's time zone);
         by default the last 7 days up to today."""
         code, _ = self.codes.get_code(code_id)
-        last_day = _day(last, "to") if last else date.fromisoformat(local_day(code, self.clock()))
+        today = local_day(code, self.clock())
+        last_day = _day(last, "to") if last else date.fromisoformat(today)
         first_day = _day(first, "from") if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
         if first_day > last_day:
             raise InvalidInput(f"from ({first_day}) is after to ({last_day}); swap them")
@@ -47,7 +48,7 @@ class StatsAdmin:
             raise InvalidInput(f"at most {scan_stats.MAX_DAYS} days at a time; ask for a shorter range")
         days = scan_stats.days_between(first_day, last_day)
         stored = self.stats.read(code.id, days[0], days[-1])
-        return StatsReport(code, days[0], days[-1], scan_stats.report_rows(code, days, stored))
+        return StatsReport(code, days[0], days[-1], scan_stats.report_rows(code, days, stored, today))
 
 
 def _day(text: str, name: str) -> date:
