@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor, error_response
-from siyu.core.errors import NotFound
 from services import code_admin, public_base, wecom_connections, wecom_contacts
+from siyu.core.errors import NotFound
 from siyu.wecom.api import (
     FollowList,
     MemberList,

@@ -104,11 +104,12 @@ def test_queue_consumers_read_the_queues_the_template_defines():
         "SopSendFunction": "SopQueue",
         "CampaignWorkerFunction": "CampaignQueue",
         "PosterFunction": "PosterQueue",
+        "WecomWorkerFunction": "WecomEventQueue",
     }
     assert all(s.partial_failures and s.batch_size == 10 for s in subscriptions.values())
     queues = list(TEMPLATE.queues())
-    for queue in ("SopQueue", "CampaignQueue", "PosterQueue"):
-        dead_letters = queue.replace("Queue", "DeadLetterQueue")
+    for queue in ("SopQueue", "CampaignQueue", "PosterQueue", "WecomEventQueue"):
+        dead_letters = queue.removesuffix("Queue") + "DeadLetterQueue"
         assert queues.index(dead_letters) < queues.index(queue)  # the dead-letter queue exists first
         assert dead_letters in TEMPLATE.queues()[queue]["RedrivePolicy"]
 

@@ -9,8 +9,8 @@ from siyu.core.errors import (
     SiyuError,
     TooLarge,
     TooManyRequests,
-    UnreadableBody,
     Unavailable,
+    UnreadableBody,
     UnsupportedMediaType,
 )
 

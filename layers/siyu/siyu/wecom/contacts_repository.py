@@ -82,9 +82,13 @@ class ContactsTable:
         }
         return [_follow(item) for item in query_all(self._client, query)]
 
-    def added_through(self, code_id: str, limit: int, cursor: str | None) -> tuple[list[tuple[str, Follow]], str | None]:
+    def added_through(
+        self, code_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[str, Follow]], str | None]:
         """A page of (external_userid, follow) that came through the code's ways, newest first."""
-        items, next_cursor = query_page(self._client, newest_first(self._table, f"WECOM#ADDED#{code_id}", limit), cursor)
+        items, next_cursor = query_page(
+            self._client, newest_first(self._table, f"WECOM#ADDED#{code_id}", limit), cursor
+        )
         return [(item["external_user_id"]["S"], _follow(item)) for item in items], next_cursor
 
     # -- members -------------------------------------------------------------------------
@@ -133,7 +137,9 @@ class ContactsTable:
         return found if include_gone else [m for m in found if m.left_at is None]
 
     def joined_through(self, code_id: str, limit: int, cursor: str | None) -> tuple[list[Member], str | None]:
-        items, next_cursor = query_page(self._client, newest_first(self._table, f"WECOM#JOINED#{code_id}", limit), cursor)
+        items, next_cursor = query_page(
+            self._client, newest_first(self._table, f"WECOM#JOINED#{code_id}", limit), cursor
+        )
         return [_member(item) for item in items], next_cursor
 
     # -- groups --------------------------------------------------------------------------

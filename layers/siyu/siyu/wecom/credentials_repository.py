@@ -30,9 +30,7 @@ class CredentialsStore:
 
     def get(self, fresh: bool = False) -> Credentials | None:
         try:
-            raw = parameters.get_parameter(
-                self._name, decrypt=True, max_age=self._cache_seconds, force_fetch=fresh
-            )
+            raw = parameters.get_parameter(self._name, decrypt=True, max_age=self._cache_seconds, force_fetch=fresh)
         except GetParameterError:  # never stored (ParameterNotFound)
             return None
         return _credentials(raw)

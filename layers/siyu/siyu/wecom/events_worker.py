@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from siyu.core.clock import utcnow
+from siyu.live_codes.assignment import local_day
 from siyu.live_codes.model import LiveCode
-from siyu.statistics.rules import funnel_increments, funnel_dims
+from siyu.statistics.rules import funnel_dims, funnel_increments, leave_increments
 from siyu.wecom.client import WecomApiError, WecomClient
 from siyu.wecom.events import ChatChange, ContactChange, MalformedEvent, TagChange, event_key, parse_event
 from siyu.wecom.records import STATE_PREFIX, Chat, Follow, Member, WayState
@@ -34,7 +34,6 @@ from siyu.wecom.welcome import tags_of, welcome_body, welcome_of
 logger = logging.getLogger("siyu.wecom")
 
 EVENT_LEASE = timedelta(minutes=2)
-STAY = timedelta(days=7)
 EXTERNAL = 2  # groupchat/get member type of an external contact
 TAG_GROUP = "siyu"
 
@@ -56,7 +55,9 @@ class ContactBook(Protocol):
 
     def add_member(self, member: Member) -> bool: ...
 
-    def remove_member(self, chat_id: str, external_user_id: str, at: datetime, quit_scene: int | None) -> Member | None: ...
+    def remove_member(
+        self, chat_id: str, external_user_id: str, at: datetime, quit_scene: int | None
+    ) -> Member | None: ...
 
     def members(self, chat_id: str, include_gone: bool = False) -> list[Member]: ...
 
@@ -147,8 +148,7 @@ class EventsWorker:
             return "contact deleted (not counted)"
         code = self._code(follow.code_id)
         if code is not None:
-            way = WayState(follow.state or "", follow.code_id, follow.target_id or "", follow.channel_id, "contact")
-            self._count(code, way, "deleted", at)
+            self._count(code, follow, "deleted", at)
         return f"contact deleted by {by}"
 
     def _welcome(self, code: LiveCode, way: WayState, event: ContactChange) -> None:
@@ -268,10 +268,8 @@ class EventsWorker:
         code = self._code(removed.code_id)
         if code is None:
             return
-        way = WayState(removed.state or "", removed.code_id, removed.target_id or "", removed.channel_id, "join")
-        self._count(code, way, "left", at)
-        if at - removed.joined_at < STAY:
-            self._count(code, way, "left_within_7d", removed.joined_at)
+        for day, increments in leave_increments(code, self._dims(code, removed), at, removed.joined_at).items():
+            self.stats.add(code.id, day, increments)
 
     # -- shared ------------------------------------------------------------------------------
 
@@ -284,11 +282,13 @@ class EventsWorker:
         code, _ = self.codes.load(code_id)
         return code
 
-    def _count(self, code: LiveCode, way: WayState, metric: str, at: datetime) -> None:
-        target = code.target(way.target_id)
-        dims = funnel_dims(way.channel_id, way.target_id, target.option_id if target else None)
-        day = at.astimezone(ZoneInfo(code.time_zone)).date().isoformat()
-        self.stats.add(code.id, day, funnel_increments(metric, dims))
+    def _count(self, code: LiveCode, way: WayState | Follow, metric: str, at: datetime) -> None:
+        self.stats.add(code.id, local_day(code, at), funnel_increments(metric, self._dims(code, way)))
+
+    @staticmethod
+    def _dims(code: LiveCode, origin: WayState | Follow | Member) -> list[str]:
+        target = code.target(origin.target_id) if origin.target_id else None
+        return list(funnel_dims(origin.channel_id, origin.target_id, target.option_id if target else None))
 
 
 def _externals(group: dict[str, Any]) -> Iterable[dict[str, Any]]:
