@@ -1,7 +1,8 @@
 """Keeping the emulator's data under .local/ so it survives a restart of the local stack.
 
-Tables are dumped as DynamoDB-JSON items, buckets as files plus an index of content types;
-a restart loads them back through the ordinary AWS APIs.
+Tables are dumped as DynamoDB-JSON items, buckets as files plus an index of content types, and
+the stack's SSM parameters (the WeCom connection's SecureString) as a file only its owner may
+read; a restart loads them back through the ordinary AWS APIs.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from pathlib import Path
 import boto3
 
 
+PARAMETER_PATH = "/siyu/"  # the template's parameters live under it
+
+
 class Snapshot:
     def __init__(self, folder: Path):
         self.folder = folder
         self._dynamodb = boto3.client("dynamodb")
         self._s3 = boto3.client("s3")
+        self._ssm = boto3.client("ssm")
 
     def save(self, tables: list[str], buckets: list[str]) -> None:
         for table in tables:
@@ -29,6 +34,17 @@ class Snapshot:
             _write_atomically(self.folder / "tables" / f"{table}.json", dump.encode())
         for bucket in buckets:
             self._save_bucket(bucket)
+        self._save_parameters()
+
+    def _save_parameters(self) -> None:
+        found = []
+        for page in self._ssm.get_paginator("get_parameters_by_path").paginate(
+            Path=PARAMETER_PATH, Recursive=True, WithDecryption=True
+        ):
+            found += [{"Name": p["Name"], "Value": p["Value"], "Type": p["Type"]} for p in page["Parameters"]]
+        path = self.folder / "parameters.json"
+        _write_atomically(path, json.dumps(found).encode())
+        path.chmod(0o600)
 
     def _save_bucket(self, bucket: str) -> None:
         root = self.folder / "buckets" / bucket
@@ -60,6 +76,10 @@ class Snapshot:
                 for key, meta in json.loads(index_file.read_text()).items():
                     body = (index_file.parent / "objects" / key).read_bytes()
                     self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=meta["content_type"])
+        parameters = self.folder / "parameters.json"
+        if parameters.exists():
+            for parameter in json.loads(parameters.read_text()):
+                self._ssm.put_parameter(**parameter, Overwrite=True)
 
 
 def _binary_as_text(value):

@@ -21,6 +21,7 @@ from local_stack.queues import QueuePollers
 from local_stack.scheduler import Scheduler
 from local_stack.snapshot import Snapshot
 from local_stack.template import Template
+from local_stack.wecom import CallbackConfig, WecomEmulator
 
 logger = logging.getLogger("local_stack")
 SNAPSHOT_SECONDS = 5
@@ -55,6 +56,9 @@ class LocalStack:
         if self.persist:
             self.snapshot.restore(list(self.template.tables()), self.template.buckets())
         self.functions = load_functions(self.template)
+        # WeCom: the handlers talk to the emulator through their one base-URL setting.
+        self.wecom = WecomEmulator(self._wecom_callback_config, self.host).start()
+        os.environ["WECOM_API_BASE_URL"] = self.wecom.base_url
         self.issuer = LocalIssuer(self.data_dir / "admin_jwt_key.pem")
         self.scheduler = Scheduler(self.template.schedules(), self.functions)
         self.queues = QueuePollers(self.template.queue_subscriptions(), self.functions)
@@ -71,6 +75,7 @@ class LocalStack:
             "admin_token": token,
             "openapi_url": f"{self.api.url}/admin/openapi.json",
             "emulator_url": self.emulator.endpoint_url,
+            "wecom_emulator_url": self.wecom.base_url,
         }
         if self.demo:
             codes = self._demo_codes(token)
@@ -91,6 +96,7 @@ class LocalStack:
         self.scheduler.stop()
         self.queues.stop()
         self.api.stop()
+        self.wecom.stop()
         if self.persist:
             self._save()
         self.emulator.stop()
@@ -139,6 +145,28 @@ class LocalStack:
         }
         _write_json(remembered, ids)
         return codes
+
+    def _wecom_callback_config(self, corp_id: str) -> CallbackConfig | None:
+        """What the operator would have typed into WeCom's admin console (接收消息 → API接收) for
+        this corp: the stack's callback URL and the token and EncodingAESKey it was connected with.
+        Read from the emulated AWS (the connection item and its SecureString), as WeCom keeps its own
+        copy of what it was given."""
+        item = boto3.client("dynamodb").get_item(
+            TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "WECOM"}, "sk": {"S": "CONNECTION"}}
+        )
+        if item.get("Item", {}).get("corp_id", {}).get("S") != corp_id:
+            return None
+        name = os.environ["WECOM_CREDENTIALS_PARAMETER"]
+        try:
+            value = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+            credentials = json.loads(value)
+            return CallbackConfig(
+                url=f"{self.api.url}/wecom/callback",
+                token=credentials["token"],
+                encoding_aes_key=credentials["encoding_aes_key"],
+            )
+        except Exception:  # not connected (yet), or disconnected
+            return None
 
     def _fire_schedule(self, request: Request, params: dict) -> Response:
         known = sorted({s.function_id for s in self.scheduler.schedules})

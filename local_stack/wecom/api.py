@@ -249,6 +249,22 @@ def message_send(call: Call) -> dict[str, Any]:
     return ok(invaliduser="", invalidparty="", invalidtag="", msgid=secrets.token_urlsafe(32))
 
 
+# 客户联系 permission and the app (what connecting checks)
+
+
+def get_follow_user_list(call: Call) -> dict[str, Any]:
+    """Members with 客户联系 enabled: the guides of the corp's contact ways, or one demo member."""
+    users = sorted({u for way in call.world.contact_ways.values() if way.corp_id == call.corp_id for u in way.user})
+    return ok(follow_user=users or ["zhangsan"])
+
+
+def agent_get(call: Call) -> dict[str, Any]:
+    agent_id = call.query.get("agentid", "")
+    if not agent_id.isdigit():
+        raise parameter_error("agentid must be the app's AgentId")
+    return ok(agentid=int(agent_id), name="siyu", square_logo_url="", description="", close=0)
+
+
 POST = "POST"
 GET = "GET"
 EXTERNAL = "/cgi-bin/externalcontact"
@@ -269,6 +285,8 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Call], dict[str, Any]]]] = {
     f"{EXTERNAL}/del_corp_tag": (POST, del_corp_tag),
     f"{EXTERNAL}/mark_tag": (POST, mark_tag),
     f"{EXTERNAL}/get": (GET, get_external_contact),
+    f"{EXTERNAL}/get_follow_user_list": (GET, get_follow_user_list),
+    "/cgi-bin/agent/get": (GET, agent_get),
     "/cgi-bin/media/upload": (POST, media_upload),
     "/cgi-bin/message/send": (POST, message_send),
 }

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from local_stack.background import BackgroundServer
 from local_stack.wecom import crypto
-from local_stack.wecom_emulator import CallbackConfig, WecomEmulator
+from local_stack.wecom import CallbackConfig, WecomEmulator
 
 CORP = "ww-test-corp"
 JOIN_CORP = "ww-join-corp"  # the join way test's own groups

@@ -188,6 +188,12 @@ class WecomClient:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return self.http(request, HTTP_TIMEOUT)
+            except urllib.error.HTTPError as error:
+                if error.code < 500:  # WeCom answers 200 even to errors: this is not WeCom's API
+                    raise WecomApiError(path, -error.code, f"HTTP {error.code} (is the base URL WeCom's?)") from None
+                logger.warning("WeCom %s answered HTTP %s", path, error.code)
+                if attempt + 1 < MAX_ATTEMPTS:
+                    self.sleep(self.backoff * 2**attempt)
             except (urllib.error.URLError, OSError, TimeoutError) as error:
                 logger.warning("WeCom %s could not be reached (%s)", path, type(error).__name__)
                 if attempt + 1 < MAX_ATTEMPTS:
