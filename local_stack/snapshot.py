@@ -14,7 +14,6 @@ from pathlib import Path
 
 import boto3
 
-
 PARAMETER_PATH = "/siyu/"  # the template's parameters live under it
 
 

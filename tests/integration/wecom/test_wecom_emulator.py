@@ -23,8 +23,7 @@ from PIL import Image
 from werkzeug.wrappers import Request, Response
 
 from local_stack.background import BackgroundServer
-from local_stack.wecom import crypto
-from local_stack.wecom import CallbackConfig, WecomEmulator
+from local_stack.wecom import CallbackConfig, WecomEmulator, crypto
 
 CORP = "ww-test-corp"
 JOIN_CORP = "ww-join-corp"  # the join way test's own groups
