@@ -5,7 +5,8 @@
     pk = WECOM#CHAT#<chat_id>             sk = CHAT                  the group (name, owner, size)
 
 Follows and members that came through a siyu way are listed by code in ListIndex
-(``WECOM#ADDED#<code_id>`` / ``WECOM#JOINED#<code_id>``, newest first). Recording an add or a
+(``WECOM#ADDED#<code_id>`` / ``WECOM#JOINED#<code_id>``, newest first); groups that are not
+dismissed under ``WECOM#CHATS`` (what the scheduled reconcile reads). Recording an add or a
 join is a conditional write: the same customer counted twice is the same write refused, which is
 what keeps the funnel's figures exact under WeCom's retries and the reconcile.
 """
@@ -22,13 +23,14 @@ from siyu.core.clock import from_iso, to_precise_iso
 from siyu.storage import aws
 from siyu.storage.codec import Item, condition_failed, n, number, s, text
 from siyu.storage.paging import query_all, query_page
-from siyu.storage.table import newest_first
+from siyu.storage.table import LIST_INDEX, newest_first
 from siyu.wecom.records import Chat, Follow, Member
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from siyu.storage.client_types import DynamoDBClient
 
 ACTIVE = "attribute_not_exists(pk) OR attribute_exists(gone_at)"
+CHATS = "WECOM#CHATS"
 
 
 class ContactsTable:
@@ -144,10 +146,43 @@ class ContactsTable:
 
     # -- groups --------------------------------------------------------------------------
 
+    def watch_chat(self, chat_id: str) -> None:
+        """Put a customer group on the reconcile's list (a join way's group, before any callback)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": s(f"WECOM#CHAT#{chat_id}"),
+                    "sk": s("CHAT"),
+                    "list_pk": s(CHATS),
+                    "list_sk": s(chat_id),
+                    "name": s(""),
+                    "owner": s(""),
+                    "member_count": n(0),
+                    "updated_at": s("1970-01-01T00:00:00.000000Z"),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+
+    def watched_chats(self) -> list[str]:
+        """Every customer group siyu knows of that is not dismissed (the reconcile's list)."""
+        query = {
+            "TableName": self._table,
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "list_pk = :chats",
+            "ExpressionAttributeValues": {":chats": s(CHATS)},
+        }
+        return [item["list_sk"]["S"] for item in query_all(self._client, query)]
+
     def save_chat(self, chat: Chat) -> None:
+        listed = {} if chat.dismissed else {"list_pk": s(CHATS), "list_sk": s(chat.chat_id)}
         self._client.put_item(
             TableName=self._table,
             Item={
+                **listed,
                 "pk": s(f"WECOM#CHAT#{chat.chat_id}"),
                 "sk": s("CHAT"),
                 "name": s(chat.name),

@@ -63,6 +63,8 @@ class ContactBook(Protocol):
 
     def save_chat(self, chat: Chat) -> None: ...
 
+    def watched_chats(self) -> list[str]: ...
+
 
 class CodeReader(Protocol):
     def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Any]: ...
@@ -196,28 +198,49 @@ class EventsWorker:
 
     # -- customer groups -------------------------------------------------------------------
 
+    def reconcile(self) -> dict[str, int]:
+        """The scheduled pass: every known group read again with ``groupchat/get``, so a callback
+        WeCom never delivered is made up for (members recorded once, whoever sees them first)."""
+        totals = {"groups": 0, "joined": 0, "left": 0, "unreadable": 0}
+        now = self.clock()
+        for chat_id in self.contacts.watched_chats():
+            group = self._group(chat_id)
+            if group is None:
+                totals["unreadable"] += 1
+                continue
+            totals["groups"] += 1
+            totals["joined"] += self._record_members(chat_id, group)
+            totals["left"] += self._record_leavers(chat_id, group, now, None)
+            self._save_group(chat_id, group, now)
+        return totals
+
     def _chat_changed(self, event: ChatChange) -> str:
         at = _instant(event.at)
         if event.change_type == "dismiss":
             left = self.contacts.members(event.chat_id)
             for member in left:
                 self._left(member, at, None)
+            self.contacts.save_chat(Chat(event.chat_id, "", "", 0, at, dismissed=True))
             return f"group dismissed, {len(left)} members gone"
         group = self._group(event.chat_id)
         if group is None:
             return "group not readable"
         joined = self._record_members(event.chat_id, group)
-        gone = self._record_leavers(event, group, at)
+        gone = self._record_leavers(event.chat_id, group, at, event.quit_scene)
+        self._save_group(event.chat_id, group, at)
+        return f"group {event.change_type}: {joined} joined, {gone} left"
+
+    def _save_group(self, chat_id: str, group: dict[str, Any], at: datetime) -> None:
+        members = group.get("member_list", [])
         self.contacts.save_chat(
             Chat(
-                chat_id=event.chat_id,
+                chat_id=chat_id,
                 name=str(group.get("name", "")),
                 owner=str(group.get("owner", "")),
-                member_count=len(group.get("member_list", [])),
+                member_count=len(members) if isinstance(members, list) else 0,
                 updated_at=at,
             )
         )
-        return f"group {event.change_type}: {joined} joined, {gone} left"
 
     def _group(self, chat_id: str) -> dict[str, Any] | None:
         try:
@@ -254,11 +277,11 @@ class EventsWorker:
                     joined += 1
         return joined
 
-    def _record_leavers(self, event: ChatChange, group: dict[str, Any], at: datetime) -> int:
+    def _record_leavers(self, chat_id: str, group: dict[str, Any], at: datetime, quit_scene: int | None) -> int:
         present = {str(entry["userid"]) for entry in _externals(group)}
-        gone = [m for m in self.contacts.members(event.chat_id) if m.external_user_id not in present]
+        gone = [m for m in self.contacts.members(chat_id) if m.external_user_id not in present]
         for member in gone:
-            self._left(member, at, event.quit_scene)
+            self._left(member, at, quit_scene)
         return len(gone)
 
     def _left(self, member: Member, at: datetime, quit_scene: int | None) -> None:
