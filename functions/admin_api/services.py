@@ -23,12 +23,14 @@ from siyu.storage.uploads_bucket import UploadsBucket
 
 @functools.cache
 def code_admin() -> CodeAdmin:
-    return CodeAdmin(CodesTable.from_environment())
+    # Targets' and channels' WeCom ways are made through the code admin's way maker.
+    way_maker = None  # wired to siyu.wecom.ways by the WeCom connection
+    return CodeAdmin(CodesTable.from_environment(), way_maker=way_maker)
 
 
 @functools.cache
 def target_admin() -> TargetAdmin:
-    return TargetAdmin(code_admin(), UploadsBucket.from_environment())
+    return TargetAdmin(code_admin(), UploadsBucket.from_environment())  # uses code_admin()'s way maker
 
 
 @functools.cache
