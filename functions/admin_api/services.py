@@ -28,12 +28,13 @@ from siyu.wecom.ways import WecomWays
 
 @functools.cache
 def code_admin() -> CodeAdmin:
-    return CodeAdmin(CodesTable.from_environment())
+    # Targets' and channels' WeCom ways are made through the code admin's way maker.
+    return CodeAdmin(CodesTable.from_environment(), way_maker=wecom_ways())
 
 
 @functools.cache
 def target_admin() -> TargetAdmin:
-    return TargetAdmin(code_admin(), UploadsBucket.from_environment())
+    return TargetAdmin(code_admin(), UploadsBucket.from_environment())  # uses code_admin()'s way maker
 
 
 @functools.cache
@@ -48,7 +49,7 @@ def wecom_connections() -> WecomConnections:
 
 @functools.cache
 def wecom_ways() -> WecomWays:
-    return WecomWays(wecom_connections(), wecom_table())
+    return WecomWays(wecom_connections(), wecom_table(), wecom_contacts())
 
 
 @functools.cache

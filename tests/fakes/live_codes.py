@@ -8,7 +8,7 @@ and per day), and a store can be told to fail like DynamoDB does (a ClientError)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -18,6 +18,8 @@ from siyu.core.errors import StaleVersion
 from siyu.live_codes.assignment import Counters, ShardCount
 from siyu.live_codes.counters_repository import FALLBACK, ScanCount
 from siyu.live_codes.model import LiveCode
+from siyu.live_codes.ports import MadeWay, WayOwner
+from siyu.live_codes.qr_image import qr_png
 from siyu.statistics.visitors_repository import NewInVisit, VisitEntry, VisitorRecord
 
 
@@ -179,3 +181,60 @@ class FakeStatsStore:
 
     def read(self, code_id: str, first_day: str, last_day: str) -> dict[str, Counter[str]]:
         return {d: Counter(c) for (c_id, d), c in self.days.items() if c_id == code_id and first_day <= d <= last_day}
+
+
+class WeComRefused(Exception):
+    """What the fake WayMaker raises when told to fail (the real one raises its own error)."""
+
+
+@dataclass
+class FakeWayMaker:
+    """WayMaker in memory: real QR PNGs of https://work.weixin.qq.com/ca/... (contact ways) or
+    /gm/... (join ways) URLs, so the upload check really runs on them.
+
+    `fail_on`: the numbers (1-based, counting contact_way and join_way calls) of the calls that
+    raise; `serve`: replaces the image of every way made (a wrong or broken QR); `failing_deletes`:
+    deletes raise (after noting the attempt)."""
+
+    fail_on: set[int] = field(default_factory=set)
+    serve: Callable[[str], bytes] | None = None
+    failing_deletes: bool = False
+    calls: int = 0
+    ways: dict[str, tuple[str, WayOwner, str]] = field(default_factory=dict)  # config id -> (kind, owner, url)
+    deleted: list[tuple[str, str]] = field(default_factory=list)  # (kind, config id)
+    made: list[tuple[str, WayOwner]] = field(default_factory=list)  # (kind, owner), in order
+
+    def contact_way(self, owner: WayOwner, user_id: str, skip_verify: bool) -> MadeWay:
+        return self._make("contact", owner, "ca")
+
+    def join_way(self, owner: WayOwner, chat_ids: Sequence[str], room_base_name: str, auto_create: bool) -> MadeWay:
+        assert 1 <= len(chat_ids) <= 5
+        return self._make("join", owner, "gm")
+
+    def _make(self, kind: str, owner: WayOwner, path: str) -> MadeWay:
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise WeComRefused(f"fake WeCom refuses call {self.calls}")
+        config_id = f"cfg{self.calls:04d}{owner.target_id}"
+        url = f"https://work.weixin.qq.com/{path}/{config_id}"
+        self.ways[config_id] = (kind, owner, url)
+        self.made.append((kind, owner))
+        image = self.serve(url) if self.serve else qr_png(url)
+        return MadeWay(config_id, f"s{self.calls}", url, image)
+
+    def delete_contact_way(self, config_id: str) -> None:
+        self._delete("contact", config_id)
+
+    def delete_join_way(self, config_id: str) -> None:
+        self._delete("join", config_id)
+
+    def _delete(self, kind: str, config_id: str) -> None:
+        self.deleted.append((kind, config_id))
+        if self.failing_deletes:
+            raise WeComRefused("fake WeCom refuses to delete")
+        way = self.ways.pop(config_id, None)
+        assert way is None or way[0] == kind, f"{config_id} is a {way[0]} way, deleted as a {kind} way"
+
+    def live(self, code_id: str | None = None) -> dict[str, tuple[str, WayOwner, str]]:
+        """Test helper: the ways WeCom still has (of one code)."""
+        return {k: v for k, v in self.ways.items() if code_id is None or v[1].code_id == code_id}

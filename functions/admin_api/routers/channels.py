@@ -8,7 +8,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import file_response
 from services import api_base, code_admin, scan_url
-from siyu.live_codes.api import CodeChannelCreate, CodeChannelList, CodeChannelView, channel_scan_url, code_channel_view
+from siyu.live_codes.api import (
+    CodeChannelCreate,
+    CodeChannelList,
+    CodeChannelUpdate,
+    CodeChannelView,
+    channel_scan_url,
+    code_channel_view,
+)
 from siyu.live_codes.qr_image import PRINT_SIZES, print_png, print_svg
 
 router = Router()
@@ -27,10 +34,12 @@ def _view(code, channel) -> CodeChannelView:
     status_code=201,
     tags=["channels"],
     summary="Add a channel (one print source)",
-    description="A channel's name is unique within its code: repeating a name is a conflict (409), nothing is added.",
+    description="A channel's name is unique within its code: repeating a name is a conflict (409), nothing is added. "
+    "On a code with WeCom targets, WeCom makes each of them a way for the channel first.",
 )
 def add_channel(code_id: str, body: Annotated[CodeChannelCreate, Body()]) -> CodeChannelView:
-    channel = code_admin().add_channel(code_id, body.name)
+    messaging = body.messaging()
+    channel = code_admin().add_channel(code_id, body.name, messaging["tags"] or (), messaging["welcome"])
     return _view(*code_admin().channel(code_id, channel.id))
 
 
@@ -40,9 +49,13 @@ def list_channels(code_id: str) -> CodeChannelList:
     return CodeChannelList(items=[_view(code, c) for c in code.channels])
 
 
-@router.patch("/admin/codes/<code_id>/channels/<channel_id>", tags=["channels"], summary="Rename a channel")
-def rename_channel(code_id: str, channel_id: str, body: Annotated[CodeChannelCreate, Body()]) -> CodeChannelView:
-    code_admin().rename_channel(code_id, channel_id, body.name)
+@router.patch(
+    "/admin/codes/<code_id>/channels/<channel_id>",
+    tags=["channels"],
+    summary="Rename a channel; change its tags or welcome message",
+)
+def update_channel(code_id: str, channel_id: str, body: Annotated[CodeChannelUpdate, Body()]) -> CodeChannelView:
+    code_admin().update_channel(code_id, channel_id, body.name, **body.messaging())
     return _view(*code_admin().channel(code_id, channel_id))
 
 

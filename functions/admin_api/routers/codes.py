@@ -63,7 +63,7 @@ def get_code(code_id: str) -> CodeView:
 
 @router.patch("/admin/codes/<code_id>", tags=["codes"], summary="Change a code's settings")
 def update_code(code_id: str, body: Annotated[CodeUpdate, Body()]) -> CodeView:
-    code_admin().update_code(code_id, **body.model_dump())
+    code_admin().update_code(code_id, **body.model_dump(exclude={"tags", "welcome"}), **body.messaging())
     return view(code_id)
 
 

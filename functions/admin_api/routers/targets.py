@@ -9,7 +9,16 @@ from routers.codes import view
 from services import code_admin, target_admin
 from siyu.api.types import ImageLink, ImageUpload
 from siyu.core.clock import utcnow
-from siyu.live_codes.api import CodeView, TargetOrder, TargetUpdate, TargetUpload, TargetView, target_view
+from siyu.live_codes.api import (
+    CodeView,
+    ContactWayTarget,
+    TargetCreate,
+    TargetOrder,
+    TargetUpdate,
+    TargetUpload,
+    TargetView,
+    target_view,
+)
 
 router = Router()
 LINK_SECONDS = 300
@@ -24,10 +33,19 @@ def _view(code_id: str, target_id: str) -> TargetView:
     "/admin/codes/<code_id>/targets",
     status_code=201,
     tags=["targets"],
-    summary="Upload a group QR or a staff member's contact QR screenshot",
+    summary="Upload a group or staff QR screenshot, or add a WeCom member or WeCom customer groups",
+    description="A screenshot (image_base64); a WeCom member (wecom_user) on a staff pool, or WeCom customer "
+    "groups (wecom_chat_ids) on a group pool: WeCom makes a contact way or join way for direct scans and for "
+    "each channel (409 if WeCom is not connected, or the code would hold more than 200 ways).",
 )
-def add_target(code_id: str, body: Annotated[TargetUpload, Body()]) -> TargetView:
-    target = target_admin().add_target(code_id, body.image_base64, body.expires_at, body.staff(), body.option_id)
+def add_target(code_id: str, body: Annotated[TargetCreate, Body()]) -> TargetView:
+    admin = target_admin()
+    if isinstance(body, TargetUpload):
+        target = admin.add_target(code_id, body.image_base64, body.expires_at, body.staff(), body.option_id)
+    elif isinstance(body, ContactWayTarget):
+        target = admin.add_wecom_target(code_id, body.spec(), body.staff(), body.option_id)
+    else:
+        target = admin.add_wecom_target(code_id, body.spec(), option_id=body.option_id)
     return _view(code_id, target.id)
 
 

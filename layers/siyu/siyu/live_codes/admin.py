@@ -25,6 +25,9 @@ from siyu.live_codes.edit_rules import (
     check_channel_name,
     check_pool,
     check_strategy,
+    check_way_room,
+    checked_tags,
+    checked_welcome,
     checked_zone,
     option_of,
     with_option,
@@ -43,10 +46,13 @@ from siyu.live_codes.model import (
     ROUND_ROBIN,
     STAFF,
     Channel,
+    ChannelWay,
     LiveCode,
     Option,
+    Welcome,
 )
-from siyu.live_codes.ports import CodeStore
+from siyu.live_codes.ports import CodeStore, WayMaker
+from siyu.live_codes.ways import WayBatch, connected
 from siyu.storage.versioned import modify
 
 __all__ = ["CodeAdmin", "OptionSpec", "Save", "StaffSettings"]
@@ -58,6 +64,7 @@ Save = Callable[[LiveCode, datetime], LiveCode]  # stores a changed code; StaleV
 class CodeAdmin:
     table: CodeStore
     clock: Callable[[], datetime] = utcnow
+    way_maker: WayMaker | None = None  # WeCom's contact and join ways; None: WeCom is not connected
 
     # -- codes ---------------------------------------------------------------------------
 
@@ -117,10 +124,23 @@ class CodeAdmin:
     def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]:
         return self.table.list_codes(status, limit, cursor)
 
-    def update_code(self, code_id: str, **changes: Any) -> LiveCode:
+    def update_code(
+        self,
+        code_id: str,
+        tags: Sequence[str] | None = None,
+        welcome: Welcome | None = None,
+        clear_welcome: bool = False,
+        **changes: Any,
+    ) -> LiveCode:
         changes = {k: v for k, v in changes.items() if v is not None}
         if "time_zone" in changes:
             checked_zone(changes["time_zone"])
+        if tags is not None:
+            changes["tags"] = checked_tags(tags)
+        if welcome is not None:
+            changes["welcome"] = checked_welcome(welcome)
+        elif clear_welcome:
+            changes["welcome"] = None
 
         def change(code: LiveCode) -> LiveCode:
             if "strategy" in changes:
@@ -153,24 +173,61 @@ class CodeAdmin:
 
         return option_of(self.modify(code_id, change), option_id)
 
-    def add_channel(self, code_id: str, name: str) -> Channel:
-        channel = Channel(new_id(6), name, self.clock())
+    def add_channel(self, code_id: str, name: str, tags: Sequence[str] = (), welcome: Welcome | None = None) -> Channel:
+        """A new channel; on a code with WeCom-backed targets, each of them gets its way through
+        the channel first (all or none: the ways made are deleted again if anything fails)."""
+        channel = Channel(
+            new_id(6), name, self.clock(), checked_tags(tags), checked_welcome(welcome) if welcome else None
+        )
 
-        def change(code: LiveCode) -> LiveCode:
+        def check(code: LiveCode) -> None:
             check_channel_name(code, name)
             if len(code.channels) >= MAX_CHANNELS:
                 raise Conflict(f"a code has at most {MAX_CHANNELS} channels; make another code for more")
-            return replace(code, channels=code.channels + (channel,))
+            check_way_room(code, sum(t.is_wecom_way for t in code.targets), len(code.channels) + 1)
 
-        self.modify(code_id, change)
+        code = self.get(code_id)
+        check(code)
+        wecom = [t for t in code.targets if t.is_wecom_way]
+        if not wecom:
+            self.modify(code_id, lambda code: _with_channel(code, check, channel, {}))
+            return channel
+        batch = WayBatch(connected(self.way_maker), code_id)
+        try:
+            new_ways = {t.id: batch.make(t, [channel.id])[0] for t in wecom}
+            self.modify(code_id, lambda code: _with_channel(code, check, channel, new_ways))
+        except BaseException:
+            batch.undo()
+            raise
         return channel
 
     def rename_channel(self, code_id: str, channel_id: str, name: str) -> Channel:
+        return self.update_channel(code_id, channel_id, name=name)
+
+    def update_channel(
+        self,
+        code_id: str,
+        channel_id: str,
+        name: str | None = None,
+        tags: Sequence[str] | None = None,
+        welcome: Welcome | None = None,
+        clear_welcome: bool = False,
+    ) -> Channel:
+        changes: dict[str, Any] = {}
+        if tags is not None:
+            changes["tags"] = checked_tags(tags)
+        if welcome is not None:
+            changes["welcome"] = checked_welcome(welcome)
+        elif clear_welcome:
+            changes["welcome"] = None
+
         def change(code: LiveCode) -> LiveCode:
             channel = channel_of(code, channel_id)
-            check_channel_name(code, name, channel_id)
-            renamed = replace(channel, name=name)
-            return replace(code, channels=tuple(renamed if c.id == channel_id else c for c in code.channels))
+            if name is not None:
+                check_channel_name(code, name, channel_id)
+                changes["name"] = name
+            updated = replace(channel, **changes)
+            return replace(code, channels=tuple(updated if c.id == channel_id else c for c in code.channels))
 
         return channel_of(self.modify(code_id, change), channel_id)
 
@@ -188,3 +245,19 @@ class CodeAdmin:
         a Conflict when it keeps changing. `save` defaults to the table's versioned save."""
         store = save or self.table.save
         return modify(lambda: self.get(code_id), lambda code: store(change(code), self.clock()), "the code")
+
+
+def _with_channel(
+    code: LiveCode,
+    check: Callable[[LiveCode], None],
+    channel: Channel,
+    new_ways: dict[str, ChannelWay],
+) -> LiveCode:
+    """The code with `channel` added and each WeCom target's way through it (made for exactly
+    the WeCom targets the code had when the ways were made)."""
+    check(code)
+    wecom = {t.id for t in code.targets if t.is_wecom_way}
+    if wecom != set(new_ways):
+        raise Conflict("WeCom targets were added or deleted while the channel's ways were made; add the channel again")
+    targets = tuple(replace(t, ways=t.ways + (new_ways[t.id],)) if t.id in new_ways else t for t in code.targets)
+    return replace(code, channels=code.channels + (channel,), targets=targets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -17,14 +18,21 @@ from siyu.api.types import (
     view_of,
 )
 from siyu.live_codes.assignment import Counters, available, local_day
-from siyu.live_codes.edit_rules import OptionSpec, StaffSettings
+from siyu.live_codes.edit_rules import OptionSpec, StaffSettings, WaySpec
 from siyu.live_codes.model import (
     MAX_SWITCH_THRESHOLD,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_WAY_CHAT_IDS,
+    MAX_WELCOME_TEXT,
     MIN_SWITCH_THRESHOLD,
     Channel,
     LiveCode,
     Option,
     Target,
+    Welcome,
+    WelcomeLink,
+    WelcomeMiniprogram,
     WorkingWindow,
     is_usable,
     pool_of,
@@ -71,6 +79,58 @@ class OptionUpdate(_Input):
     strategy: Strategy | None = None
 
 
+TagName = Annotated[str, Field(min_length=1, max_length=MAX_TAG_LENGTH, description="A WeCom customer tag name.")]
+Tags = Annotated[list[TagName], Field(max_length=MAX_TAGS, description=f"Each name once, at most {MAX_TAGS}.")]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$", max_length=2000, description="An https:// URL.")]
+
+
+class WelcomeLinkBody(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=128)]
+    url: HttpsUrl
+    desc: Annotated[str, Field(max_length=512)] | None = None
+    picurl: HttpsUrl | None = None
+
+
+class WelcomeMiniprogramBody(_Input):
+    title: Annotated[str, Field(min_length=1, max_length=64)]
+    appid: Annotated[str, Field(min_length=1, max_length=64)]
+    page: Annotated[str, Field(min_length=1, max_length=1000, description="The page path, e.g. pages/index?x=1.")]
+    pic_url: HttpsUrl = Field(description="The card's cover image.")
+
+
+class WelcomeBody(_Input):
+    """What WeCom sends a customer who came in: text and at most these three attachments."""
+
+    text: Annotated[str, Field(min_length=1, max_length=MAX_WELCOME_TEXT)]
+    link: WelcomeLinkBody | None = None
+    image_url: HttpsUrl | None = None
+    miniprogram: WelcomeMiniprogramBody | None = None
+
+    def record(self) -> Welcome:
+        link = WelcomeLink(**self.link.model_dump()) if self.link else None
+        mini = WelcomeMiniprogram(**self.miniprogram.model_dump()) if self.miniprogram else None
+        return Welcome(self.text, link, self.image_url, mini)
+
+
+def welcome_view(welcome: Welcome | None) -> WelcomeBody | None:
+    """A welcome message in a view: the body it was set with."""
+    return None if welcome is None else WelcomeBody.model_validate(asdict(welcome))
+
+
+class Messaging(_Input):
+    """Tags and the welcome message (on a code, or a channel)."""
+
+    tags: Tags | None = Field(None, description="Replaces the list; [] clears it. A channel's add to the code's.")
+    welcome: WelcomeBody | None = Field(
+        None, description="Replaces it; null clears it. A channel's replaces the code's for scans through it."
+    )
+
+    def messaging(self) -> dict[str, Any]:
+        """update_code / update_channel arguments: absent fields keep what is there."""
+        clear = "welcome" in self.model_fields_set and self.welcome is None
+        return {"tags": self.tags, "welcome": self.welcome.record() if self.welcome else None, "clear_welcome": clear}
+
+
 class CodeCreate(_Input):
     name: Annotated[str, Field(min_length=1, max_length=80, description="Internal name operators see.")]
     kind: CodeKind = Field(
@@ -90,7 +150,7 @@ class CodeCreate(_Input):
     options: list[OptionCreate] = Field(default_factory=list, max_length=20, description="grouped codes only.")
 
 
-class CodeUpdate(_Input):
+class CodeUpdate(Messaging):
     name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     title: Text | None = None
     guidance: Text | None = None
@@ -148,6 +208,40 @@ class TargetUpload(StaffFields):
     option_id: str | None = Field(None, max_length=20, description="grouped codes: the option's pool.")
 
 
+WeComUserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="A WeCom userid, e.g. zhangsan.")]
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A customer group's chat id.")]
+
+
+class ContactWayTarget(StaffFields):
+    """A staff member through a WeCom contact way (联系我): WeCom makes one per channel."""
+
+    wecom_user: WeComUserId
+    skip_verify: bool = Field(True, description="Customers are added without the member accepting each one.")
+    option_id: str | None = Field(None, max_length=20, description="grouped codes: the option's pool.")
+
+    def spec(self) -> WaySpec:
+        return WaySpec(wecom_user=self.wecom_user, skip_verify=self.skip_verify)
+
+
+class JoinWayTarget(_Input):
+    """Customer groups through a WeCom join way (加入群聊): WeCom makes one per channel, fills the
+    groups in turn and (auto_create_room) opens a new one when the last is full."""
+
+    wecom_chat_ids: list[ChatId] = Field(
+        min_length=1, max_length=MAX_WAY_CHAT_IDS, description=f"1 to {MAX_WAY_CHAT_IDS} groups, each once."
+    )
+    auto_create_room: bool = Field(True, description="Open a new group when every group is full.")
+    room_base_name: Annotated[str, Field(max_length=40, description="Name of the groups WeCom opens.")] = ""
+    option_id: str | None = Field(None, max_length=20, description="grouped codes: the option's pool.")
+
+    def spec(self) -> WaySpec:
+        return WaySpec(None, tuple(self.wecom_chat_ids), True, self.auto_create_room, self.room_base_name)
+
+
+# A screenshot (image_base64), a WeCom member (wecom_user; staff pools) or WeCom groups (wecom_chat_ids; group pools).
+TargetCreate = Annotated[TargetUpload | ContactWayTarget | JoinWayTarget, Field(union_mode="left_to_right")]
+
+
 class TargetUpdate(StaffFields):
     enabled: bool | None = None
     expires_at: Instant | None = None
@@ -163,9 +257,16 @@ class WorkingHoursView(BaseModel):
     end: str
 
 
+class WayView(BaseModel):
+    channel_id: str | None = Field(description="None: the way direct scans (no channel) show.")
+    config_id: str
+    state: str
+    url: str
+
+
 class TargetView(BaseModel):
     id: str
-    url: str
+    url: str = Field(description="What the QR opens (a WeCom target's: its direct way's URL).")
     kind: str
     position: int
     scans: int = Field(description="New scanners assigned to it, all time.")
@@ -173,7 +274,7 @@ class TargetView(BaseModel):
     status: Literal["current", "waiting", "full", "expired", "disabled"]
     available_now: bool = Field(description="Would take a new scanner now: usable, on duty, under its caps.")
     enabled: bool
-    expires_at: datetime
+    expires_at: datetime | None = Field(description="None: never (WeCom ways do not expire).")
     created_at: datetime
     staff_name: str | None
     weight: int
@@ -182,6 +283,10 @@ class TargetView(BaseModel):
     backup: bool
     option_id: str | None
     robot_url: str | None
+    wecom_user: str | None = Field(description="WeCom contact way targets: the member's userid.")
+    wecom_chat_ids: list[str] = Field(description="WeCom join way targets: the customer groups.")
+    wecom_config_id: str | None = Field(description="WeCom targets: the direct way's config id.")
+    ways: list[WayView] = Field(description="WeCom targets: one way per channel, and the direct one.")
 
 
 class OptionView(BaseModel):
@@ -193,8 +298,15 @@ class OptionView(BaseModel):
     scan_url: str
 
 
-class CodeChannelCreate(_Input):
-    name: Annotated[str, Field(min_length=1, max_length=80, description="Where it is printed, e.g. 门店12号立牌.")]
+ChannelName = Annotated[str, Field(min_length=1, max_length=80, description="Where it is printed, e.g. 门店12号立牌.")]
+
+
+class CodeChannelCreate(Messaging):
+    name: ChannelName
+
+
+class CodeChannelUpdate(Messaging):
+    name: ChannelName | None = None
 
 
 class CodeChannelView(BaseModel):
@@ -203,6 +315,8 @@ class CodeChannelView(BaseModel):
     scan_url: str
     qr_png_url: str = Field(description="Print-ready PNG (?size= pixels); the same path with .svg for vector.")
     created_at: datetime
+    tags: list[str]
+    welcome: WelcomeBody | None
 
 
 class CodeChannelList(BaseModel):
@@ -232,6 +346,8 @@ class CodeView(BaseModel):
     targets: list[TargetView]
     options: list[OptionView]
     channels: list[CodeChannelView]
+    tags: list[str]
+    welcome: WelcomeBody | None
     created_at: datetime
     updated_at: datetime
     version: int
@@ -279,6 +395,9 @@ def target_view(code: LiveCode, target: Target, counters: Counters, now: datetim
         status=target_status(code, target, scans, now),
         available_now=available(code, pool_of(code, code.option(target.option_id)), target, counters, now),
         working_hours=[_hours_view(w) for w in target.working_hours],
+        expires_at=None if target.is_wecom_way else target.expires_at,
+        wecom_chat_ids=list(target.wecom_chat_ids),
+        ways=[WayView(channel_id=w.channel_id, config_id=w.config_id, state=w.state, url=w.url) for w in target.ways],
     )
 
 
@@ -303,6 +422,8 @@ def code_channel_view(code: LiveCode, channel: Channel, scan_url: str, admin_bas
         channel,
         scan_url=channel_scan_url(scan_url, channel),
         qr_png_url=f"{admin_base}/admin/codes/{code.id}/channels/{channel.id}/qr.png",
+        tags=list(channel.tags),
+        welcome=welcome_view(channel.welcome),
     )
 
 
@@ -321,4 +442,6 @@ def code_view(code: LiveCode, counters: Counters, scan_url: str, now: datetime, 
         targets=targets,
         options=[option_view(o, scan_url) for o in code.options],
         channels=[code_channel_view(code, c, scan_url, admin_base) for c in code.channels],
+        tags=list(code.tags),
+        welcome=welcome_view(code.welcome),
     )

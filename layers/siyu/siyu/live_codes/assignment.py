@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from siyu.live_codes.model import IN_ORDER, WEIGHTED, LiveCode, Pool, Target, WorkingWindow, is_usable, uses_threshold
+from siyu.live_codes.model import IN_ORDER, WEIGHTED, LiveCode, Pool, Target, WorkingWindow, is_usable, takes_threshold
 
 MAX_SHARDS = 16
 
@@ -110,7 +110,7 @@ def shard_quota(limit: int, shards: int, shard: int) -> int:
 
 
 def limits_of(code: LiveCode, pool: Pool, target: Target) -> Limits:
-    total = code.switch_threshold if uses_threshold(pool.strategy) else None
+    total = code.switch_threshold if takes_threshold(pool.strategy, target) else None
     return Limits(shard_count(total, target.daily_cap), total, target.daily_cap)
 
 
@@ -135,7 +135,7 @@ def available(code: LiveCode, pool: Pool, target: Target, counters: Counters, no
     day = local_day(code, now)
     if target.daily_cap is not None and counters.on_day(target.id, day) >= target.daily_cap:
         return False
-    return not (uses_threshold(pool.strategy) and counters.total(target.id) >= code.switch_threshold)
+    return not (takes_threshold(pool.strategy, target) and counters.total(target.id) >= code.switch_threshold)
 
 
 def ranked(code: LiveCode, pool: Pool, counters: Counters, now: datetime) -> list[Target]:

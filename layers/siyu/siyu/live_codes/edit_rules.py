@@ -4,6 +4,8 @@ unique names."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,14 +20,21 @@ from siyu.live_codes.model import (
     GROUPED,
     IN_ORDER,
     MAX_OPTIONS,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_WAY_CHAT_IDS,
+    MAX_WAYS_PER_CODE,
+    MAX_WELCOME_TEXT,
     STAFF,
     STAFF_QR_KINDS,
     Channel,
     LiveCode,
     Option,
     Target,
+    Welcome,
     WorkingWindow,
     uses_threshold,
+    ways_needed,
 )
 
 MAX_WECHAT_GROUP_QR_LIFETIME = timedelta(days=7)
@@ -99,6 +108,16 @@ def check_target_fits(code: LiveCode, target: Target, option: Option | None = No
         raise InvalidInput("only grouped codes have options; leave option_id out")
     else:
         strategy = code.strategy
+    if target.wecom_user is not None and uses_threshold(strategy):
+        raise InvalidInput(
+            "this pool fills groups in order, but wecom_user makes a staff contact way; give wecom_chat_ids "
+            "(a join way over the groups) instead, or add the member to a staff code or a round_robin option"
+        )
+    if target.wecom_chat_ids and not uses_threshold(strategy):
+        raise InvalidInput(
+            "this pool assigns staff, but wecom_chat_ids makes a group join way; give wecom_user (the member's "
+            "WeCom userid) instead, or add the groups to a group code or an in_order option"
+        )
     if not uses_threshold(strategy):
         if target.kind not in STAFF_QR_KINDS:
             raise InvalidInput(
@@ -175,3 +194,101 @@ def checked_expiry(expires_at: datetime | None, kind: str, now: datetime) -> dat
             "use the date WeChat shows under the QR"
         )
     return expires_at
+
+
+# -- WeCom ways ---------------------------------------------------------------------------
+
+WECOM_USER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+WECOM_CHAT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class WaySpec:
+    """A WeCom-backed target as an operator asks for it: `wecom_user` (a contact way) or
+    `chat_ids` (a join way), never both."""
+
+    wecom_user: str | None = None
+    chat_ids: tuple[str, ...] = ()
+    skip_verify: bool = True
+    auto_create_room: bool = True
+    room_base_name: str = ""
+
+
+def checked_way_spec(spec: WaySpec) -> WaySpec:
+    if (spec.wecom_user is None) == (not spec.chat_ids):
+        raise InvalidInput("give either wecom_user (a contact way) or wecom_chat_ids (a join way), not both")
+    if spec.wecom_user is not None and not WECOM_USER_ID.match(spec.wecom_user):
+        raise InvalidInput(
+            f"wecom_user {spec.wecom_user[:70]!r} is not a WeCom userid (1 to 64 letters, digits or _-.@); "
+            "copy it from the member's page in the WeCom admin console"
+        )
+    if spec.chat_ids:
+        if len(spec.chat_ids) > MAX_WAY_CHAT_IDS:
+            raise InvalidInput(f"a join way covers at most {MAX_WAY_CHAT_IDS} customer groups; give fewer chat ids")
+        bad = [c for c in spec.chat_ids if not WECOM_CHAT_ID.match(c)]
+        if bad:
+            raise InvalidInput(
+                f"{bad[0][:70]!r} is not a WeCom customer group chat id (1 to 64 letters, digits, _ or -)"
+            )
+        if len(set(spec.chat_ids)) < len(spec.chat_ids):
+            raise InvalidInput("wecom_chat_ids lists a group twice; give each chat id once")
+    if len(spec.room_base_name) > 40:
+        raise InvalidInput("room_base_name is at most 40 characters")
+    return spec
+
+
+def check_way_room(code: LiveCode, wecom_targets: int, channels: int) -> None:
+    """Refuse an edit that would take the code over ``MAX_WAYS_PER_CODE`` WeCom ways."""
+    needed = ways_needed(code, wecom_targets, channels)
+    if needed > MAX_WAYS_PER_CODE:
+        raise Conflict(
+            f"this would make {needed} WeCom ways ({wecom_targets} WeCom targets × {channels} channels + direct "
+            f"scans), and a code holds at most {MAX_WAYS_PER_CODE}; delete WeCom targets or channels, or use "
+            "another code for more"
+        )
+
+
+# -- tags and welcome messages ----------------------------------------------------------------
+
+
+def checked_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    names = tuple(t.strip() for t in tags)
+    if len(names) > MAX_TAGS:
+        raise InvalidInput(f"tags: at most {MAX_TAGS} per code or channel; {len(names)} given")
+    for name in names:
+        if not 1 <= len(name) <= MAX_TAG_LENGTH:
+            raise InvalidInput(f"tags: each name is 1 to {MAX_TAG_LENGTH} characters; {name[:40]!r} is not")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InvalidInput("tags: give each name once; repeated: " + ", ".join(repeated))
+    return names
+
+
+def checked_welcome(welcome: Welcome) -> Welcome:
+    text = welcome.text.strip()
+    if not 1 <= len(text) <= MAX_WELCOME_TEXT:
+        raise InvalidInput(f"welcome.text is 1 to {MAX_WELCOME_TEXT} characters; it has {len(text)}")
+    urls = {"welcome.image_url": welcome.image_url}
+    if welcome.link:
+        if not welcome.link.title.strip():
+            raise InvalidInput("welcome.link.title is required: the card's headline")
+        urls |= {"welcome.link.url": welcome.link.url, "welcome.link.picurl": welcome.link.picurl}
+    if welcome.miniprogram:
+        mini = welcome.miniprogram
+        for name, value in (("title", mini.title), ("appid", mini.appid), ("page", mini.page)):
+            if not value.strip():
+                raise InvalidInput(f"welcome.miniprogram.{name} is required")
+        urls["welcome.miniprogram.pic_url"] = mini.pic_url
+    for name, url in urls.items():
+        if url is not None and not _https(url):
+            raise InvalidInput(f"{name} must be an https:// URL; {url[:80]!r} is not")
+    return replace(welcome, text=text)
+
+
+def _https(url: str) -> bool:
+    return (
+        url.startswith("https://")
+        and len(url) > len("https://")
+        and len(url) <= 2000
+        and not any(c.isspace() for c in url)
+    )

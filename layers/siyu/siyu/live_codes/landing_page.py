@@ -24,6 +24,10 @@ OPEN_IN_WECHAT = (
 )
 
 
+TAP_TO_ADD = "点击直接添加"
+TAP_TO_JOIN = "点击直接加入群聊"
+
+
 def target_page(
     title: str,
     guidance: str,
@@ -31,12 +35,17 @@ def target_page(
     in_wechat: bool = True,
     staff_name: str | None = None,
     campaign_href: str | None = None,
+    deep_link: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The QR to join or add. Through a friend's poster (`campaign_href`), also the way to
-    join the campaign and get one's own poster."""
+    """The QR to join or add. A WeCom way also gets its link ((url, label)): tapping it in WeChat
+    opens the way without a long-press. Through a friend's poster (`campaign_href`), also the
+    way to join the campaign and get one's own poster."""
     notice = "" if in_wechat else OPEN_IN_WECHAT
     staff = f"<p class='staff'>您的专属顾问：{escape(staff_name)}</p>" if staff_name else ""
     body = f"<h1>{escape(title)}</h1>{notice}{staff}{_qr(qr_png, guidance)}<p class='hint'>{escape(guidance)}</p>"
+    if deep_link:
+        url, label = deep_link
+        body += f"<a class='choice' href='{escape(url)}'><b>{escape(label)}</b></a>"
     if campaign_href:
         body += (
             f"<a class='choice' href='{escape(campaign_href)}'><b>我也要参加</b>"

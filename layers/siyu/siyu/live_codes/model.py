@@ -43,6 +43,40 @@ DEFAULT_STICKY_DAYS = 7
 MAX_OPTIONS = 20
 MAX_CHANNELS = 500
 STAFF_QR_KINDS = ("wechat_personal", "wecom")
+# WeCom-backed targets: a contact way (联系我) is a "wecom" contact QR; a join way (加入群聊) is its own kind.
+WECOM_JOIN_KIND = "wecom_group"
+MAX_WAYS_PER_CODE = 200  # WeCom-backed targets × (channels + 1)
+MAX_WAY_CHAT_IDS = 5  # customer groups behind one join way (WeCom's limit)
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 30
+MAX_WELCOME_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class WelcomeLink:
+    title: str
+    url: str
+    desc: str | None = None
+    picurl: str | None = None
+
+
+@dataclass(frozen=True)
+class WelcomeMiniprogram:
+    title: str
+    appid: str
+    page: str
+    pic_url: str
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The welcome message WeCom sends a customer who came through a code (text and at most
+    these three attachments)."""
+
+    text: str
+    link: WelcomeLink | None = None
+    image_url: str | None = None
+    miniprogram: WelcomeMiniprogram | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +107,20 @@ class Channel:
     id: str
     name: str
     created_at: datetime
+    tags: tuple[str, ...] = ()  # added to the code's tags for customers who came through this channel
+    welcome: Welcome | None = None  # replaces the code's welcome for scans through this channel
+
+
+@dataclass(frozen=True)
+class ChannelWay:
+    """The WeCom way (contact or join) a WeCom-backed target shows through one channel
+    (`channel_id` None: scans without a channel)."""
+
+    channel_id: str | None
+    config_id: str
+    state: str
+    url: str
+    qr_png: bytes
 
 
 @dataclass(frozen=True)
@@ -92,6 +140,27 @@ class Target:
     backup: bool = False  # only used when no regular target is available
     option_id: str | None = None  # grouped codes: the option whose pool this target is in
     robot_url: str | None = None  # the WeCom group robot in this group: SOP pushes reach it through it
+    # WeCom-backed targets: a contact way for one member, or a join way over 1..5 customer groups.
+    # Their `url`/`qr_png` are the direct way's; they never expire (expires_at is "never", far away).
+    wecom_user: str | None = None
+    wecom_chat_ids: tuple[str, ...] = ()
+    ways: tuple[ChannelWay, ...] = ()  # one per channel of the code, plus the direct one
+    skip_verify: bool = True  # contact ways: customers are added without the member's approval
+    auto_create_room: bool = True  # join ways: WeCom opens a new group when the last one is full
+    room_base_name: str = ""  # join ways: the name of the groups WeCom creates
+
+    @property
+    def is_wecom_way(self) -> bool:
+        return self.wecom_user is not None or bool(self.wecom_chat_ids)
+
+    @property
+    def direct_way(self) -> ChannelWay | None:
+        return next((w for w in self.ways if w.channel_id is None), None)
+
+    @property
+    def wecom_config_id(self) -> str | None:
+        way = self.direct_way
+        return way.config_id if way else None
 
 
 @dataclass(frozen=True)
@@ -121,6 +190,8 @@ class LiveCode:
     sticky_days: int = DEFAULT_STICKY_DAYS
     options: tuple[Option, ...] = ()
     channels: tuple[Channel, ...] = ()
+    tags: tuple[str, ...] = ()  # given to every customer who comes through the code
+    welcome: Welcome | None = None
 
     def target(self, target_id: str) -> Target | None:
         return next((t for t in self.targets if t.id == target_id), None)
@@ -141,6 +212,35 @@ class Pool:
     strategy: str
 
 
+def way_for(target: Target, channel_id: str | None) -> ChannelWay | None:
+    """The WeCom way a scan through `channel_id` shows: the channel's own, else the direct one
+    (None for targets that are not WeCom-backed)."""
+    if channel_id is not None:
+        way = next((w for w in target.ways if w.channel_id == channel_id), None)
+        if way is not None:
+            return way
+    return target.direct_way
+
+
+def ways_needed(code: LiveCode, wecom_targets: int | None = None, channels: int | None = None) -> int:
+    """How many WeCom ways the code holds (or would, with these counts): targets × (channels + 1)."""
+    targets = sum(t.is_wecom_way for t in code.targets) if wecom_targets is None else wecom_targets
+    return targets * ((len(code.channels) if channels is None else channels) + 1)
+
+
+def tags_for(code: LiveCode, channel_id: str | None) -> tuple[str, ...]:
+    """The tags a customer who came through `channel_id` gets: the code's, then the channel's."""
+    channel = code.channel(channel_id)
+    extra = channel.tags if channel else ()
+    return tuple(dict.fromkeys((*code.tags, *extra)))
+
+
+def welcome_for(code: LiveCode, channel_id: str | None) -> Welcome | None:
+    """The welcome message for a customer who came through `channel_id`: the channel's, else the code's."""
+    channel = code.channel(channel_id)
+    return channel.welcome if channel and channel.welcome else code.welcome
+
+
 def pool_of(code: LiveCode, option: Option | None = None) -> Pool:
     if code.kind == GROUPED:
         if option is None:
@@ -152,6 +252,12 @@ def pool_of(code: LiveCode, option: Option | None = None) -> Pool:
 def uses_threshold(strategy: str) -> bool:
     """Group QRs fill up (WeChat stops scan-joins at 200); staff contacts do not."""
     return strategy == IN_ORDER
+
+
+def takes_threshold(strategy: str, target: Target) -> bool:
+    """Does this target fill up after `switch_threshold` scans? Group QRs in an in-order pool do;
+    a join way does not (WeCom fills its groups and opens new ones itself)."""
+    return uses_threshold(strategy) and not target.wecom_chat_ids
 
 
 def is_usable(target: Target, now: datetime) -> bool:
@@ -174,7 +280,7 @@ def candidate_targets(code: LiveCode, scans: Mapping[str, int], now: datetime) -
 def fills_up(code: LiveCode, target: Target) -> bool:
     """Does this target take only `switch_threshold` scans (a group QR in an in-order pool)?"""
     option = code.option(target.option_id)
-    return uses_threshold(option.strategy if option else code.strategy)
+    return takes_threshold(option.strategy if option else code.strategy, target)
 
 
 def _is_full(code: LiveCode, target: Target, scans: Mapping[str, int]) -> bool:

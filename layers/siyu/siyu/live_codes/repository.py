@@ -38,7 +38,18 @@ from siyu.live_codes.counters_repository import (
     code_pk,
     counter_key,
 )
-from siyu.live_codes.model import BackupQr, Channel, LiveCode, Option, Target, WorkingWindow
+from siyu.live_codes.model import (
+    BackupQr,
+    Channel,
+    ChannelWay,
+    LiveCode,
+    Option,
+    Target,
+    Welcome,
+    WelcomeLink,
+    WelcomeMiniprogram,
+    WorkingWindow,
+)
 from siyu.storage import aws
 from siyu.storage.codec import Item, condition_failed, n, s
 from siyu.storage.paging import query_all, query_page
@@ -81,8 +92,35 @@ def _target_to_item(t: Target) -> Item:
             **({"daily_cap": n(t.daily_cap)} if t.daily_cap is not None else {}),
             **({"option_id": s(t.option_id)} if t.option_id else {}),
             **({"robot_url": s(t.robot_url)} if t.robot_url else {}),
+            **(_wecom_to_item(t) if t.is_wecom_way else {}),
         }
     }
+
+
+def _wecom_to_item(t: Target) -> Item:
+    fields: Item = {
+        "ways": {"L": [_way_to_item(w) for w in t.ways]},
+        "skip_verify": {"BOOL": t.skip_verify},
+        "auto_create_room": {"BOOL": t.auto_create_room},
+        "room_base_name": s(t.room_base_name),
+    }
+    if t.wecom_user is not None:
+        fields["wecom_user"] = s(t.wecom_user)
+    if t.wecom_chat_ids:
+        fields["wecom_chat_ids"] = {"L": [s(c) for c in t.wecom_chat_ids]}
+    return fields
+
+
+def _way_to_item(w: ChannelWay) -> Item:
+    way: Item = {"config_id": s(w.config_id), "state": s(w.state), "url": s(w.url), "qr_png": {"B": w.qr_png}}
+    if w.channel_id is not None:
+        way["channel_id"] = s(w.channel_id)
+    return {"M": way}
+
+
+def _way_from_item(m: Item) -> ChannelWay:
+    channel = m.get("channel_id", {}).get("S")
+    return ChannelWay(channel, m["config_id"]["S"], m["state"]["S"], m["url"]["S"], m["qr_png"]["B"])
 
 
 def _target_from_item(m: Item) -> Target:
@@ -105,6 +143,13 @@ def _target_from_item(m: Item) -> Target:
         backup=m.get("backup", {}).get("BOOL", False),
         option_id=m.get("option_id", {}).get("S"),
         robot_url=m.get("robot_url", {}).get("S"),
+        # Targets saved before WeCom ways existed are uploads: no member, no groups, no ways.
+        wecom_user=m.get("wecom_user", {}).get("S"),
+        wecom_chat_ids=tuple(c["S"] for c in m.get("wecom_chat_ids", {}).get("L", [])),
+        ways=tuple(_way_from_item(w["M"]) for w in m.get("ways", {}).get("L", [])),
+        skip_verify=m.get("skip_verify", {}).get("BOOL", True),
+        auto_create_room=m.get("auto_create_room", {}).get("BOOL", True),
+        room_base_name=m.get("room_base_name", {}).get("S", ""),
     )
 
 
@@ -125,11 +170,66 @@ def _option_from_item(m: Item) -> Option:
 
 
 def _channel_to_item(c: Channel) -> Item:
-    return {"M": {"id": s(c.id), "name": s(c.name), "created_at": s(to_iso(c.created_at))}}
+    channel: Item = {"id": s(c.id), "name": s(c.name), "created_at": s(to_iso(c.created_at)), **_tags_to_item(c.tags)}
+    if c.welcome:
+        channel["welcome"] = _welcome_to_item(c.welcome)
+    return {"M": channel}
 
 
 def _channel_from_item(m: Item) -> Channel:
-    return Channel(m["id"]["S"], m["name"]["S"], from_iso(m["created_at"]["S"]))
+    return Channel(
+        m["id"]["S"], m["name"]["S"], from_iso(m["created_at"]["S"]), _tags_from_item(m), _welcome_from_item(m)
+    )
+
+
+def _tags_to_item(tags: tuple[str, ...]) -> Item:
+    return {"tags": {"L": [s(t) for t in tags]}} if tags else {}
+
+
+def _tags_from_item(m: Item) -> tuple[str, ...]:
+    return tuple(t["S"] for t in m.get("tags", {}).get("L", []))
+
+
+def _optional(fields: dict[str, str | None]) -> Item:
+    return {k: s(v) for k, v in fields.items() if v is not None}
+
+
+def _welcome_to_item(w: Welcome) -> Item:
+    welcome: Item = {"text": s(w.text), **_optional({"image_url": w.image_url})}
+    if w.link:
+        link = w.link
+        welcome["link"] = {
+            "M": _optional({"title": link.title, "url": link.url, "desc": link.desc, "picurl": link.picurl})
+        }
+    if w.miniprogram:
+        mini = w.miniprogram
+        welcome["miniprogram"] = {
+            "M": _optional({"title": mini.title, "appid": mini.appid, "page": mini.page, "pic_url": mini.pic_url})
+        }
+    return {"M": welcome}
+
+
+def _welcome_from_item(m: Item) -> Welcome | None:
+    welcome = m.get("welcome", {}).get("M")
+    if welcome is None:
+        return None
+
+    def text(fields: Item, name: str) -> str | None:
+        value: str | None = fields.get(name, {}).get("S")
+        return value
+
+    link = welcome.get("link", {}).get("M")
+    mini = welcome.get("miniprogram", {}).get("M")
+    return Welcome(
+        text=welcome["text"]["S"],
+        link=WelcomeLink(link["title"]["S"], link["url"]["S"], text(link, "desc"), text(link, "picurl"))
+        if link
+        else None,
+        image_url=text(welcome, "image_url"),
+        miniprogram=WelcomeMiniprogram(mini["title"]["S"], mini["appid"]["S"], mini["page"]["S"], mini["pic_url"]["S"])
+        if mini
+        else None,
+    )
 
 
 def code_to_item(code: LiveCode) -> Item:
@@ -157,7 +257,10 @@ def code_to_item(code: LiveCode) -> Item:
         "sticky_days": n(code.sticky_days),
         "options": {"L": [_option_to_item(o) for o in code.options]},
         "channels": {"L": [_channel_to_item(c) for c in code.channels]},
+        "tags": {"L": [s(t) for t in code.tags]},
     }
+    if code.welcome:
+        item["welcome"] = _welcome_to_item(code.welcome)
     if code.backup_qr:
         item["backup_qr"] = {
             "M": {
@@ -191,6 +294,9 @@ def code_from_item(item: Item) -> LiveCode:
         sticky_days=int(item.get("sticky_days", {}).get("N", "7")),
         options=tuple(_option_from_item(o["M"]) for o in item.get("options", {}).get("L", [])),
         channels=tuple(_channel_from_item(c["M"]) for c in item.get("channels", {}).get("L", [])),
+        # Codes saved before tags and welcome messages existed have neither.
+        tags=_tags_from_item(item),
+        welcome=_welcome_from_item(item),
     )
 
 
@@ -281,8 +387,10 @@ class CodesTable:
         assignments = [f"#{k} = :{k}" for k in config] + ["due_pk = :due_pk", "due_at = :due_at"]
         values.update({":read": n(saved.version - 1), ":due_pk": s(DUE), ":due_at": s(to_precise_iso(now))})
         update = "SET " + ", ".join(assignments)
-        if saved.backup_qr is None:
-            update += " REMOVE backup_qr"
+        optional = {"backup_qr": saved.backup_qr, "welcome": saved.welcome}
+        removed = [name for name, value in optional.items() if value is None]
+        if removed:
+            update += " REMOVE " + ", ".join(removed)
         return {
             "Key": {"pk": item["pk"], "sk": item["sk"]},
             "UpdateExpression": update,

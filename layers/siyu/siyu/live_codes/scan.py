@@ -46,7 +46,9 @@ from siyu.live_codes.model import (
     Pool,
     Target,
     pool_of,
+    takes_threshold,
     uses_threshold,
+    way_for,
 )
 from siyu.live_codes.repository import CodesTable
 from siyu.statistics import rules as scan_stats
@@ -203,7 +205,7 @@ class ScanService:
         )
         return ScanResult(
             "target",
-            _target_page(code, pool, target, visit.in_wechat, visit.referral),
+            _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit)),
             target.id,
             counted=assigned,
             visitor_id=_if(new_visitor, visitor_id),
@@ -235,7 +237,7 @@ class ScanService:
                     free.remove(shard)
                     continue
                 cached.counters.shards[target.id][shard] = counted
-                if uses_threshold(pool.strategy) and cached.counters.total(target.id) >= code.switch_threshold:
+                if takes_threshold(pool.strategy, target) and cached.counters.total(target.id) >= code.switch_threshold:
                     self._wake_rotation(code.id, now)
                 return target
         return None
@@ -346,7 +348,7 @@ class ScanService:
             target = next(iter(live), None)
         if target is None:
             return ScanResult("fallback", _fallback_page(code, visit.in_wechat))
-        page = _target_page(code, pool, target, visit.in_wechat, visit.referral)
+        page = _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit))
         return ScanResult("target", page, target.id, counted=False)
 
 
@@ -360,13 +362,23 @@ def _throttled(error: Exception) -> bool:
 
 
 def _target_page(
-    code: LiveCode, pool: Pool, target: Target, in_wechat: bool, referral: str | None = None
+    code: LiveCode,
+    pool: Pool,
+    target: Target,
+    in_wechat: bool,
+    referral: str | None = None,
+    channel_id: str | None = None,
 ) -> dict[str, Any]:
     guidance = code.guidance
+    joins = uses_threshold(pool.strategy)
     if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
-        guidance = JOIN_GROUP if uses_threshold(pool.strategy) else ADD_STAFF
+        guidance = JOIN_GROUP if joins else ADD_STAFF
     href = campaign_href(referral)
-    return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
+    way = way_for(target, channel_id)  # a WeCom-backed target: the way of the channel scanned
+    if way is None:
+        return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
+    link = (way.url, landing_page.TAP_TO_JOIN if target.wecom_chat_ids else landing_page.TAP_TO_ADD)
+    return landing_page.target_page(code.title, guidance, way.qr_png, in_wechat, target.staff_name, href, link)
 
 
 def _fallback_page(code: LiveCode, in_wechat: bool) -> dict[str, Any]:

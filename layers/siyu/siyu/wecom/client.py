@@ -105,16 +105,35 @@ class WecomClient:
             raise WecomApiError("qr_code", -2, "the QR image is larger than 4 MB")
         return body
 
+    def upload_media(self, kind: str, filename: str, data: bytes) -> str:
+        """A temporary media (``media/upload``, kept 3 days by WeCom): its media_id."""
+        boundary = "siyu" + run_id()
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="media"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        body = head.encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        answer = self._call(
+            "/cgi-bin/media/upload", {"type": kind}, None, (body, f"multipart/form-data; boundary={boundary}")
+        )
+        return str(answer["media_id"])
+
     def check_credentials(self) -> None:
         """Ask for a token with these credentials (WecomApiError 40001 when WeCom refuses them)."""
         self._fetch_token()
 
-    def _call(self, path: str, query: dict[str, str], body: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _call(
+        self,
+        path: str,
+        query: dict[str, str],
+        body: Mapping[str, Any] | None,
+        raw: tuple[bytes, str] | None = None,
+    ) -> dict[str, Any]:
         refreshed = False
         answer: dict[str, Any] = {}
         for attempt in range(MAX_ATTEMPTS):
             token = self.access_token()
-            answer = self._json(path, {**query, "access_token": token}, body)
+            answer = self._json(path, {**query, "access_token": token}, body, raw)
             errcode = int(answer.get("errcode", 0) or 0)
             if errcode == 0:
                 return answer
@@ -167,15 +186,20 @@ class WecomClient:
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def _json(self, path: str, query: Mapping[str, str], body: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _json(
+        self, path: str, query: Mapping[str, str], body: Mapping[str, Any] | None, raw: tuple[bytes, str] | None = None
+    ) -> dict[str, Any]:
         url = f"{self.base}{path}?{urllib.parse.urlencode(query)}"
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+        data: bytes | None
+        data, content_type = raw or (None, "")
+        if body is not None:
+            data, content_type = json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8"
+        request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
         if data is not None:
-            request.add_header("Content-Type", "application/json; charset=utf-8")
-        raw = self._send(request, path)
+            request.add_header("Content-Type", content_type)
+        answered = self._send(request, path)
         try:
-            answer = json.loads(raw)
+            answer = json.loads(answered)
         except ValueError:
             raise Unavailable(f"WeCom {path} answered something that is not JSON; try again later") from None
         if not isinstance(answer, dict):

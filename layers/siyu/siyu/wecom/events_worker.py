@@ -24,12 +24,12 @@ from typing import Any, Protocol
 
 from siyu.core.clock import utcnow
 from siyu.live_codes.assignment import local_day
-from siyu.live_codes.model import LiveCode
+from siyu.live_codes.model import LiveCode, Welcome, welcome_for
 from siyu.statistics.rules import funnel_dims, funnel_increments, leave_increments
 from siyu.wecom.client import WecomApiError, WecomClient
 from siyu.wecom.events import ChatChange, ContactChange, MalformedEvent, TagChange, event_key, parse_event
 from siyu.wecom.records import STATE_PREFIX, Chat, Follow, Member, WayState
-from siyu.wecom.welcome import tags_of, welcome_body, welcome_of
+from siyu.wecom.welcome import contact_tags, welcome_body
 
 logger = logging.getLogger("siyu.wecom")
 
@@ -84,6 +84,7 @@ class EventsWorker:
     clock: Callable[[], datetime] = utcnow
     _tag_ids: dict[str, str] = field(default_factory=dict)  # corp tag name -> id, read once per container
     _tag_group_id: str | None = None  # the siyu tag group, once it exists
+    _media_ids: dict[str, str] = field(default_factory=dict)  # picture URL -> WeCom media id
 
     def handle(self, plaintext: bytes) -> str:
         """Process one event's plaintext; what was done, in a few words (for the log)."""
@@ -154,16 +155,32 @@ class EventsWorker:
         return f"contact deleted by {by}"
 
     def _welcome(self, code: LiveCode, way: WayState, event: ContactChange) -> None:
-        welcome = welcome_of(code, code.channel(way.channel_id))
+        welcome = welcome_for(code, way.channel_id)
         if welcome is None or not event.welcome_code:
             return  # no welcome set, or WeCom gave no code (someone else's welcome went out)
         try:
-            self.client().post("/cgi-bin/externalcontact/send_welcome_msg", welcome_body(welcome, event.welcome_code))
+            body = welcome_body(welcome, event.welcome_code, self._miniprogram_picture(welcome))
+            self.client().post("/cgi-bin/externalcontact/send_welcome_msg", body)
         except WecomApiError as error:
             logger.warning("the welcome message was not sent (errcode %s)", error.errcode)
 
+    def _miniprogram_picture(self, welcome: Welcome) -> str | None:
+        """The media id of a mini-program card's picture (uploaded once per container: WeCom keeps
+        temporary media 3 days); None when there is no card or the picture cannot be had."""
+        if welcome.miniprogram is None:
+            return None
+        url = welcome.miniprogram.pic_url
+        if url not in self._media_ids:
+            client = self.client()
+            try:
+                self._media_ids[url] = client.upload_media("image", "card.jpg", client.fetch_image(url))
+            except WecomApiError as error:
+                logger.warning("the mini-program picture was not uploaded (errcode %s)", error.errcode)
+                return None
+        return self._media_ids[url]
+
     def _tag(self, code: LiveCode, way: WayState, event: ContactChange) -> None:
-        names = tags_of(code, code.channel(way.channel_id), code.target(way.target_id))
+        names = contact_tags(code, way.channel_id, way.target_id)
         if not names:
             return
         try:

@@ -27,6 +27,10 @@ class StateRegistry(Protocol):
     def remember_state(self, way: WayState) -> None: ...
 
 
+class ChatWatch(Protocol):
+    def watch_chat(self, chat_id: str) -> None: ...
+
+
 class ClientSource(Protocol):
     def client(self) -> WecomClient: ...
 
@@ -39,6 +43,7 @@ def way_state(owner: WayOwner) -> str:
 class WecomWays:
     connections: ClientSource
     states: StateRegistry
+    chats: ChatWatch  # a join way's groups go on the reconcile's list
 
     def contact_way(self, owner: WayOwner, user_id: str, skip_verify: bool) -> MadeWay:
         state = way_state(owner)
@@ -76,6 +81,8 @@ class WecomWays:
         config_id = str(answer["config_id"])
         way = self._get_way(client, "/cgi-bin/externalcontact/groupchat/get_join_way", config_id)
         self.states.remember_state(WayState(state, owner.code_id, owner.target_id, owner.channel_id, "join"))
+        for chat_id in chat_ids:
+            self.chats.watch_chat(chat_id)
         return self._made(client, config_id, state, str(way["qr_code"]))
 
     def delete_contact_way(self, config_id: str) -> None:
