@@ -1,7 +1,8 @@
 """WeCom worker: each verified callback event (SQS, from the callback function) processed once:
 contacts, group members, welcome messages, tags and the funnel's counts. A message whose
 processing fails (storage or WeCom trouble) is reported back alone and comes again; the event's
-claim and the conditional writes make a second pass harmless."""
+claim and the conditional writes make a second pass harmless. On a schedule (EventBridge),
+every known customer group is read again to make up for callbacks WeCom never delivered."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -35,4 +36,10 @@ def handle_event(record) -> str:
 
 @logger.inject_lambda_context
 def lambda_handler(event, context):
-    return process_partial_response(event=event, record_handler=handle_event, processor=processor, context=context)
+    if "Records" in event:
+        return process_partial_response(event=event, record_handler=handle_event, processor=processor, context=context)
+    if connections.current() is None:  # the schedule, before any corp is connected
+        return {"reconciled": None}
+    totals = worker.reconcile()
+    logger.info("reconciled", extra=totals)
+    return {"reconciled": totals}

@@ -91,9 +91,10 @@ def test_local_only_routes_are_not_in_the_template():
 
 def test_rotation_and_sop_run_on_the_template_schedules():
     schedules = {s.function_id: s for s in TEMPLATE.schedules()}
-    assert set(schedules) == {"RotateFunction", "SopFunction", "CampaignWorkerFunction"}
+    assert set(schedules) == {"RotateFunction", "SopFunction", "CampaignWorkerFunction", "WecomWorkerFunction"}
     assert schedules["RotateFunction"].rate_seconds == 300 and schedules["SopFunction"].rate_seconds == 60
     assert schedules["CampaignWorkerFunction"].rate_seconds == 60
+    assert schedules["WecomWorkerFunction"].rate_seconds == 3600
     faster = Template(ROOT / "template.yaml", {"RotationSchedule": "rate(1 minute)"})
     assert {s.function_id: s.rate_seconds for s in faster.schedules()}["RotateFunction"] == 60
 
