@@ -138,6 +138,12 @@ class FakeContacts:
     def save_chat(self, chat: Chat) -> None:
         self.chats[chat.chat_id] = chat
 
+    def watch_chat(self, chat_id: str) -> None:
+        self.chats.setdefault(chat_id, Chat(chat_id, "", "", 0, datetime(1970, 1, 1)))
+
+    def watched_chats(self) -> list[str]:
+        return sorted(c.chat_id for c in self.chats.values() if not c.dismissed)
+
 
 class FakeEventQueue:
     def __init__(self, fail: bool = False) -> None:
