@@ -176,3 +176,60 @@ def seed_campaign_demo(api_url: str, token: str, code_id: str) -> dict:
     if status != 201:
         raise RuntimeError(f"could not create the demo campaign: {status} {campaign}")
     return campaign
+
+
+# The demo corp: any credentials work on the WeCom emulator (a secret beginning with "bad" would not).
+DEMO_CORP = {
+    "corp_id": "wwdemo5823bf96d3",
+    "agent_id": "1000002",
+    "secret": "demo-app-secret-0123456789",
+    "token": "siyuDemoToken",
+    "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+}
+DEMO_CHATS = ["wrDemoGroupAAAAAAAAAAAAAAAAAAAAA", "wrDemoGroupBBBBBBBBBBBBBBBBBBBBBB"]
+
+
+def seed_wecom_demo(api_url: str, token: str, staff: dict, group: dict) -> dict[str, str]:
+    """WeCom behind the demo codes (each step only if it is not there yet): the demo corp connected
+    (unless another corp is), a guide on a contact way (联系我) beside the staff code's screenshots
+    with a welcome message and tags, and two customer groups on a join way (加入群聊) after the group
+    code's screenshots. Returns the QR contents a simulated customer scans."""
+    if not call(api_url, token, "GET", "/admin/wecom")[1].get("connected"):
+        status, answer = call(api_url, token, "PUT", "/admin/wecom", DEMO_CORP)
+        if status != 200:
+            raise RuntimeError(f"could not connect the demo WeCom corp: {status} {answer}")
+    if not staff.get("welcome"):
+        call(
+            api_url,
+            token,
+            "PATCH",
+            f"/admin/codes/{staff['id']}",
+            {
+                "tags": ["门店导购"],
+                "welcome": {
+                    "text": "你好，我是你的专属顾问，新人福利已为你备好～",
+                    "link": {"title": "新人福利", "url": "https://example.com/welcome", "desc": "领取你的新人礼"},
+                },
+            },
+        )
+        for channel in staff.get("channels", []):
+            call(
+                api_url,
+                token,
+                "PATCH",
+                f"/admin/codes/{staff['id']}/channels/{channel['id']}",
+                {"tags": [channel["name"]]},
+            )
+    contact = next((t for t in staff["targets"] if t.get("wecom_user")), None)
+    if contact is None:
+        body = {"wecom_user": "zhangsan", "staff_name": "张三（企业微信）", "weight": 2}
+        status, contact = call(api_url, token, "POST", f"/admin/codes/{staff['id']}/targets", body)
+        if status != 201:
+            raise RuntimeError(f"could not add the demo contact way: {status} {contact}")
+    join = next((t for t in group["targets"] if t.get("wecom_chat_ids")), None)
+    if join is None:
+        body = {"wecom_chat_ids": DEMO_CHATS, "room_base_name": "会员福利群"}
+        status, join = call(api_url, token, "POST", f"/admin/codes/{group['id']}/targets", body)
+        if status != 201:
+            raise RuntimeError(f"could not add the demo join way: {status} {join}")
+    return {"staff_contact_way_url": contact["url"], "group_join_way_url": join["url"]}

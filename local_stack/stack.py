@@ -13,7 +13,7 @@ import boto3
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
-from local_stack.demo import call, seed_campaign_demo, seed_demo, seed_staff_and_grouped_demos
+from local_stack.demo import call, seed_campaign_demo, seed_demo, seed_staff_and_grouped_demos, seed_wecom_demo
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
@@ -57,7 +57,8 @@ class LocalStack:
             self.snapshot.restore(list(self.template.tables()), self.template.buckets())
         self.functions = load_functions(self.template)
         # WeCom: the handlers talk to the emulator through their one base-URL setting.
-        self.wecom = WecomEmulator(self._wecom_callback_config, self.host).start()
+        state = self.data_dir / "wecom_emulator.pickle" if self.persist else None
+        self.wecom = WecomEmulator(self._wecom_callback_config, self.host, state_file=state).start()
         os.environ["WECOM_API_BASE_URL"] = self.wecom.base_url
         self.issuer = LocalIssuer(self.data_dir / "admin_jwt_key.pem")
         self.scheduler = Scheduler(self.template.schedules(), self.functions)
@@ -85,6 +86,7 @@ class LocalStack:
                 staff_scan_url=codes["staff"]["scan_url"],
                 grouped_scan_url=codes["grouped"]["scan_url"],
                 campaign_url=codes["campaign"]["join_url"],
+                wecom_demo=seed_wecom_demo(self.api.url, token, codes["staff"], codes["group"]),
             )
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
@@ -189,6 +191,7 @@ class LocalStack:
     def _save(self) -> None:
         try:
             self.snapshot.save(list(self.template.tables()), self.template.buckets())
+            self.wecom.save()
         except Exception:
             logger.exception("could not save the local data snapshot")
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -71,11 +74,17 @@ class WecomEmulator:
         port: int = 0,
         *,
         clock: Callable[[], float] = time.time,
+        state_file: Path | None = None,
     ):
         self._callback_config = callback_config
         self._clock = clock
         self._lock = threading.Lock()
+        self._state_file = state_file
         self._world = World()
+        if state_file is not None and state_file.exists():
+            # The emulated WeCom's own memory (its ways, groups, contacts, tags), kept across restarts
+            # of the local stack like the AWS emulator's data. Our own file, written by save().
+            self._world = pickle.loads(state_file.read_bytes())  # noqa: S301
         self._calls: list[dict[str, Any]] = []
         self._callbacks: list[dict[str, Any]] = []
         self._faults: list[Fault] = []
@@ -91,6 +100,17 @@ class WecomEmulator:
 
     def stop(self) -> None:
         self._server.stop()
+        self.save()
+
+    def save(self) -> None:
+        """Write the emulated WeCom's state to `state_file` (if it has one)."""
+        if self._state_file is None:
+            return
+        with self._lock:
+            data = pickle.dumps(self._world)
+        temporary = self._state_file.with_name(self._state_file.name + ".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, self._state_file)
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
