@@ -68,6 +68,12 @@ PATTERN_HINTS = {
     "from": "must be a date like 2026-11-25 (YYYY-MM-DD, years 2000-2999)",
     "to": "must be a date like 2026-11-25 (YYYY-MM-DD, years 2000-2999)",
     "cursor": "must be the next_cursor of the previous page, unchanged",
+    "corp_id": "must be the corp's id (我的企业 → 企业信息 → 企业ID): 4 to 64 letters and digits",
+    "agent_id": "must be the app's AgentId: digits only",
+    "secret": "must be the app's Secret: 8 to 128 visible characters, no spaces",
+    "token": "must be the callback Token (接收消息 → API接收): 1 to 32 letters and digits",
+    "encoding_aes_key": "must be the callback EncodingAESKey: exactly 43 characters (letters, digits, + or /)",
+    "wecom_user": "must be a WeCom member's userid: 1 to 64 letters, digits, '_', '-', '.' or '@'",
 }
 
 
