@@ -118,6 +118,13 @@ def job_report(answer: dict) -> None:
     assert not answer.get("errors") and not answer.get("failed_plans"), answer
 
 
+def refused_bare(answer: dict) -> None:
+    """A WeCom callback that does not verify (here: WeCom's published sample, but no corp is
+    connected): 403, plain text, no detail."""
+    assert answer["statusCode"] == 403, answer
+    assert answer["headers"]["content-type"].startswith("text/plain") and answer["body"] == "forbidden"
+
+
 def no_failed_records(answer: dict) -> None:
     """An SQS batch whose records refer to nothing: each is settled, none is retried."""
     assert answer == {"batchItemFailures": []}
@@ -134,6 +141,9 @@ EXPECTED = {
     "sop_send_function_delivery.json": no_failed_records,
     "campaign_worker_function_referral.json": no_failed_records,
     "poster_function_render.json": no_failed_records,
+    "wecom_callback_function_sample.json": refused_bare,
+    "wecom_worker_function_event.json": no_failed_records,
+    "wecom_worker_function_schedule.json": job_report,
 }
 
 
