@@ -14,11 +14,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 
 from siyu.wecom.crypto import CallbackCrypto
+from siyu.wecom.repository import WecomTable
 from tests.helpers import sample_event
 
 CORP = "ww" + uuid.uuid4().hex[:16]
@@ -296,6 +299,29 @@ def test_wecom_verifies_the_callback_url_over_http(stack):
         result = json.loads(answer.read())
 
     assert result["ok"] is True, result
+
+
+def test_a_reconnect_made_in_another_container_reaches_the_callbacks_at_once(stack, callback, queue):
+    """Another admin container connected new callback settings: what it wrote (the SecureString and
+    the connection item) is all this container sees; its cached secrets must not outlive them."""
+    queue.take()
+    token, key = "Tk" + uuid.uuid4().hex[:20], base64.b64encode(os.urandom(32)).decode()[:43]
+    credentials = {"secret": SECRET, "token": token, "encoding_aes_key": key}
+    boto3.client("ssm").put_parameter(
+        Name=os.environ["WECOM_CREDENTIALS_PARAMETER"],
+        Value=json.dumps(credentials),
+        Type="SecureString",
+        Overwrite=True,
+    )
+    table = WecomTable(boto3.client("dynamodb"), os.environ["TABLE_NAME"])
+    table.save_connection(replace(table.connection(), connected_at=datetime.now(UTC)))
+
+    query, body = signed_post(event_xml(), CallbackCrypto(token, key, CORP))
+    answer = callback("POST", query, body)
+
+    assert answer["statusCode"] == 200, answer
+    assert len(queue.take()) == 1
+    assert_forbidden(callback("POST", *signed_post(event_xml())))  # the old settings no longer work
 
 
 # -- disconnecting -----------------------------------------------------------------------
