@@ -76,6 +76,7 @@ class WecomConnections:
     make_client: Callable[..., WecomClient] = WecomClient
     clock: Callable[[], datetime] = utcnow
     _client: WecomClient | None = field(default=None, repr=False)
+    _secrets_of: datetime | None = field(default=None, repr=False)  # the connection the cached secrets belong to
 
     def connect(self, corp_id: str, agent_id: str, credentials: Credentials) -> Connection:
         _check_shapes(corp_id, agent_id, credentials)
@@ -104,9 +105,16 @@ class WecomConnections:
         self._client = None
 
     def current(self) -> tuple[Connection, Credentials] | None:
-        connection, credentials = self.store.connection(), self.secrets.get()
-        if connection is None or credentials is None:
+        """The connection and its secrets. The secrets are cached per container; when the
+        connection item shows a (re)connect this container has not read the secrets of (made by
+        another container), they are read afresh, so new callback settings work at once."""
+        connection = self.store.connection()
+        if connection is None:
             return None
+        credentials = self.secrets.get(fresh=connection.connected_at != self._secrets_of)
+        if credentials is None:
+            return None
+        self._secrets_of = connection.connected_at
         return connection, credentials
 
     def client(self) -> WecomClient:
