@@ -35,12 +35,19 @@ class FakeWecomTable:
     def cached_token(self) -> tuple[str, datetime] | None:
         return self.token
 
-    def claim_refresh(self, owner: str, now: datetime, lease: timedelta) -> bool:
+    def claim_refresh(self, owner: str, now: datetime, lease: timedelta, needed_until: datetime) -> bool:
         with self._lock:
             if self.lease is not None and self.lease[1] >= now:
                 return False
+            if self.token is not None and self.token[1] >= needed_until:
+                return False
             self.lease = (owner, now + lease)
             return True
+
+    def release_refresh(self, owner: str) -> None:
+        with self._lock:
+            if self.lease is not None and self.lease[0] == owner:
+                self.lease = None
 
     def store_token(self, token: str, expires_at: datetime, owner: str) -> None:
         with self._lock:

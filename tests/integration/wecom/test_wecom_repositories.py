@@ -56,7 +56,7 @@ def test_one_of_ten_concurrent_claimers_takes_the_refresh_lease(wecom, table_nam
     def claim(owner: str) -> None:
         repository = WecomTable(boto3.client("dynamodb"), table_name)  # a client per "container"
         barrier.wait()
-        if repository.claim_refresh(owner, NOW, LEASE):
+        if repository.claim_refresh(owner, NOW, LEASE, NOW):
             won.append(owner)
 
     threads = [threading.Thread(target=claim, args=(f"owner-{i}",)) for i in range(10)]
@@ -66,20 +66,29 @@ def test_one_of_ten_concurrent_claimers_takes_the_refresh_lease(wecom, table_nam
         thread.join()
 
     assert len(won) == 1
-    assert not wecom.claim_refresh("late", NOW + LEASE - timedelta(microseconds=1), LEASE)
-    assert wecom.claim_refresh("after-expiry", NOW + LEASE + timedelta(microseconds=1), LEASE)
-    assert not wecom.claim_refresh("again", NOW + LEASE + timedelta(seconds=1), LEASE)
+    assert not wecom.claim_refresh("late", NOW + LEASE - timedelta(microseconds=1), LEASE, NOW)
+    assert wecom.claim_refresh("after-expiry", NOW + LEASE + timedelta(microseconds=1), LEASE, NOW)
+    assert not wecom.claim_refresh("again", NOW + LEASE + timedelta(seconds=1), LEASE, NOW)
 
 
 def test_a_stored_token_is_cached_and_frees_the_lease(wecom, no_token):
     assert wecom.cached_token() is None
-    assert wecom.claim_refresh("me", NOW, LEASE)
+    assert wecom.claim_refresh("me", NOW, LEASE, NOW)
     expires = NOW + timedelta(seconds=7200)
     wecom.store_token("token-1", expires, "me")
 
     assert wecom.cached_token() == ("token-1", expires)
-    assert wecom.claim_refresh("next", NOW, LEASE)  # the store dropped the lease
+    assert not wecom.claim_refresh("late", NOW, LEASE, NOW)  # the stored token is good: nothing to refresh
+    assert wecom.claim_refresh("next", NOW, LEASE, expires + timedelta(seconds=1))  # the store dropped the lease
     assert wecom.cached_token() == ("token-1", expires)  # taking the lease keeps the token
+
+
+def test_a_failed_refresh_gives_the_lease_back_to_the_next_caller(wecom, no_token):
+    assert wecom.claim_refresh("failing", NOW, LEASE, NOW)
+    wecom.release_refresh("someone-else")  # not theirs to give back
+    assert not wecom.claim_refresh("next", NOW, LEASE, NOW)
+    wecom.release_refresh("failing")
+    assert wecom.claim_refresh("next", NOW, LEASE, NOW)
 
 
 def test_drop_token_drops_only_the_token_it_names(wecom, no_token):
@@ -98,11 +107,11 @@ def test_drop_token_drops_only_the_token_it_names(wecom, no_token):
 def test_drop_token_leaves_a_token_whose_refresh_is_under_way(wecom, no_token):
     expires = NOW + timedelta(seconds=7200)
     wecom.store_token("token", expires, "a")
-    assert wecom.claim_refresh("refresher", NOW, LEASE)
+    assert wecom.claim_refresh("refresher", NOW, LEASE, expires + timedelta(seconds=1))
 
     wecom.drop_token("token")  # the refresher's store replaces it; the lease must stay
 
-    assert not wecom.claim_refresh("other", NOW, LEASE)
+    assert not wecom.claim_refresh("other", NOW, LEASE, NOW)
 
 
 # -- callbacks ---------------------------------------------------------------------------

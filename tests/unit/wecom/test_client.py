@@ -159,3 +159,31 @@ def test_wecom_out_of_reach_is_unavailable_after_retries():
 def test_an_answer_that_is_not_json_is_unavailable_not_a_crash():
     with pytest.raises(Unavailable):
         client(lambda request, timeout: b"<html>bad gateway</html>").get("/cgi-bin/agent/get")
+
+
+def test_a_caller_that_saw_no_token_before_another_stored_one_does_not_refresh_again():
+    """The race: B reads the table (no token), A refreshes and stores, B then asks for the lease."""
+    wecom, table = FakeWecom(), FakeWecomTable()
+    late = client(wecom, table)
+    real_cached = table.cached_token
+    first = [True]
+
+    def cached_then_someone_refreshes():
+        if first[0]:
+            first[0] = False
+            seen = real_cached()  # nothing yet...
+            client(wecom, table).get("/cgi-bin/agent/get")  # ...and meanwhile another container refreshes
+            return seen
+        return real_cached()
+
+    table.cached_token = cached_then_someone_refreshes
+    late.get("/cgi-bin/agent/get")
+    assert wecom.token_calls == 1
+
+
+def test_a_failed_refresh_frees_the_lease_for_the_next_caller():
+    table = FakeWecomTable()
+    with pytest.raises(WecomApiError):
+        client(FakeWecom(secret_ok=False), table).get("/cgi-bin/agent/get")
+    assert table.lease is None
+    client(FakeWecom(), table).get("/cgi-bin/agent/get")

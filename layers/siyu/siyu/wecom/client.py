@@ -59,7 +59,9 @@ class TokenCache(Protocol):
 
     def cached_token(self) -> tuple[str, datetime] | None: ...
 
-    def claim_refresh(self, owner: str, now: datetime, lease: timedelta) -> bool: ...
+    def claim_refresh(self, owner: str, now: datetime, lease: timedelta, needed_until: datetime) -> bool: ...
+
+    def release_refresh(self, owner: str) -> None: ...
 
     def store_token(self, token: str, expires_at: datetime, owner: str) -> None: ...
 
@@ -162,8 +164,13 @@ class WecomClient:
         owner = run_id()
         deadline = now + REFRESH_LEASE
         while True:
-            if self.tokens.claim_refresh(owner, self.clock(), REFRESH_LEASE):
-                token, expires_at = self._fetch_token()
+            moment = self.clock()
+            if self.tokens.claim_refresh(owner, moment, REFRESH_LEASE, moment + TOKEN_MARGIN):
+                try:
+                    token, expires_at = self._fetch_token()
+                except BaseException:
+                    self.tokens.release_refresh(owner)
+                    raise
                 self.tokens.store_token(token, expires_at, owner)
                 self._token = (token, expires_at)
                 return token

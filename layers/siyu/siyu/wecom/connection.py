@@ -35,7 +35,9 @@ class ConnectionStore(Protocol):
 
     def cached_token(self) -> tuple[str, datetime] | None: ...
 
-    def claim_refresh(self, owner: str, now: datetime, lease: timedelta) -> bool: ...
+    def claim_refresh(self, owner: str, now: datetime, lease: timedelta, needed_until: datetime) -> bool: ...
+
+    def release_refresh(self, owner: str) -> None: ...
 
     def store_token(self, token: str, expires_at: datetime, owner: str) -> None: ...
 
@@ -59,8 +61,11 @@ class _OneOffTokens:
     def cached_token(self) -> tuple[str, datetime] | None:
         return self.token
 
-    def claim_refresh(self, owner: str, now: datetime, lease: timedelta) -> bool:
+    def claim_refresh(self, owner: str, now: datetime, lease: timedelta, needed_until: datetime) -> bool:
         return True
+
+    def release_refresh(self, owner: str) -> None:
+        pass
 
     def store_token(self, token: str, expires_at: datetime, owner: str) -> None:
         self.token = (token, expires_at)

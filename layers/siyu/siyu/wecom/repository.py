@@ -83,18 +83,22 @@ class WecomTable:
             return None
         return token, from_iso(item["token_expires_at"]["S"])
 
-    def claim_refresh(self, owner: str, now: datetime, lease: timedelta) -> bool:
-        """Take the refresh lease: true for exactly one caller until it stores or the lease runs out."""
+    def claim_refresh(self, owner: str, now: datetime, lease: timedelta, needed_until: datetime) -> bool:
+        """Take the refresh lease: true for exactly one caller, and only while no stored token is
+        good until `needed_until` (a caller that saw no token before another stored one is refused,
+        and reads that one instead)."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=_key(WECOM_PK, "TOKEN"),
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until",
-                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ConditionExpression="(attribute_not_exists(lease_until) OR lease_until < :now) AND "
+                "(attribute_not_exists(token_expires_at) OR token_expires_at < :needed)",
                 ExpressionAttributeValues={
                     ":owner": s(owner),
                     ":until": s(to_precise_iso(now + lease)),
                     ":now": s(to_precise_iso(now)),
+                    ":needed": s(to_precise_iso(needed_until)),
                 },
             )
         except ClientError as error:
@@ -102,6 +106,20 @@ class WecomTable:
                 return False
             raise
         return True
+
+    def release_refresh(self, owner: str) -> None:
+        """The refresh failed: let the next caller try at once (if the lease is still ours)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(WECOM_PK, "TOKEN"),
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":owner": s(owner)},
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
 
     def store_token(self, token: str, expires_at: datetime, owner: str) -> None:
         """Store the fresh token and drop the lease (if it is still ours; a late refresher's token is
