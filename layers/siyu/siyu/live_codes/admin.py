@@ -135,12 +135,7 @@ class CodeAdmin:
         changes = {k: v for k, v in changes.items() if v is not None}
         if "time_zone" in changes:
             checked_zone(changes["time_zone"])
-        if tags is not None:
-            changes["tags"] = checked_tags(tags)
-        if welcome is not None:
-            changes["welcome"] = checked_welcome(welcome)
-        elif clear_welcome:
-            changes["welcome"] = None
+        changes.update(_wecom_settings(tags, welcome, clear_welcome))
 
         def change(code: LiveCode) -> LiveCode:
             if "strategy" in changes:
@@ -213,13 +208,7 @@ class CodeAdmin:
         welcome: Welcome | None = None,
         clear_welcome: bool = False,
     ) -> Channel:
-        changes: dict[str, Any] = {}
-        if tags is not None:
-            changes["tags"] = checked_tags(tags)
-        if welcome is not None:
-            changes["welcome"] = checked_welcome(welcome)
-        elif clear_welcome:
-            changes["welcome"] = None
+        changes = _wecom_settings(tags, welcome, clear_welcome)
 
         def change(code: LiveCode) -> LiveCode:
             channel = channel_of(code, channel_id)
@@ -261,3 +250,15 @@ def _with_channel(
         raise Conflict("WeCom targets were added or deleted while the channel's ways were made; add the channel again")
     targets = tuple(replace(t, ways=t.ways + (new_ways[t.id],)) if t.id in new_ways else t for t in code.targets)
     return replace(code, channels=code.channels + (channel,), targets=targets)
+
+
+def _wecom_settings(tags: Sequence[str] | None, welcome: Welcome | None, clear_welcome: bool) -> dict[str, Any]:
+    """The checked tag and welcome changes of a code or channel edit (absent: unchanged)."""
+    changes: dict[str, Any] = {}
+    if tags is not None:
+        changes["tags"] = checked_tags(tags)
+    if welcome is not None:
+        changes["welcome"] = checked_welcome(welcome)
+    elif clear_welcome:
+        changes["welcome"] = None
+    return changes

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from siyu.api.types import _Input
+from siyu.api.types import _Input, view_of
 from siyu.wecom.connection import OK, mask
 from siyu.wecom.records import Connection, Credentials, Follow, Member
 
@@ -84,17 +84,7 @@ class FollowView(BaseModel):
 
 
 def follow_view(external_user_id: str, follow: Follow) -> FollowView:
-    return FollowView(
-        external_userid=external_user_id,
-        userid=follow.user_id,
-        added_at=follow.added_at,
-        state=follow.state,
-        code_id=follow.code_id,
-        channel_id=follow.channel_id,
-        target_id=follow.target_id,
-        deleted_at=follow.deleted_at,
-        deleted_by=follow.deleted_by,
-    )
+    return view_of(FollowView, follow, external_userid=external_user_id, userid=follow.user_id)
 
 
 class FollowList(BaseModel):
@@ -116,18 +106,7 @@ class MemberView(BaseModel):
 
 
 def member_view(member: Member) -> MemberView:
-    return MemberView(
-        chat_id=member.chat_id,
-        external_userid=member.external_user_id,
-        joined_at=member.joined_at,
-        join_scene=member.join_scene,
-        state=member.state,
-        code_id=member.code_id,
-        channel_id=member.channel_id,
-        target_id=member.target_id,
-        left_at=member.left_at,
-        quit_scene=member.quit_scene,
-    )
+    return view_of(MemberView, member, external_userid=member.external_user_id)
 
 
 class MemberList(BaseModel):
