@@ -11,6 +11,7 @@ from siyu.alerts.rotation import RotationJob
 from siyu.alerts.watch_repository import WatchTable
 from siyu.alerts.watch_rules import WatchSettings
 from siyu.delivery.retry import ALERT_RETRY, RetryPolicy
+from siyu.wecom.contacts_repository import ContactsTable
 
 logger = Logger(service="rotate")
 hours = tuple(int(h) for h in os.environ.get("EXPIRY_WARNING_HOURS", "48,24").split(",") if h.strip())
@@ -20,6 +21,7 @@ job = RotationJob(
     AlertTopic.from_environment(),
     WatchSettings(tuple(sorted(hours, reverse=True)), float(os.environ.get("RUNWAY_ALERT_HOURS", "24"))),
     RetryPolicy.from_environment(ALERT_RETRY),
+    groups=ContactsTable.from_environment(),  # join-way groups filling up or made by WeCom
 )
 
 

@@ -19,12 +19,14 @@ logger = Logger(service="wecom_worker")
 processor = BatchProcessor(event_type=EventType.SQS)
 table = WecomTable.from_environment()
 connections = WecomConnections(table, CredentialsStore.from_environment())
+codes = CodesTable.from_environment()
 worker = EventsWorker(
     ledger=table,
     contacts=ContactsTable.from_environment(),
-    codes=CodesTable.from_environment(),
+    codes=codes,
     stats=StatsTable.from_environment(),
     client=connections.client,
+    rotation=codes,  # a join-way group filling up (or made by WeCom) wakes the rotation job
 )
 
 

@@ -8,7 +8,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from siyu.wecom.records import Chat, Connection, Credentials, Follow, Member, WayState
+from siyu.wecom.records import Chat, Connection, Credentials, Follow, GroupFact, Member, WayState
 
 
 class FakeWecomTable:
@@ -109,6 +109,8 @@ class FakeContacts:
         self.follows: dict[tuple[str, str], Follow] = {}
         self.member_records: dict[tuple[str, str], Member] = {}
         self.chats: dict[str, Chat] = {}
+        self.group_links: dict[tuple[str, str], GroupFact] = {}  # (chat id, code id) -> the group
+        self.group_reads: list[str] = []  # code ids whose groups were read
 
     def add_follow(self, external_user_id: str, follow: Follow) -> bool:
         old = self.follows.get((external_user_id, follow.user_id))
@@ -150,6 +152,29 @@ class FakeContacts:
 
     def watched_chats(self) -> list[str]:
         return sorted(c.chat_id for c in self.chats.values() if not c.dismissed)
+
+    def link_group(self, code_id: str, group: GroupFact) -> bool:
+        if (group.chat_id, code_id) in self.group_links:
+            return False
+        self.group_links[(group.chat_id, code_id)] = group
+        return True
+
+    def resize_group(
+        self, chat_id: str, name: str, member_count: int, dismissed: bool = False
+    ) -> list[tuple[str, int]]:
+        before = []
+        for (chat, code_id), group in self.group_links.items():
+            if chat == chat_id:
+                before.append((code_id, group.member_count))
+                named = name or group.name
+                self.group_links[(chat, code_id)] = replace(
+                    group, name=named, member_count=member_count, dismissed=dismissed
+                )
+        return before
+
+    def groups_of_code(self, code_id: str) -> list[GroupFact]:
+        self.group_reads.append(code_id)
+        return sorted((g for (_, c), g in self.group_links.items() if c == code_id), key=lambda g: g.chat_id)
 
 
 class FakeEventQueue:

@@ -239,3 +239,74 @@ def test_a_gone_code_records_the_follow_without_counting(world):
     table.remember_state(replace(table.states[STATE], state="sygone000000000000", code_id="nosuchcode1"))
     worker.handle(add_event(state="sygone000000000000"))
     assert stats.added == [] and len(contacts.follows) == 1
+
+
+GROUP_STATE = "sy00000000000join1"
+
+
+@pytest.fixture
+def join_world():
+    """A group code whose target is a join way over wrChat1 (WeCom makes new groups when full)."""
+    store = FakeCodeStore()
+    codes = CodeAdmin(store, clock=lambda: NOW, way_maker=FakeWayMaker())
+    code = codes.create_code("会员群")
+    target = TargetAdmin(codes, FakeImageStore()).add_wecom_target(code.id, WaySpec(chat_ids=("wrChat1",)))
+    table, api, contacts = FakeWecomTable(), FakeApi(), FakeContacts()
+    table.remember_state(WayState(GROUP_STATE, code.id, target.id, None, "join"))
+    worker = EventsWorker(table, contacts, store, FakeStats(), client=lambda: api, clock=lambda: NOW, rotation=store)
+    store.due.clear()
+    return worker, api, contacts, store, code, target
+
+
+def crowd(size: int, joiner: str = "wmNew") -> list[dict]:
+    """`size` externals: the others came some other way, the last one through the join way."""
+    return [member(f"wmOld{i}", state=None) for i in range(size - 1)] + [member(joiner, state=GROUP_STATE)]
+
+
+def test_a_join_links_the_group_to_the_code_with_its_size(join_world):
+    worker, api, contacts, store, code, target = join_world
+    api.groups["wrChat1"] = crowd(12)
+    worker.handle(chat_event("add_member"))
+    (group,) = contacts.groups_of_code(code.id)
+    assert (group.chat_id, group.member_count, group.target_id, group.auto_created) == ("wrChat1", 12, target.id, False)
+    assert group.seen_at == NOW and store.due == []  # nothing for the rotation job yet
+
+
+def test_a_group_crossing_180_makes_the_code_due_once_and_again_when_it_drops(join_world):
+    worker, api, contacts, store, code, _ = join_world
+    api.groups["wrChat1"] = crowd(179, "wmA")
+    worker.handle(chat_event("add_member"))
+    assert store.due == []
+    api.groups["wrChat1"] = crowd(179, "wmA") + [member("wmB")]
+    worker.handle(chat_event("add_member", at=NOW + timedelta(seconds=1)))
+    assert store.due == [code.id] and contacts.groups_of_code(code.id)[0].member_count == 180
+    api.groups["wrChat1"].append(member("wmC"))
+    worker.handle(chat_event("add_member", at=NOW + timedelta(seconds=2)))
+    assert store.due == [code.id]  # still filling: no new wake-up
+    api.groups["wrChat1"] = api.groups["wrChat1"][:170]
+    worker.handle(chat_event("del_member", at=NOW + timedelta(seconds=3)))
+    assert store.due == [code.id, code.id]  # dropped below 180: the job resolves the alert
+
+
+def test_a_group_wecom_made_is_recorded_as_auto_created_and_wakes_the_job(join_world):
+    worker, api, contacts, store, code, _ = join_world
+    api.groups["wrChat2"] = crowd(1)
+    worker.handle(chat_event("add_member", chat="wrChat2"))
+    (group,) = contacts.groups_of_code(code.id)
+    assert (group.chat_id, group.auto_created) == ("wrChat2", True) and store.due == [code.id]
+    api.groups["wrChat2"].append(member("wmSecond"))
+    worker.handle(chat_event("add_member", chat="wrChat2", at=NOW + timedelta(seconds=1)))
+    assert store.due == [code.id] and contacts.groups_of_code(code.id)[0].member_count == 2  # linked once
+
+
+def test_a_dismissed_group_is_kept_as_dismissed_and_a_failed_wake_up_loses_nothing(join_world):
+    worker, api, contacts, store, code, _ = join_world
+    api.groups["wrChat1"] = crowd(185)
+    store.failing = None
+    worker.handle(chat_event("add_member"))
+    assert store.due == [code.id]  # already filling when first linked
+    store.mark_due = lambda *a: (_ for _ in ()).throw(ConnectionError("storage down"))
+    dismiss = chat_event("add_member", at=NOW + timedelta(seconds=1)).replace(b"update", b"dismiss")
+    assert worker.handle(dismiss).startswith("group dismissed")
+    (group,) = contacts.groups_of_code(code.id)
+    assert (group.dismissed, group.member_count) == (True, 0)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from siyu.alerts.destinations import AlertDestination, AlertMessage
 from siyu.alerts.records import AlertRecord, DueCode, WatchState
 from siyu.live_codes.model import LiveCode
+from siyu.wecom.records import GroupFact
 
 
 class AlertStore(Protocol):
@@ -89,3 +90,10 @@ class CodeLookup(Protocol):
     """Whether a live code exists (``siyu.live_codes.repository.CodesTable``)."""
 
     def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Any]: ...
+
+
+class GroupFacts(Protocol):
+    """The customer groups a code's join ways sent customers into (``siyu.wecom.contacts_repository
+    .ContactsTable``): their sizes as the WeCom worker last saw them, and which WeCom made itself."""
+
+    def groups_of_code(self, code_id: str) -> Sequence[GroupFact]: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from siyu.alerts.destinations import AlertDestination, AlertMessage, deliver
-from siyu.alerts.ports import AlertStore, CodeWatch, Topic
+from siyu.alerts.ports import AlertStore, CodeWatch, GroupFacts, Topic
 from siyu.alerts.records import FAILED, PENDING, SENT, AlertRecord, DeliveryState, DueCode, OpenAlert, WatchState
 from siyu.alerts.watch_rules import WatchSettings, conditions, current_target_id, lapsed, next_check, runway
 from siyu.alerts.wording import resolved_text, switched_text
@@ -23,6 +23,7 @@ from siyu.core.ids import run_id, stable_id
 from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed
 from siyu.live_codes.model import ARCHIVED, LiveCode
+from siyu.wecom.records import GroupFact
 
 logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
@@ -49,6 +50,7 @@ class RotationJob:
     settings: WatchSettings = field(default_factory=WatchSettings)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
+    groups: GroupFacts | None = None  # None: no WeCom connected (join-way groups are not watched)
 
     def run(self) -> RunReport:
         now, run, report = self.clock(), run_id(), RunReport()
@@ -75,7 +77,7 @@ class RotationJob:
         scans = self.watch.counters(code.id)
         rate, scans_total, scans_at = _scan_rate(watch, sum(scans.values()), now)
         opened = dict(watch.open)
-        holding = conditions(code, scans, now, self.settings, rate, opened)
+        holding = conditions(code, scans, now, self.settings, rate, opened, self._groups(code))
         messages: list[AlertMessage] = []
 
         for key, condition in holding.items():
@@ -123,6 +125,12 @@ class RotationJob:
         if pending:
             due_at = min([d for d in (due_at,) if d] + list(pending.values()))
         self.watch.finish(code.id, run, replace(state, pending=pending), due.seen_due_at, due_at)
+
+    def _groups(self, code: LiveCode) -> Sequence[GroupFact]:
+        """The customer groups of the code's join ways (read only for codes that have one)."""
+        if self.groups is None or not any(t.wecom_chat_ids for t in code.targets):
+            return ()
+        return self.groups.groups_of_code(code.id)
 
     def _deliver(
         self, code_id: str, ref: str, destinations: Mapping[str, AlertDestination], now: datetime, report: RunReport

@@ -8,18 +8,22 @@ conditions take over from there).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from siyu.live_codes.model import ARCHIVED, LiveCode, candidate_targets, fills_up, is_usable, pick_target
+from siyu.wecom.records import GROUP_FILLING_AT, JOIN_GROUP_CAP, GroupFact
 
 RECHECK_FLOOR = timedelta(minutes=5)
 RECHECK_CEILING = timedelta(hours=6)
 RECHECK_WHILE_ALERTING = timedelta(minutes=15)
 # An open runway alert resolves only with a quarter more runway than raised it: no flapping.
 RUNWAY_RESOLVE_MARGIN = 1.25
+# A group WeCom made by itself for a join way is reported, and the report closes silently a day later
+# (there is no acknowledging an alert: it is news, not a fault anyone fixes).
+GROUP_CREATED_FOR = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,9 @@ class Runway:
 
     usable_targets: int  # enabled, unexpired, under the threshold
     scans_left: int  # room left under the threshold across them
-    hours_until_last_expiry: float | None
+    hours_until_last_expiry: float | None  # None when a usable target never expires (a WeCom way)
     scans_per_hour: float | None
-    hours: float | None  # the smaller of the two limits; None when there is no usable target
+    hours: float | None  # the smaller of the limits; None when there is no usable target or no limit
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -45,7 +49,7 @@ class Runway:
 @dataclass(frozen=True)
 class Condition:
     key: str  # stable identity, e.g. expiring_24h:<target_id>
-    kind: str  # expiring | runway_low | on_fallback
+    kind: str  # expiring | runway_low | on_fallback | group_filling | group_full | group_created
     severity: str  # warning | critical
     message: str
     target_id: str | None = None
@@ -57,11 +61,14 @@ def runway(code: LiveCode, scans: Mapping[str, int], now: datetime, scans_per_ho
         return Runway(0, 0, None, scans_per_hour, None)
     filling = [t for t in live if fills_up(code, t)]
     left = sum(code.switch_threshold - scans.get(t.id, 0) for t in filling)
-    until_expiry = max((t.expires_at - now).total_seconds() for t in live) / 3600
-    hours = until_expiry
-    if scans_per_hour and len(filling) == len(live):  # staff contacts never fill up
-        hours = min(hours, left / scans_per_hour)
-    return Runway(len(live), left, until_expiry, scans_per_hour, hours)
+    # WeCom ways are stored with a far-away expiry: they never expire, and neither does a pool with one.
+    until_expiry = (
+        None if any(t.is_wecom_way for t in live) else max((t.expires_at - now).total_seconds() for t in live) / 3600
+    )
+    limits = [until_expiry] if until_expiry is not None else []
+    if scans_per_hour and len(filling) == len(live):  # staff contacts and join ways never fill up
+        limits.append(left / scans_per_hour)
+    return Runway(len(live), left, until_expiry, scans_per_hour, min(limits) if limits else None)
 
 
 def conditions(
@@ -71,8 +78,10 @@ def conditions(
     settings: WatchSettings,
     scans_per_hour: float | None,
     already_open: Collection[str] = (),
+    groups: Sequence[GroupFact] = (),
 ) -> dict[str, Condition]:
-    """Every alert condition that holds for `code` right now, by key."""
+    """Every alert condition that holds for `code` right now, by key (`groups`: the customer
+    groups its join ways sent customers into, as the WeCom worker last saw them)."""
     if code.status == ARCHIVED:
         return {}
     found: dict[str, Condition] = {}
@@ -91,6 +100,7 @@ def conditions(
                     f"（{target.expires_at:%m-%d %H:%M} UTC），请上传新的群二维码。",
                     target.id,
                 )
+    found.update(group_conditions(code, groups, now))
     span = runway(code, scans, now, scans_per_hour)
     # A new code nobody has scanned yet is not on fallback for anyone until it is printed and scanned.
     in_use = bool(code.targets) or any(scans.values())
@@ -116,8 +126,47 @@ def conditions(
     return found
 
 
+def group_conditions(code: LiveCode, groups: Sequence[GroupFact], now: datetime) -> dict[str, Condition]:
+    """Customer groups of the code's usable join ways that are filling up, full, or new."""
+    found: dict[str, Condition] = {}
+    for group in groups:
+        target = code.target(group.target_id)
+        if target is None or not target.wecom_chat_ids or not is_usable(target, now) or group.dismissed:
+            continue
+        name, size, chat = group.name or group.chat_id, group.member_count, group.chat_id
+        if size >= GROUP_FILLING_AT:
+            then = "满员后企业微信会自动新建群" if target.auto_create_room else "请为活码添加新的客户群"
+            found[f"group_filling:{chat}"] = Condition(
+                f"group_filling:{chat}",
+                "group_filling",
+                "warning",
+                f"客户群 {name} 已有 {size}/{JOIN_GROUP_CAP} 人；{then}。",
+                target.id,
+            )
+        if size >= JOIN_GROUP_CAP and not target.auto_create_room:
+            found[f"group_full:{chat}"] = Condition(
+                f"group_full:{chat}",
+                "group_full",
+                "critical",
+                f"客户群 {name} 已满（{size}/{JOIN_GROUP_CAP} 人），客户无法再扫码入群；请为活码添加新的客户群。",
+                target.id,
+            )
+        if group.auto_created and group.seen_at is not None and now - group.seen_at < GROUP_CREATED_FOR:
+            found[f"group_created:{chat}"] = Condition(
+                f"group_created:{chat}",
+                "group_created",
+                "warning",
+                f"企业微信已为活码自动新建客户群 {name}，请确认群主与群公告。",
+                target.id,
+            )
+    return found
+
+
 def lapsed(key: str, code: LiveCode, now: datetime) -> bool:
-    """An open condition that stopped holding because its target simply expired (not fixed)."""
+    """An open condition that stopped holding because it simply ran its course (not fixed): its
+    target expired, or a new group's report is a day old."""
+    if key.startswith("group_created:"):
+        return True
     if not key.startswith("expiring_"):
         return False
     target = code.target(key.split(":", 1)[1])
@@ -129,7 +178,7 @@ def next_check(code: LiveCode, now: datetime, settings: WatchSettings, span: Run
     the scan rate could bring the runway under the alert line."""
     moments = [now + RECHECK_CEILING]
     for target in code.targets:
-        if target.enabled and target.expires_at > now:
+        if target.enabled and target.expires_at > now and not target.is_wecom_way:
             moments.append(target.expires_at)
             moments += [target.expires_at - timedelta(hours=h) for h in settings.expiry_warning_hours]
     if alerting:

@@ -11,6 +11,7 @@ LEFT_BECAUSE = {
     "reordered": "已被调整顺序",
 }
 _RESOLVED = {"runway_low": "可用群二维码余量已恢复", "on_fallback": "已有可用的群二维码，扫码用户不再看到兜底文案"}
+_RESOLVED_GROUP = {"group_filling": "客户群 {} 人数已低于 180 人", "group_full": "客户群 {} 已有空位"}
 TEST_TEXT = "这是一条来自 siyu 的测试消息：告警渠道「{name}」工作正常。"
 TEST_CODE_NAME = "测试消息"
 
@@ -18,7 +19,12 @@ TEST_CODE_NAME = "测试消息"
 def resolved_text(key: str) -> str:
     """The message of a resolved alert condition (by its key, e.g. expiring_24h:<target_id>)."""
     kind, _, target = key.partition(":")
-    what = f"群二维码 {target} 不再临近过期" if kind.startswith("expiring_") else _RESOLVED.get(kind, key)
+    if kind.startswith("expiring_"):
+        what = f"群二维码 {target} 不再临近过期"
+    elif kind in _RESOLVED_GROUP:
+        what = _RESOLVED_GROUP[kind].format(target)
+    else:
+        what = _RESOLVED.get(kind, key)
     return f"已恢复：{what}。"
 
 

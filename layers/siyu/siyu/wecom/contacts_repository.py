@@ -3,10 +3,12 @@
     pk = WECOM#CONTACT#<external_userid>  sk = FOLLOW#<userid>        one guide the customer added
     pk = WECOM#CHAT#<chat_id>             sk = MEMBER#<external_userid> one customer in one group
     pk = WECOM#CHAT#<chat_id>             sk = CHAT                  the group (name, owner, size)
+    pk = WECOM#CHAT#<chat_id>             sk = CODE#<code_id>        the group behind a code's join way
 
 Follows and members that came through a siyu way are listed by code in ListIndex
 (``WECOM#ADDED#<code_id>`` / ``WECOM#JOINED#<code_id>``, newest first); groups that are not
-dismissed under ``WECOM#CHATS`` (what the scheduled reconcile reads). Recording an add or a
+dismissed under ``WECOM#CHATS`` (what the scheduled reconcile reads); a code's join-way groups
+under ``WECOM#GROUPS#<code_id>`` (what the rotation job reads). Recording an add or a
 join is a conditional write: the same customer counted twice is the same write refused, which is
 what keeps the funnel's figures exact under WeCom's retries and the reconcile.
 """
@@ -24,7 +26,7 @@ from siyu.storage import aws
 from siyu.storage.codec import Item, condition_failed, n, number, s, text
 from siyu.storage.paging import query_all, query_page
 from siyu.storage.table import LIST_INDEX, newest_first
-from siyu.wecom.records import Chat, Follow, Member
+from siyu.wecom.records import Chat, Follow, GroupFact, Member
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from siyu.storage.client_types import DynamoDBClient
@@ -206,6 +208,73 @@ class ContactsTable:
             dismissed=item.get("dismissed", {}).get("BOOL", False),
         )
 
+    # -- a code's join-way groups ------------------------------------------------------------
+
+    def link_group(self, code_id: str, group: GroupFact) -> bool:
+        """Remember that customers joined `group` through the code's join way (which target, and
+        whether WeCom made the group); false if it was already known (nothing is changed then)."""
+        item = {
+            "pk": s(f"WECOM#CHAT#{group.chat_id}"),
+            "sk": s(f"CODE#{code_id}"),
+            "list_pk": s(f"WECOM#GROUPS#{code_id}"),
+            "list_sk": s(group.chat_id),
+            "chat_id": s(group.chat_id),
+            "code_id": s(code_id),
+            "target_id": s(group.target_id),
+            "name": s(group.name),
+            "member_count": n(group.member_count),
+            "auto_created": {"BOOL": group.auto_created},
+            "dismissed": {"BOOL": group.dismissed},
+            **({"seen_at": s(to_precise_iso(group.seen_at))} if group.seen_at else {}),
+        }
+        return self._put_if(item, "attribute_not_exists(pk)")
+
+    def resize_group(
+        self, chat_id: str, name: str, member_count: int, dismissed: bool = False
+    ) -> list[tuple[str, int]]:
+        """Store the group's size (and name, unless empty) on every code it is linked to; the
+        (code id, size before) of each, so the caller sees which crossed a line."""
+        query = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :code)",
+            "ExpressionAttributeValues": {":pk": s(f"WECOM#CHAT#{chat_id}"), ":code": s("CODE#")},
+            "ProjectionExpression": "sk",
+        }
+        values: dict[str, Any] = {":n": n(member_count), ":gone": {"BOOL": dismissed}}
+        update = "SET member_count = :n, dismissed = :gone"
+        names: dict[str, Any] = {}
+        if name:  # a dismissed group reads as nameless: keep the name it had
+            values[":name"], names["ExpressionAttributeNames"] = s(name), {"#name": "name"}
+            update += ", #name = :name"
+        before = []
+        for link in query_all(self._client, query):
+            try:
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(f"WECOM#CHAT#{chat_id}", link["sk"]["S"]),
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
+                    **names,
+                )
+            except ClientError as error:
+                if condition_failed(error):
+                    continue
+                raise
+            before.append((link["sk"]["S"].removeprefix("CODE#"), number(answer["Attributes"], "member_count")))
+        return before
+
+    def groups_of_code(self, code_id: str) -> list[GroupFact]:
+        """The customer groups the code's join ways sent customers into (one ListIndex query)."""
+        query = {
+            "TableName": self._table,
+            "IndexName": LIST_INDEX,
+            "KeyConditionExpression": "list_pk = :groups",
+            "ExpressionAttributeValues": {":groups": s(f"WECOM#GROUPS#{code_id}")},
+        }
+        return [_group(item) for item in query_all(self._client, query)]
+
     def _put_if(self, item: Item, condition: str) -> bool:
         try:
             self._client.put_item(TableName=self._table, Item=item, ConditionExpression=condition)
@@ -248,6 +317,19 @@ def _member(item: Item) -> Member:
         target_id=text(item, "target_id"),
         left_at=from_iso(gone) if gone else None,
         quit_scene=number(item, "quit_scene") if "quit_scene" in item else None,
+    )
+
+
+def _group(item: Item) -> GroupFact:
+    seen = text(item, "seen_at")
+    return GroupFact(
+        chat_id=item["chat_id"]["S"],
+        name=item["name"]["S"],
+        member_count=number(item, "member_count"),
+        target_id=item["target_id"]["S"],
+        auto_created=item.get("auto_created", {}).get("BOOL", False),
+        seen_at=from_iso(seen) if seen else None,
+        dismissed=item.get("dismissed", {}).get("BOOL", False),
     )
 
 

@@ -11,7 +11,10 @@ what that write newly recorded, so a reconcile that finds the same member again 
 - ``del_follow_user`` / ``del_external_contact``: ``deleted`` on that day.
 - ``change_external_chat``: members read with ``groupchat/get`` (join time, scene, state):
   ``joined`` for new ones through a siyu join way; ``left`` for those gone, and
-  ``left_within_7d`` on their join day when they stayed less than a week.
+  ``left_within_7d`` on their join day when they stayed less than a week. A group a siyu join
+  way sent customers into is linked to the code (with its size, and whether WeCom made it: not
+  one of the target's chat ids); when a linked group crosses 180 or 200 members either way, or
+  WeCom made a new one, the code is made due for the rotation job, which raises the alerts.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ from siyu.live_codes.model import LiveCode, Welcome, welcome_for
 from siyu.statistics.rules import funnel_dims, funnel_increments, leave_increments
 from siyu.wecom.client import WecomApiError, WecomClient
 from siyu.wecom.events import ChatChange, ContactChange, MalformedEvent, TagChange, event_key, parse_event
-from siyu.wecom.records import STATE_PREFIX, Chat, Follow, Member, WayState
+from siyu.wecom.records import (
+    GROUP_FILLING_AT,
+    JOIN_GROUP_CAP,
+    STATE_PREFIX,
+    Chat,
+    Follow,
+    GroupFact,
+    Member,
+    WayState,
+)
 from siyu.wecom.welcome import contact_tags, welcome_body
 
 logger = logging.getLogger("siyu.wecom")
@@ -65,6 +77,18 @@ class ContactBook(Protocol):
 
     def watched_chats(self) -> list[str]: ...
 
+    def link_group(self, code_id: str, group: GroupFact) -> bool: ...
+
+    def resize_group(
+        self, chat_id: str, name: str, member_count: int, dismissed: bool = False
+    ) -> list[tuple[str, int]]: ...
+
+
+class RotationWake(Protocol):
+    """Make a code due for the rotation job now (``CodesTable.mark_due``)."""
+
+    def mark_due(self, code_id: str, now: datetime) -> None: ...
+
 
 class CodeReader(Protocol):
     def load(self, code_id: str, consistent: bool = False) -> tuple[LiveCode | None, Any]: ...
@@ -82,6 +106,7 @@ class EventsWorker:
     stats: FunnelCounters
     client: Callable[[], WecomClient]
     clock: Callable[[], datetime] = utcnow
+    rotation: RotationWake | None = None  # None: group sizes are kept, the job finds them on its schedule
     _tag_ids: dict[str, str] = field(default_factory=dict)  # corp tag name -> id, read once per container
     _tag_group_id: str | None = None  # the siyu tag group, once it exists
     _media_ids: dict[str, str] = field(default_factory=dict)  # picture URL -> WeCom media id
@@ -238,6 +263,7 @@ class EventsWorker:
             for member in left:
                 self._left(member, at, None)
             self.contacts.save_chat(Chat(event.chat_id, "", "", 0, at, dismissed=True))
+            self._resized(event.chat_id, "", 0, dismissed=True)
             return f"group dismissed, {len(left)} members gone"
         group = self._group(event.chat_id)
         if group is None:
@@ -258,6 +284,39 @@ class EventsWorker:
                 updated_at=at,
             )
         )
+        self._resized(chat_id, str(group.get("name", "")), len(members) if isinstance(members, list) else 0)
+
+    def _resized(self, chat_id: str, name: str, size: int, dismissed: bool = False) -> None:
+        """Keep the group's size on the codes it is linked to; wake the job for those it crossed a line for."""
+        for code_id, before in self.contacts.resize_group(chat_id, name, size, dismissed):
+            if any((before >= line) != (size >= line) for line in (GROUP_FILLING_AT, JOIN_GROUP_CAP)):
+                self._wake(code_id)
+
+    def _link(self, code: LiveCode, way: WayState, chat_id: str, group: dict[str, Any]) -> None:
+        """Link the group to the code's join way (once); a new group WeCom made, or one already
+        filling, wakes the rotation job."""
+        target = code.target(way.target_id)
+        if target is None or not target.wecom_chat_ids:
+            return
+        members = group.get("member_list", [])
+        fact = GroupFact(
+            chat_id=chat_id,
+            name=str(group.get("name", "")),
+            member_count=len(members) if isinstance(members, list) else 0,
+            target_id=target.id,
+            auto_created=chat_id not in target.wecom_chat_ids,
+            seen_at=self.clock(),
+        )
+        if self.contacts.link_group(code.id, fact) and (fact.auto_created or fact.member_count >= GROUP_FILLING_AT):
+            self._wake(code.id)
+
+    def _wake(self, code_id: str) -> None:
+        if self.rotation is None:
+            return
+        try:
+            self.rotation.mark_due(code_id, self.clock())
+        except Exception as error:  # best effort: the job looks at every code within hours anyway
+            logger.warning("could not mark %s due for the rotation job (%s)", code_id, error)
 
     def _group(self, chat_id: str) -> dict[str, Any] | None:
         try:
@@ -270,6 +329,7 @@ class EventsWorker:
 
     def _record_members(self, chat_id: str, group: dict[str, Any]) -> int:
         known = {m.external_user_id for m in self.contacts.members(chat_id)}
+        linked: set[str] = set()
         joined = 0
         for entry in _externals(group):
             user = str(entry["userid"])
@@ -287,11 +347,13 @@ class EventsWorker:
                 channel_id=way.channel_id if way else None,
                 target_id=way.target_id if way else None,
             )
-            if self.contacts.add_member(member) and way is not None:
-                code = self._code(way.code_id)
-                if code is not None:
-                    self._count(code, way, "joined", member.joined_at)
-                    joined += 1
+            code = self._code(way.code_id) if way is not None else None
+            if code is not None and way is not None and code.id not in linked:
+                self._link(code, way, chat_id, group)  # before the member: a retry still links it
+                linked.add(code.id)
+            if self.contacts.add_member(member) and code is not None and way is not None:
+                self._count(code, way, "joined", member.joined_at)
+                joined += 1
         return joined
 
     def _record_leavers(self, chat_id: str, group: dict[str, Any], at: datetime, quit_scene: int | None) -> int:

@@ -95,3 +95,23 @@ class Chat:
     member_count: int
     updated_at: datetime
     dismissed: bool = False
+
+
+# WeCom lets at most 200 people into a customer group by QR (a join way); siyu warns from 180.
+JOIN_GROUP_CAP = 200
+GROUP_FILLING_AT = 180
+
+
+@dataclass(frozen=True)
+class GroupFact:
+    """A customer group a code's join way sent customers into, as the worker last saw it: its size,
+    the target whose state they joined through, and whether WeCom made it (not one of the target's
+    listed chat ids). `seen_at`: when siyu first saw a customer join it through the code."""
+
+    chat_id: str
+    name: str
+    member_count: int
+    target_id: str
+    auto_created: bool
+    seen_at: datetime | None = None
+    dismissed: bool = False
