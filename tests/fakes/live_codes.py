@@ -7,6 +7,7 @@ and per day), and a store can be told to fail like DynamoDB does (a ClientError)
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -183,6 +184,9 @@ class FakeStatsStore:
         return {d: Counter(c) for (c_id, d), c in self.days.items() if c_id == code_id and first_day <= d <= last_day}
 
 
+_MAKER_LOCK = threading.Lock()
+
+
 class WeComRefused(Exception):
     """What the fake WayMaker raises when told to fail (the real one raises its own error)."""
 
@@ -212,15 +216,17 @@ class FakeWayMaker:
         return self._make("join", owner, "gm")
 
     def _make(self, kind: str, owner: WayOwner, path: str) -> MadeWay:
-        self.calls += 1
-        if self.calls in self.fail_on:
-            raise WeComRefused(f"fake WeCom refuses call {self.calls}")
-        config_id = f"cfg{self.calls:04d}{owner.target_id}"
-        url = f"https://work.weixin.qq.com/{path}/{config_id}"
-        self.ways[config_id] = (kind, owner, url)
-        self.made.append((kind, owner))
+        with _MAKER_LOCK:  # ways may be made from several threads at once, as WeCom would take them
+            self.calls += 1
+            number = self.calls
+            if number in self.fail_on:
+                raise WeComRefused(f"fake WeCom refuses call {number}")
+            config_id = f"cfg{number:04d}{owner.target_id}"
+            url = f"https://work.weixin.qq.com/{path}/{config_id}"
+            self.ways[config_id] = (kind, owner, url)
+            self.made.append((kind, owner))
         image = self.serve(url) if self.serve else qr_png(url)
-        return MadeWay(config_id, f"s{self.calls}", url, image)
+        return MadeWay(config_id, f"s{number}", url, image)
 
     def delete_contact_way(self, config_id: str) -> None:
         self._delete("contact", config_id)

@@ -104,6 +104,23 @@ def test_a_way_that_fails_takes_every_way_made_before_it_back(failing_call):
     assert store.codes[code.id].targets == ()
 
 
+@pytest.mark.parametrize("failing_call", [None, 2, 9, 13])
+def test_a_code_with_many_channels_makes_its_ways_in_parallel_all_or_nothing(failing_call):
+    maker = FakeWayMaker(fail_on={failing_call} if failing_call else set())
+    codes, targets, store, maker, code = staff_code(maker)
+    channels = [codes.add_channel(code.id, f"门店{i}") for i in range(12)]
+    if failing_call is None:
+        target = targets.add_wecom_target(code.id, ZHANGSAN, StaffSettings(staff_name="张三"))
+        ways = store.codes[code.id].target(target.id).ways
+        assert [w.channel_id for w in ways] == [None, *(c.id for c in channels)]  # in the code's order
+        assert len(maker.live(code.id)) == 13 and len({w.config_id for w in ways}) == 13
+        return
+    with pytest.raises(WeComRefused):
+        targets.add_wecom_target(code.id, ZHANGSAN, StaffSettings(staff_name="张三"))
+    assert maker.live() == {}  # every way made in any thread was taken back
+    assert store.codes[code.id].targets == ()
+
+
 def test_a_served_qr_that_is_not_the_ways_url_is_refused_and_the_ways_deleted():
     maker = FakeWayMaker(serve=lambda url: qr_png(url + "x"))
     codes, targets, store, maker, code = staff_code(maker)
