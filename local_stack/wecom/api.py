@@ -1,7 +1,8 @@
 """The emulated WeCom's /cgi-bin/ endpoints: their request and answer shapes as WeCom's server API
 pages give them (developer.work.weixin.qq.com/document/path/91039 gettoken, 92228 联系我, 92229
 加入群聊, 92122 / 92120 客户群, 92137 欢迎语, 92117 / 92118 企业标签, 92114 客户详情, 90253 上传临时素材,
-90236 发送应用消息). Every answer is HTTP 200 with errcode and errmsg, errors included.
+90236 发送应用消息, 92135 / 93338 / 97610 / 97611 企业群发 (see groupmsg.py)). Every answer is
+HTTP 200 with errcode and errmsg, errors included.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_stack.wecom import groupmsg
 from local_stack.wecom.errors import (
     ATTACHMENT_TYPE_INVALID,
     CORPID_MISSING,
@@ -18,7 +20,9 @@ from local_stack.wecom.errors import (
     INVALID_CREDENTIAL,
     INVALID_MEDIA_TYPE,
     MEDIA_EMPTY,
+    RECEIVERS_EMPTY,
     SECRET_MISSING,
+    TEXT_CONTENT_EMPTY,
     ApiError,
 )
 from local_stack.wecom.model import TOKEN_SECONDS, Chat, ContactWay, JoinWay, TagGroup, World, parameter_error
@@ -244,9 +248,68 @@ def media_upload(call: Call) -> dict[str, Any]:
 
 
 def message_send(call: Call) -> dict[str, Any]:
-    if not call.body.get("msgtype") or "agentid" not in call.body:
+    """An app message (90236), kept with its msgid for GET /_emulator/messages."""
+    body = call.body
+    kind = body.get("msgtype")
+    if not kind or "agentid" not in body:
         raise parameter_error("msgtype and agentid are needed")
-    return ok(invaliduser="", invalidparty="", invalidtag="", msgid=secrets.token_urlsafe(32))
+    if not any(body.get(name) for name in ("touser", "toparty", "totag")):
+        raise ApiError(RECEIVERS_EMPTY)
+    if not isinstance(body.get(kind), dict):
+        raise parameter_error(f"a {kind} message needs its {kind} object")
+    if kind in ("text", "markdown") and not body[kind].get("content"):
+        raise ApiError(TEXT_CONTENT_EMPTY)
+    msgid = secrets.token_urlsafe(32)
+    call.world.app_messages.append({"corp_id": call.corp_id, "msgid": msgid, "time": int(call.now), "body": body})
+    return ok(invaliduser="", invalidparty="", invalidtag="", msgid=msgid)
+
+
+# 企业群发
+
+
+def add_msg_template(call: Call) -> dict[str, Any]:
+    task = groupmsg.add_msg_template(call.world, call.corp_id, call.body, call.now)
+    return ok(fail_list=task.fail_list, msgid=task.msgid)
+
+
+def get_groupmsg_list_v2(call: Call) -> dict[str, Any]:
+    found, cursor = groupmsg.list_v2(call.world, call.corp_id, call.body)
+    return ok(next_cursor=cursor, group_msg_list=found)
+
+
+def get_groupmsg_task(call: Call) -> dict[str, Any]:
+    task = groupmsg.task_of(call.world, call.corp_id, call.body.get("msgid"))
+    tasks = []
+    for userid, sent_at in task.senders.items():
+        shown: dict[str, Any] = {"userid": userid, "status": task.task_status(userid)}
+        if sent_at:
+            shown["send_time"] = sent_at
+        tasks.append(shown)
+    shown_page, cursor = groupmsg.page(tasks, call.body, 500, 1000)
+    return ok(next_cursor=cursor, task_list=shown_page)
+
+
+def get_groupmsg_send_result(call: Call) -> dict[str, Any]:
+    """A sender's recipients; for a group task only those sent (93338: the owner has not chosen yet)."""
+    task = groupmsg.task_of(call.world, call.corp_id, call.body.get("msgid"))
+    userid = call.body.get("userid")
+    if not isinstance(userid, str) or not userid:
+        raise parameter_error("userid is needed")
+    mine = [r for r in task.recipients if r.userid == userid]
+    if task.chat_type == groupmsg.GROUP:
+        mine = [r for r in mine if r.status != groupmsg.UNSENT]
+    shown_page, cursor = groupmsg.page([r.json() for r in mine], call.body, 500, 1000)
+    return ok(next_cursor=cursor, send_list=shown_page)
+
+
+def remind_groupmsg_send(call: Call) -> dict[str, Any]:
+    groupmsg.remind(call.world, call.corp_id, call.body.get("msgid"), call.now)
+    return ok()
+
+
+def cancel_groupmsg_send(call: Call) -> dict[str, Any]:
+    groupmsg.cancel(call.world, call.corp_id, call.body.get("msgid"))
+    return ok()
 
 
 # 客户联系 permission and the app (what connecting checks)
@@ -254,8 +317,7 @@ def message_send(call: Call) -> dict[str, Any]:
 
 def get_follow_user_list(call: Call) -> dict[str, Any]:
     """Members with 客户联系 enabled: the guides of the corp's contact ways, or one demo member."""
-    users = sorted({u for way in call.world.contact_ways.values() if way.corp_id == call.corp_id for u in way.user})
-    return ok(follow_user=users or ["zhangsan"])
+    return ok(follow_user=call.world.follow_users(call.corp_id))
 
 
 def agent_get(call: Call) -> dict[str, Any]:
@@ -286,6 +348,12 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Call], dict[str, Any]]]] = {
     f"{EXTERNAL}/mark_tag": (POST, mark_tag),
     f"{EXTERNAL}/get": (GET, get_external_contact),
     f"{EXTERNAL}/get_follow_user_list": (GET, get_follow_user_list),
+    f"{EXTERNAL}/add_msg_template": (POST, add_msg_template),
+    f"{EXTERNAL}/get_groupmsg_list_v2": (POST, get_groupmsg_list_v2),
+    f"{EXTERNAL}/get_groupmsg_task": (POST, get_groupmsg_task),
+    f"{EXTERNAL}/get_groupmsg_send_result": (POST, get_groupmsg_send_result),
+    f"{EXTERNAL}/remind_groupmsg_send": (POST, remind_groupmsg_send),
+    f"{EXTERNAL}/cancel_groupmsg_send": (POST, cancel_groupmsg_send),
     "/cgi-bin/agent/get": (GET, agent_get),
     "/cgi-bin/media/upload": (POST, media_upload),
     "/cgi-bin/message/send": (POST, message_send),

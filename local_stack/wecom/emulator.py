@@ -1,6 +1,7 @@
 """The WeCom emulator's HTTP server: WeCom's /cgi-bin/ API (see api.py) and the /_emulator/ control
-routes that play the customers (scan a QR, leave a group, delete a follow), show the calls the
-stack made, expire tokens, inject faults and run WeCom's callback URL verification.
+routes that play the customers (scan a QR, leave a group, delete a follow) and the members (confirm
+a 企业群发 task), show the calls the stack made, the 企业群发 tasks and the app messages sent, expire
+tokens, inject faults and run WeCom's callback URL verification.
 
 It runs on a threaded werkzeug BackgroundServer. One lock guards the state; callbacks are sent over
 HTTP only once it is released (the stack's callback handler may call the emulator back).
@@ -25,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_stack.background import BackgroundServer
-from local_stack.wecom import api, callbacks, customers, errors
+from local_stack.wecom import api, callbacks, customers, errors, groupmsg
 from local_stack.wecom.callbacks import CallbackConfig
 from local_stack.wecom.model import Event, World
 
@@ -36,6 +37,9 @@ CONTROL = Map(
         Rule("/_emulator/scan", endpoint="scan", methods=["POST"]),
         Rule("/_emulator/chats/<chat_id>/leave", endpoint="leave", methods=["POST"]),
         Rule("/_emulator/contacts/<external_userid>/delete", endpoint="delete", methods=["POST"]),
+        Rule("/_emulator/groupmsg", endpoint="groupmsg", methods=["GET"]),
+        Rule("/_emulator/groupmsg/<msgid>/confirm", endpoint="confirm", methods=["POST"]),
+        Rule("/_emulator/messages", endpoint="messages", methods=["GET"]),
         Rule("/_emulator/calls", endpoint="calls", methods=["GET", "DELETE"]),
         Rule("/_emulator/callbacks", endpoint="callbacks", methods=["GET"]),
         Rule("/_emulator/tokens/expire", endpoint="expire", methods=["POST"]),
@@ -242,6 +246,27 @@ class WecomEmulator:
             lambda: customers.delete(self._world, external_userid, userid, by, self._clock())
         )
         return refused or json_response({"callbacks": self._deliver([event])})
+
+    def _control_groupmsg(self, request: Request) -> Response:
+        with self._lock:
+            return json_response([task.json() for task in self._world.group_msgs.values()])
+
+    def _control_confirm(self, request: Request, msgid: str) -> Response:
+        """The sender confirms the task in their WeCom client: it is sent to their recipients."""
+        sender = str(self._json(request).get("sender", ""))
+        with self._lock:
+            try:
+                sent = groupmsg.confirm(self._world, msgid, sender, self._clock())
+            except LookupError as error:
+                return json_response({"message": str(error.args[0])}, 404)
+            except groupmsg.Refused as error:
+                return json_response({"message": str(error)}, 409)
+            results = [{k: v for k, v in r.json().items() if k != "userid"} for r in sent]
+        return json_response({"msgid": msgid, "sender": sender, "results": results})
+
+    def _control_messages(self, request: Request) -> Response:
+        with self._lock:
+            return json_response(list(self._world.app_messages))
 
     def _control_calls(self, request: Request) -> Response:
         with self._lock:

@@ -178,6 +178,13 @@ class World:
         self.contacts: dict[tuple[str, str], Contact] = {}
         self.tag_groups: dict[str, dict[str, TagGroup]] = {}  # corp id -> group id -> group
         self.welcome_codes: dict[str, WelcomeCode] = {}
+        self.group_msgs: dict[str, Any] = {}  # msgid -> groupmsg.GroupMsg (企业群发 tasks)
+        self.app_messages: list[dict[str, Any]] = []  # message/send bodies, as sent
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A state file written before a field existed loads with that field empty."""
+        self.__init__()  # type: ignore[misc]
+        self.__dict__.update(state)
 
     # tokens
 
@@ -288,16 +295,30 @@ class World:
 
     # customer groups
 
-    def chat(self, corp_id: str, chat_id: str, now: float) -> Chat:
-        """The group of that id: an unknown one springs into being, its owner its one member."""
+    def chat(self, corp_id: str, chat_id: str, now: float, owner: str = "owner") -> Chat:
+        """The group of that id: an unknown one springs into being, `owner` its owner and one member."""
         key = (corp_id, chat_id)
         if key not in self.chats:
-            owner = Member("owner", 1, int(now), 1, name="owner")
-            self.chats[key] = Chat(corp_id, chat_id, chat_id, "owner", int(now), {"owner": owner})
+            member = Member(owner, 1, int(now), 1, name=owner)
+            self.chats[key] = Chat(corp_id, chat_id, chat_id, owner, int(now), {owner: member})
         return self.chats[key]
 
     def chats_with(self, chat_id: str) -> list[Chat]:
         return [chat for (_, known), chat in self.chats.items() if known == chat_id]
+
+    # members
+
+    def follow_users(self, corp_id: str) -> list[str]:
+        """Members with 客户联系 enabled: the guides of the corp's contact ways, or one demo member."""
+        users = {u for way in self.contact_ways.values() if way.corp_id == corp_id for u in way.user}
+        return sorted(users) or ["zhangsan"]
+
+    def members(self, corp_id: str) -> set[str]:
+        """Every member the emulated corp knows: guides, followers of its customers, owners of its groups."""
+        known = set(self.follow_users(corp_id))
+        known |= {c.owner for (corp, _), c in self.chats.items() if corp == corp_id}
+        known |= {u for (corp, _), c in self.contacts.items() if corp == corp_id for u in c.follows}
+        return known
 
     # external contacts
 
