@@ -37,7 +37,7 @@ def _callback_url() -> str:
 def connect(body: Annotated[WecomConnect, Body()]) -> WecomConnectionView:
     """A secret WeCom refuses gets 422 and nothing is stored. The answer lists what else works:
     `contacts` needs the app to have 客户联系 permission (客户与上下游 → 客户联系 → API → 可调用接口的应用)."""
-    wecom_connections().connect(body.corp_id, body.agent_id, body.credentials())
+    wecom_connections().connect(body.corp_id, body.agent(), body.credentials())
     return connection_view(wecom_connections().current(), _callback_url())
 
 

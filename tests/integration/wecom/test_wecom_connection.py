@@ -155,10 +155,19 @@ def test_a_secret_wecom_refuses_is_422_and_nothing_is_stored(admin):
     assert view["callback_url"].endswith("/wecom/callback")
 
 
+def test_agent_id_may_be_a_json_number_or_digits(admin):
+    status, body = admin("PUT", "/admin/wecom", {**GOOD, "agent_id": int(AGENT)})
+    admin("DELETE", "/admin/wecom")  # the tests below start from no connection
+    assert status == 200 and body["agent_id"] == str(AGENT), body
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"agent_id": "abc"}, "agent_id"),
+        ({"agent_id": -1}, "agent_id"),
+        ({"agent_id": True}, "agent_id"),
+        ({"agent_id": 1.5}, "agent_id"),
         ({"encoding_aes_key": AES_KEY[:42]}, "encoding_aes_key"),
         ({"token": "tok-en!"}, "token"),
         ({"corp_id": "ww corp"}, "corp_id"),

@@ -6,24 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field, Strict
 
 from siyu.api.types import _Input, view_of
 from siyu.wecom.connection import OK, mask
 from siyu.wecom.records import Connection, Credentials, Follow, Member
 
 
-def _digits(value: object) -> object:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
 class WecomConnect(_Input):
     """A self-built app (自建应用) of the corp, with its callback settings (接收消息 → API接收)."""
 
     corp_id: str = Field(pattern=r"^[A-Za-z0-9]{4,64}$", description="我的企业 → 企业信息 → 企业ID.")
-    agent_id: Annotated[str, BeforeValidator(_digits)] = Field(
-        pattern=r"^[0-9]{1,12}$", description="The app's AgentId (a number, as text or JSON number)."
-    )
+    agent_id: (
+        Annotated[str, Field(pattern=r"^[0-9]{1,12}$")] | Annotated[int, Strict(), Field(ge=0, le=999_999_999_999)]
+    ) = Field(description="The app's AgentId: a number, as a JSON number or as text of digits.")
     secret: str = Field(
         pattern=r"^[\x21-\x7e]{8,128}$", description="The app's Secret. Stored in the secret store, never returned."
     )
@@ -31,6 +27,9 @@ class WecomConnect(_Input):
     encoding_aes_key: str = Field(
         pattern=r"^[A-Za-z0-9+/]{43}$", description="The callback EncodingAESKey: 43 characters (API接收)."
     )
+
+    def agent(self) -> str:
+        return str(self.agent_id)
 
     def credentials(self) -> Credentials:
         return Credentials(secret=self.secret, token=self.token, encoding_aes_key=self.encoding_aes_key)
