@@ -125,11 +125,14 @@ def seed_staff_and_grouped_demos(api_url: str, token: str) -> dict[str, dict]:
     if status != 201:
         raise RuntimeError(f"could not create the demo staff code: {status} {staff}")
     office_hours = [{"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}]
-    _upload(api_url, token, staff["id"], demo_staff_url(), "小王", staff_name="小王", daily_cap=20)
-    _upload(api_url, token, staff["id"], demo_staff_url(), "小李", staff_name="小李", working_hours=office_hours)
-    _upload(api_url, token, staff["id"], demo_staff_url(), "客服", staff_name="值班客服", backup=True)
     for name in ("包裹卡", "门店12号立牌"):
-        call(api_url, token, "POST", f"/admin/codes/{staff['id']}/channels", {"name": name})
+        call(api_url, token, "POST", f"/admin/codes/{staff['id']}/channels", {"name": name, "tags": [name]})
+    # The guides are WeCom members on contact ways (联系我: the demo corp is connected first); the
+    # backup is an uploaded personal-WeChat QR, for when both are capped or off duty.
+    connect_demo_corp(api_url, token)
+    _wecom_guide(api_url, token, staff["id"], wecom_user="xiaowang", staff_name="小王", daily_cap=20)
+    _wecom_guide(api_url, token, staff["id"], wecom_user="xiaoli", staff_name="小李", working_hours=office_hours)
+    _upload(api_url, token, staff["id"], demo_staff_url(), "客服", staff_name="值班客服", backup=True)
     status, grouped = call(
         api_url,
         token,
@@ -189,15 +192,27 @@ DEMO_CORP = {
 DEMO_CHATS = ["wrDemoGroupAAAAAAAAAAAAAAAAAAAAA", "wrDemoGroupBBBBBBBBBBBBBBBBBBBBBB"]
 
 
-def seed_wecom_demo(api_url: str, token: str, staff: dict, group: dict) -> dict[str, str]:
-    """WeCom behind the demo codes (each step only if it is not there yet): the demo corp connected
-    (unless another corp is), a guide on a contact way (联系我) beside the staff code's screenshots
-    with a welcome message and tags, and two customer groups on a join way (加入群聊) after the group
-    code's screenshots. Returns the QR contents a simulated customer scans."""
+def connect_demo_corp(api_url: str, token: str) -> None:
+    """Connect the demo corp on the WeCom emulator, unless a corp is connected already."""
     if not call(api_url, token, "GET", "/admin/wecom")[1].get("connected"):
         status, answer = call(api_url, token, "PUT", "/admin/wecom", DEMO_CORP)
         if status != 200:
             raise RuntimeError(f"could not connect the demo WeCom corp: {status} {answer}")
+
+
+def _wecom_guide(api_url: str, token: str, code_id: str, **fields) -> dict:
+    status, answer = call(api_url, token, "POST", f"/admin/codes/{code_id}/targets", fields)
+    if status != 201:
+        raise RuntimeError(f"could not put demo guide {fields.get('staff_name')} on a contact way: {status} {answer}")
+    return answer
+
+
+def seed_wecom_demo(api_url: str, token: str, staff: dict, group: dict) -> dict[str, str]:
+    """WeCom behind the demo codes (each step only if it is not there yet): the demo corp connected
+    (unless another corp is), the staff code's welcome message and tags (its guides are on contact
+    ways), and two customer groups on a join way (加入群聊) after the group code's screenshots.
+    Returns the QR contents a simulated customer scans."""
+    connect_demo_corp(api_url, token)
     if not staff.get("welcome"):
         call(
             api_url,
