@@ -160,7 +160,9 @@ def seed_staff_and_grouped_demos(api_url: str, token: str) -> dict[str, dict]:
 
 
 def seed_campaign_demo(api_url: str, token: str, code_id: str) -> dict:
-    """A fission campaign on the demo group code: 2 friends unlock a sample, 5 a full size."""
+    """A fission campaign on the demo group code: 2 friends unlock a sample, 5 a full size. Invites
+    are proven by WeCom adds: each participant's poster carries their own contact way for the demo
+    corp's member zhangsan (so the demo corp must be connected first: seed_wecom_demo)."""
     status, campaign = call(
         api_url,
         token,
@@ -174,6 +176,7 @@ def seed_campaign_demo(api_url: str, token: str, code_id: str) -> dict:
                 {"invites": 2, "reward": "新人小样一份", "stock": 100},
                 {"invites": 5, "reward": "¥79 正装兑换券", "stock": 20},
             ],
+            "wecom": {"users": ["zhangsan"]},
         },
     )
     if status != 201:

@@ -79,14 +79,14 @@ class LocalStack:
             "wecom_emulator_url": self.wecom.base_url,
         }
         if self.demo:
-            codes = self._demo_codes(token)
+            codes = self._demo_codes(token)  # WeCom is connected in there, before the (WeCom) campaign
             self.info.update(
                 demo_code_id=codes["group"]["id"],
                 scan_url=codes["group"]["scan_url"],
                 staff_scan_url=codes["staff"]["scan_url"],
                 grouped_scan_url=codes["grouped"]["scan_url"],
                 campaign_url=codes["campaign"]["join_url"],
-                wecom_demo=seed_wecom_demo(self.api.url, token, codes["staff"], codes["group"]),
+                wecom_demo=codes["wecom_demo"],
             )
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
@@ -119,7 +119,7 @@ class LocalStack:
         for queue, attributes in self.template.queues().items():
             sqs.create_queue(QueueName=queue, Attributes=attributes)
 
-    def _demo_codes(self, token: str) -> dict[str, dict]:
+    def _demo_codes(self, token: str) -> dict:
         """The demo codes: made on the first start, found again on the next ones."""
         remembered = self.data_dir / "demo.json"
         ids = json.loads(remembered.read_text()) if remembered.exists() else {}
@@ -133,6 +133,8 @@ class LocalStack:
             codes["group"] = seed_demo(self.api.url, token)
         if "staff" not in codes or "grouped" not in codes:
             codes.update(seed_staff_and_grouped_demos(self.api.url, token))
+        # The demo corp and its ways: connected before the campaign, whose invites WeCom adds prove.
+        wecom_demo = seed_wecom_demo(self.api.url, token, codes["staff"], codes["group"])
         if "campaign_id" in ids:
             status, campaign = call(self.api.url, token, "GET", f"/admin/campaigns/{ids['campaign_id']}")
             if status == 200:
@@ -146,7 +148,7 @@ class LocalStack:
             "campaign_id": codes["campaign"]["id"],
         }
         _write_json(remembered, ids)
-        return codes
+        return {**codes, "wecom_demo": wecom_demo}
 
     def _wecom_callback_config(self, corp_id: str) -> CallbackConfig | None:
         """What the operator would have typed into WeCom's admin console (接收消息 → API接收) for

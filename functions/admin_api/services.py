@@ -71,7 +71,14 @@ def sop_admin() -> SopAdmin:
 def campaign_admin() -> CampaignAdmin:
     table, bucket = CampaignsTable.from_environment(), UploadsBucket.from_environment()
     service = CampaignService.from_environment()
-    return CampaignAdmin(table, CodesTable.from_environment(), bucket, service, PosterRenderer(table, bucket))
+    return CampaignAdmin(
+        table,
+        CodesTable.from_environment(),
+        bucket,
+        service,
+        PosterRenderer(table, bucket),
+        wecom_connected=lambda: wecom_connections().current() is not None,
+    )
 
 
 @functools.cache

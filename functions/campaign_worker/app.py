@@ -1,6 +1,8 @@
-"""Campaign worker: referral scans handed over by the scan function (SQS) become invites or
-recorded refusals; every minute (EventBridge) invites past their stay time are credited and
-reward notifications that are due are sent or retried. A message whose processing fails
+"""Campaign worker: referral scans handed over by the scan function, and WeCom adds and deletes
+through participants' own contact ways handed over by the WeCom worker (SQS), become invites,
+revocations or recorded refusals; every minute (EventBridge) invites past their stay time are
+credited, reward notifications that are due are sent or retried, and the contact ways of ended
+WeCom campaigns are deleted (a bounded number per run). A message whose processing fails
 (storage trouble) is reported back alone and comes again: the invite's conditional writes make
 a second pass harmless."""
 
@@ -9,27 +11,47 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from siyu.campaigns.referral_ways import ParticipantWays
+from siyu.campaigns.referrals import wecom_add_of
+from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.rules import ReferralVisit
-from siyu.campaigns.service import CampaignService
+from siyu.campaigns.service import CampaignService, way_limit_from_environment
 from siyu.core.clock import from_iso
+from siyu.wecom.connection import WecomConnections
+from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.repository import WecomTable
+from siyu.wecom.ways import ReferralWays
 
 logger = Logger(service="campaign_worker")
 processor = BatchProcessor(event_type=EventType.SQS)
 service = CampaignService.from_environment()
+wecom_table = WecomTable.from_environment()
+connections = WecomConnections(wecom_table, CredentialsStore.from_environment())
+participant_ways = ParticipantWays(
+    CampaignsTable.from_environment(), ReferralWays(connections, wecom_table), way_limit_from_environment()
+)
 
 
-def handle_referral(record) -> str:
+def handle_message(record) -> str:
     message = json.loads(record.body)
-    visit = ReferralVisit(
-        message["campaign_id"],
-        message["referrer_id"],
-        message["visitor_id"],
-        bool(message["first_visit"]),
-        message.get("address_hash", ""),
-        from_iso(message["at"]),
-    )
-    outcome = service.register_referral(visit)
-    logger.info("referral", extra={"campaign_id": visit.campaign_id, "referrer": visit.referrer_id, "outcome": outcome})
+    kind = message.get("kind", "referral")
+    if kind == "wecom_add":
+        outcome = service.register_wecom_add(wecom_add_of(message))
+    elif kind == "wecom_delete":
+        outcome = service.wecom_left(
+            message["campaign_id"], message["participant_id"], message["external_userid"], from_iso(message["at"])
+        )
+    else:
+        visit = ReferralVisit(
+            message["campaign_id"],
+            message["referrer_id"],
+            message["visitor_id"],
+            bool(message["first_visit"]),
+            message.get("address_hash", ""),
+            from_iso(message["at"]),
+        )
+        outcome = service.register_referral(visit)
+    logger.info(kind, extra={"campaign_id": message.get("campaign_id"), "outcome": outcome})
     return outcome
 
 
@@ -37,8 +59,9 @@ def handle_referral(record) -> str:
 def lambda_handler(event, context):
     if "Records" in event:
         return process_partial_response(
-            event=event, record_handler=handle_referral, processor=processor, context=context
+            event=event, record_handler=handle_message, processor=processor, context=context
         )
     outcomes = service.credit_due()  # the schedule
-    logger.info("scheduled run", extra={"outcomes": outcomes})
-    return {"outcomes": outcomes}
+    ways = participant_ways.delete_ended() if connections.current() is not None else None
+    logger.info("scheduled run", extra={"outcomes": outcomes, "ways": ways})
+    return {"outcomes": outcomes, "ways": ways}

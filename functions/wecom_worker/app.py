@@ -7,12 +7,14 @@ every known customer group is read again to make up for callbacks WeCom never de
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from siyu.campaigns.referrals import ReferralQueue
 from siyu.live_codes.repository import CodesTable
 from siyu.statistics.repository import StatsTable
 from siyu.wecom.connection import WecomConnections
 from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
 from siyu.wecom.events_worker import EventsWorker
+from siyu.wecom.referral_events import ReferralEvents
 from siyu.wecom.repository import WecomTable
 
 logger = Logger(service="wecom_worker")
@@ -20,13 +22,16 @@ processor = BatchProcessor(event_type=EventType.SQS)
 table = WecomTable.from_environment()
 connections = WecomConnections(table, CredentialsStore.from_environment())
 codes = CodesTable.from_environment()
+contacts = ContactsTable.from_environment()
 worker = EventsWorker(
     ledger=table,
-    contacts=ContactsTable.from_environment(),
+    contacts=contacts,
     codes=codes,
     stats=StatsTable.from_environment(),
     client=connections.client,
     rotation=codes,  # a join-way group filling up (or made by WeCom) wakes the rotation job
+    # adds and deletes through campaign participants' contact ways go to the campaign worker
+    referrals=ReferralEvents(table, contacts, ReferralQueue.from_environment(), connections.client),
 )
 
 

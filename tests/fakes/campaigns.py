@@ -45,6 +45,7 @@ class FakeCampaignStore:
         self.refusals_: list[tuple[str, Refusal]] = []
         self.counters: dict[str, int] = {}
         self.credit_writes = 0  # successful credit transactions (a test counts exactly-once by it)
+        self.live: dict[str, int] = {}  # campaign -> live referral ways
 
     # -- campaigns -------------------------------------------------------------------
 
@@ -121,6 +122,44 @@ class FakeCampaignStore:
         with self.lock:
             pkey = (participant.campaign_id, participant.id)
             self.participants_[pkey] = replace(self.participants_[pkey], poster_key=key, poster_version=version)
+
+    # -- WeCom campaigns' contact ways ------------------------------------------------
+
+    def reserve_way(self, campaign_id: str, limit: int) -> bool:
+        with self.lock:
+            if self.ways_in_use() >= limit:
+                return False
+            self.live[campaign_id] = self.live.get(campaign_id, 0) + 1
+            return True
+
+    def release_way(self, campaign_id: str) -> None:
+        with self.lock:
+            self.live[campaign_id] = self.live.get(campaign_id, 0) - 1
+
+    def ways_in_use(self) -> int:
+        return sum(self.live.values())
+
+    def live_ways(self, campaign_id: str) -> int:
+        return self.live.get(campaign_id, 0)
+
+    def save_way(self, participant: Participant, config_id: str, url: str, state: str) -> bool:
+        with self.lock:
+            key = (participant.campaign_id, participant.id)
+            if self.participants_[key].way_url:
+                return False
+            self.participants_[key] = replace(
+                self.participants_[key], way_config_id=config_id, way_url=url, way_state=state
+            )
+            return True
+
+    def drop_way(self, participant: Participant) -> bool:
+        with self.lock:
+            key = (participant.campaign_id, participant.id)
+            current = self.participants_[key]
+            if not current.way_config_id or current.way_config_id != participant.way_config_id:
+                return False
+            self.participants_[key] = replace(current, way_config_id=None)
+            return True
 
     # -- invites ---------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from siyu.wecom.records import Chat, Connection, Credentials, Follow, GroupFact, Member, WayState
+from siyu.wecom.records import Chat, Connection, Credentials, Follow, GroupFact, Member, ReferralState, WayState
 
 
 class FakeWecomTable:
@@ -20,6 +20,7 @@ class FakeWecomTable:
         self.seen: set[str] = set()
         self.events: dict[str, tuple[str, datetime | None]] = {}
         self.states: dict[str, WayState] = {}
+        self.referral_states: dict[str, ReferralState] = {}
 
     def connection(self) -> Connection | None:
         return self.connection_record
@@ -88,6 +89,12 @@ class FakeWecomTable:
 
     def state(self, state: str) -> WayState | None:
         return self.states.get(state)
+
+    def remember_referral_state(self, referral: ReferralState) -> None:
+        self.referral_states[referral.state] = referral
+
+    def referral_state(self, state: str) -> ReferralState | None:
+        return self.referral_states.get(state)
 
 
 class FakeSecrets:

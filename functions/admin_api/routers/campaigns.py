@@ -24,7 +24,7 @@ from siyu.campaigns.api import (
     campaign_view,
     participant_view,
 )
-from siyu.campaigns.service import referral_url
+from siyu.campaigns.service import poster_url
 from siyu.core.clock import utcnow
 
 router = Router()
@@ -35,11 +35,12 @@ def view(campaign_id: str, campaign=None) -> CampaignView:
     admin = campaign_admin()
     campaign = campaign or admin.get(campaign_id)
     join_url = f"{public_base(router.current_event)}/c/{campaign.id}"
-    return campaign_view(campaign, admin.stock(campaign.id), join_url, utcnow())
+    live = admin.live_ways(campaign.id) if campaign.wecom_users else 0
+    return campaign_view(campaign, admin.stock(campaign.id), join_url, utcnow(), live)
 
 
 def _participant(campaign_id: str, participant) -> ParticipantView:
-    return participant_view(participant, referral_url(campaign_admin().get(campaign_id), participant.id))
+    return participant_view(participant, poster_url(campaign_admin().get(campaign_id), participant))
 
 
 @router.post(
@@ -47,7 +48,8 @@ def _participant(campaign_id: str, participant) -> ParticipantView:
     status_code=201,
     tags=["campaigns"],
     summary="Create a fission campaign",
-    description="Not idempotent: every call creates a new campaign (201 each time).",
+    description="Not idempotent: every call creates a new campaign (201 each time). With `wecom.users`, invites are "
+    "proven by WeCom adds through each participant's own contact way (409 if WeCom is not connected).",
 )
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> CampaignView:
     campaign = campaign_admin().create(body, public_base(router.current_event))

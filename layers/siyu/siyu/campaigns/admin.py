@@ -38,6 +38,7 @@ class CampaignAdmin:
     service: CampaignService
     renderer: PosterRenderer
     clock: Callable[[], datetime] = utcnow
+    wecom_connected: Callable[[], bool] = lambda: False  # WeCom campaigns need a connected corp
 
     # -- campaigns ---------------------------------------------------------------------
 
@@ -51,6 +52,8 @@ class CampaignAdmin:
             tiers = numbered_tiers([(t.invites, t.reward, t.stock) for t in body.tiers])
         except ValueError as error:
             raise InvalidInput(str(error)) from None
+        if body.wecom is not None and not self.wecom_connected():
+            raise Conflict("wecom: WeCom is not connected: connect it with PUT /admin/wecom first")
         campaign = Campaign(
             id=new_id(ID_LENGTH),
             name=body.name,
@@ -64,6 +67,7 @@ class CampaignAdmin:
             reward_webhook_url=body.reward_webhook.url if body.reward_webhook else None,
             reward_webhook_secret=body.reward_webhook.secret if body.reward_webhook else None,
             scan_base_url=scan_base_url.rstrip("/"),
+            wecom_users=tuple(body.wecom.users) if body.wecom else (),
         )
         self.table.create_campaign(campaign)
         return campaign
@@ -73,6 +77,9 @@ class CampaignAdmin:
 
     def stock(self, campaign_id: str) -> dict[int, tuple[int, int]]:
         return self.table.stock(campaign_id)
+
+    def live_ways(self, campaign_id: str) -> int:
+        return self.table.live_ways(campaign_id)
 
     def list(self, limit: int, cursor: str | None) -> tuple[list[Campaign], str | None]:
         return self.table.list_campaigns(limit, cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -76,6 +76,24 @@ class WebhookIn(_Input):
     secret: str = Field(min_length=16, max_length=200, description="Key of the X-Siyu-Signature HMAC.")
 
 
+WeComUserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$", description="A WeCom userid, e.g. zhangsan.")]
+
+
+class WecomIn(_Input):
+    users: list[WeComUserId] = Field(
+        min_length=1,
+        max_length=100,
+        description="WeCom members who receive the campaign's new contacts. Each participant's poster gets their own "
+        "contact way (联系我) for these members; an invite counts when a customer new to the brand adds one.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> WecomIn:
+        if len(set(self.users)) != len(self.users):
+            raise ValueError("users lists a member twice; list each WeCom userid once")
+        return self
+
+
 class CampaignCreate(_Input):
     name: Text
     code_id: str = Field(min_length=1, max_length=40, description="The live code new people land on.")
@@ -85,6 +103,12 @@ class CampaignCreate(_Input):
     rules: RulesIn = RulesIn()
     poster: PosterIn = PosterIn()
     reward_webhook: WebhookIn | None = None
+    wecom: WecomIn | None = Field(
+        None,
+        description="Prove invites by WeCom adds (strong: one invite per customer, new to the brand, revoked if "
+        "they leave before stay_minutes). Without it, invites are proven by the visitor cookie (weak: one "
+        "device can pose as many friends).",
+    )
 
 
 class StockIn(_Input):
@@ -133,6 +157,14 @@ class CampaignView(BaseModel):
     reward_webhook_url: str | None
     join_url: str
     created_at: datetime
+    proof: Literal["wecom_add", "cookie"] = Field(
+        description="What proves an invite: a WeCom add through the participant's own contact way, or the visitor "
+        "cookie of a scan (the weaker proof, for brands without WeCom)."
+    )
+    wecom_users: list[str] = Field(description="WeCom members who receive the new contacts (wecom_add campaigns).")
+    live_ways: int = Field(
+        description="Participants' contact ways live in WeCom (they count against the corp's quota)."
+    )
 
 
 class CampaignList(BaseModel):
@@ -150,7 +182,8 @@ class ParticipantView(BaseModel):
     blocked: bool
     blocked_reason: str | None
     poster_ready: bool
-    referral_url: str
+    referral_url: str | None = Field(description="What the poster's QR encodes (None until a WeCom way is made).")
+    way_config_id: str | None = Field(None, description="The participant's own WeCom contact way, while it is live.")
 
 
 class ParticipantList(BaseModel):
@@ -168,7 +201,9 @@ class RenderRequested(BaseModel):
     already_current: int
 
 
-def campaign_view(campaign: Campaign, stock: dict[int, tuple[int, int]], join_url: str, now: datetime) -> CampaignView:
+def campaign_view(
+    campaign: Campaign, stock: dict[int, tuple[int, int]], join_url: str, now: datetime, live_ways: int = 0
+) -> CampaignView:
     status = "scheduled" if now < campaign.starts_at else ("running" if campaign.running(now) else "ended")
     tiers = []
     for tier in campaign.tiers:
@@ -182,8 +217,11 @@ def campaign_view(campaign: Campaign, stock: dict[int, tuple[int, int]], join_ur
         rules=vars(campaign.rules),
         has_background=bool(campaign.background_key),
         join_url=join_url,
+        proof=campaign.proof,
+        wecom_users=list(campaign.wecom_users),
+        live_ways=live_ways,
     )
 
 
-def participant_view(participant: Participant, referral_url: str) -> ParticipantView:
+def participant_view(participant: Participant, referral_url: str | None) -> ParticipantView:
     return view_of(ParticipantView, participant, poster_ready=bool(participant.poster_key), referral_url=referral_url)

@@ -13,3 +13,7 @@ class CampaignNotRunning(Conflict):
 
 class JoinLimitReached(TooManyRequests):
     """Too many joins from one network this hour."""
+
+
+class WayQuotaReached(TooManyRequests):
+    """A WeCom campaign cannot take more participants: siyu's share of the corp's contact ways is used."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
+from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached, WayQuotaReached
 from siyu.campaigns.records import Progress
 from siyu.campaigns.rules import MAX_NICKNAME_CHARS, Campaign
 from siyu.core.errors import SiyuError, TooLarge
@@ -18,6 +18,7 @@ CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form
 CUSTOMER_COPY: dict[type[SiyuError], str] = {
     CampaignNotRunning: "活动未开始或已结束",
     JoinLimitReached: "参与人数过多，请稍后再试",
+    WayQuotaReached: "活动太火爆，名额已满，请稍后再试",
     TooLarge: "照片太大了，请选择 4 MB 以内的照片。",
 }
 

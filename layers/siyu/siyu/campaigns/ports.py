@@ -93,6 +93,35 @@ class CampaignStore(Protocol):
         """Count one more unless `limit` was reached this hour (then False, nothing counted)."""
         ...
 
+    # WeCom campaigns: participants' contact ways and their counts
+    def reserve_way(self, campaign_id: str, limit: int) -> bool:
+        """Count one more live way (campaign and total); False once the total reached `limit`."""
+        ...
+
+    def release_way(self, campaign_id: str) -> None: ...
+    def ways_in_use(self) -> int: ...
+    def live_ways(self, campaign_id: str) -> int: ...
+    def save_way(self, participant: Participant, config_id: str, url: str, state: str) -> bool:
+        """False if the participant has a way already (nothing written)."""
+        ...
+
+    def drop_way(self, participant: Participant) -> bool: ...
+
+
+@dataclass(frozen=True)
+class MadeReferralWay:
+    config_id: str
+    qr_url: str  # the content of WeCom's QR image: what the poster's QR encodes
+    state: str
+
+
+class ReferralWays(Protocol):
+    """A participant's own WeCom contact way (made in siyu.wecom; wired by the poster function and
+    the campaign worker). `make` also remembers its state, so the add callback finds the participant."""
+
+    def make(self, campaign_id: str, participant_id: str, users: tuple[str, ...]) -> MadeReferralWay: ...
+    def delete(self, config_id: str) -> None: ...
+
 
 class PosterRequests(Protocol):
     def request(self, jobs: list[PosterJob]) -> int: ...

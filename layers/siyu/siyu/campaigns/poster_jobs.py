@@ -12,9 +12,10 @@ from PIL import Image
 from siyu.campaigns import posters
 from siyu.campaigns.ports import CampaignStore, Files
 from siyu.campaigns.records import PosterJob
+from siyu.campaigns.referral_ways import ParticipantWays
 from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.rules import Campaign, Participant
-from siyu.campaigns.service import referral_url
+from siyu.campaigns.service import poster_url, referral_url
 from siyu.storage.uploads_bucket import UploadsBucket
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ BACKGROUND_CACHE = 8
 class PosterRenderer:
     table: CampaignStore
     bucket: Files
+    ways: ParticipantWays | None = None  # WeCom campaigns' contact ways (None: WeCom not wired here)
     _backgrounds: dict[tuple[str, str | None, str], Image.Image] = field(default_factory=dict)
 
     @classmethod
@@ -40,6 +42,12 @@ class PosterRenderer:
             return "gone"
         if participant.poster_key and participant.poster_version == campaign.poster_version:
             return "current"
+        if campaign.wecom_users:  # the poster's QR is the participant's own contact way
+            if self.ways is None:
+                return "no_wecom"
+            participant = self.ways.ensure(campaign, participant)
+            if not participant.way_url:
+                return "no_way"  # the campaign ended before the way was made
         jpeg = self.poster_jpeg(campaign, participant)
         key = f"campaigns/{campaign.id}/posters/{participant.id}-v{campaign.poster_version}.jpg"
         self.bucket.put(key, jpeg, "image/jpeg")
@@ -50,9 +58,8 @@ class PosterRenderer:
         avatar = self._avatar(participant)
         layout = posters.layout_from(campaign.poster)
         background = self._background(campaign, layout)
-        return posters.render_poster(
-            layout, background, participant.nickname, referral_url(campaign, participant.id), avatar
-        ).jpeg
+        qr = poster_url(campaign, participant) or referral_url(campaign, participant.id)  # the latter: previews
+        return posters.render_poster(layout, background, participant.nickname, qr, avatar).jpeg
 
     def preview(self, campaign: Campaign) -> bytes:
         """A sample poster for the operator (sample nickname, no avatar)."""

@@ -118,7 +118,7 @@ class Progress:
     rank: int | None
     blocked: bool
     poster_ready: bool
-    referral_url: str
+    referral_url: str | None  # the poster QR's content (None while a WeCom campaign's way is being made)
     leaderboard: tuple[LeaderboardEntry, ...]
 
     def to_json(self) -> dict[str, Any]:

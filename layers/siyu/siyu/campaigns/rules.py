@@ -32,6 +32,15 @@ ALREADY_INVITED = "already_invited"
 REFERRER_RATE = "referrer_rate_limited"
 ADDRESS_RATE = "address_rate_limited"
 ALREADY_PARTICIPANT = "invitee_already_participant"
+WECOM_ADD_REQUIRED = "wecom_add_required"  # a cookie scan of a campaign whose proof is the WeCom add
+LEFT_BEFORE_STAY = "left_before_stay"  # the invitee deleted the guide before the stay time
+
+# What proves an invite: the WeCom add (contact way per participant) or, without WeCom, the cookie.
+PROOF_WECOM, PROOF_COOKIE = "wecom_add", "cookie"
+WECOM_INVITEE_PREFIX = "wx-"  # an invitee proven by a WeCom add is keyed by their external_userid
+# WeCom lets a corp make at most 500,000 contact ways through the API (add_contact_way, 注意:
+# "每个企业可通过API最多配置50万个「联系我」"); siyu's referral ways may take a configured share.
+CONTACT_WAY_QUOTA = 500_000
 
 PENDING, CREDITED, REVOKED = "pending", "credited", "revoked"
 ZWJ, VS16 = "\u200d", "\ufe0f"  # zero-width joiner and emoji presentation selector: parts of an emoji
@@ -71,7 +80,12 @@ class Campaign:
     reward_webhook_url: str | None = None
     reward_webhook_secret: str | None = None
     scan_base_url: str = ""  # where the code's scan URL lives (custom domain or the API's)
+    wecom_users: tuple[str, ...] = ()  # WeCom members who receive the new contacts (empty: cookie proof)
     version: int = 1
+
+    @property
+    def proof(self) -> str:
+        return PROOF_WECOM if self.wecom_users else PROOF_COOKIE
 
     def running(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
@@ -95,6 +109,10 @@ class Participant:
     poster_key: str | None = None
     poster_version: int = 0
     rank_key: str = ""  # the leaderboard key as stored (see rank_key())
+    way_config_id: str | None = None  # WeCom campaigns: the participant's own contact way
+    way_url: str | None = None  # its QR content (what the poster's QR encodes)
+    way_state: str | None = None
+    external_user_id: str | None = None  # the participant's own WeCom external_userid, once known
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,23 @@ class ReferralVisit:
     first_visit: bool  # the scan minted the visitor id: no earlier visit to any of the brand's codes
     address_hash: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class WecomAdd:
+    """A customer added a guide through a participant's contact way, as the WeCom worker saw it."""
+
+    campaign_id: str
+    referrer_id: str
+    external_user_id: str
+    user_id: str
+    at: datetime
+    new_to_brand: bool  # no earlier follow of any guide (WeCom's follow list, siyu's records)
+
+
+def wecom_invitee(external_user_id: str) -> str:
+    """The invite key of a customer proven by a WeCom add (one invite per customer per campaign)."""
+    return WECOM_INVITEE_PREFIX + external_user_id
 
 
 def numbered_tiers(tiers: list[tuple[int, str, int]]) -> tuple[Tier, ...]:
@@ -144,6 +179,36 @@ def invite_refusal(
     if campaign.rules.new_to_brand_only and not visit.first_visit:
         return NOT_NEW
     return None
+
+
+def wecom_add_refusal(
+    campaign: Campaign, referrer: Participant | None, add: WecomAdd, invited_before: bool
+) -> str | None:
+    """Why this WeCom add cannot become an invite, or None. First invite wins: a customer who
+    came through another participant's poster before is `already_invited`."""
+    if not campaign.running(add.at):
+        return NOT_RUNNING
+    if referrer is None:
+        return UNKNOWN_REFERRER
+    if referrer.blocked:
+        return REFERRER_BLOCKED
+    if referrer.external_user_id and referrer.external_user_id == add.external_user_id:
+        return SELF_INVITE
+    if invited_before:
+        return ALREADY_INVITED
+    if campaign.rules.new_to_brand_only and not add.new_to_brand:
+        return NOT_NEW
+    return None
+
+
+def left_within_stay(campaign: Campaign, registered_at: datetime, left_at: datetime) -> bool:
+    """Whether a delete at `left_at` came before the invite's stay time was over."""
+    return left_at < credit_at(campaign, registered_at)
+
+
+def way_limit(share: float) -> int:
+    """How many live referral ways siyu may keep: `share` of WeCom's per-corp quota."""
+    return max(0, int(CONTACT_WAY_QUOTA * min(max(share, 0.0), 1.0)))
 
 
 def credit_at(campaign: Campaign, registered_at: datetime) -> datetime:

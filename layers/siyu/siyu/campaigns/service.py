@@ -13,13 +13,14 @@ oversell. The webhook is at-least-once with an Idempotency-Key (the reward id).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
+from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached, WayQuotaReached
 from siyu.campaigns.ports import CampaignStore, Files, PosterRequests, RefusalDetails
 from siyu.campaigns.records import (
     Invite,
@@ -36,23 +37,30 @@ from siyu.campaigns.rules import (
     ALREADY_INVITED,
     CREDITED,
     GRANTED,
+    LEFT_BEFORE_STAY,
     PENDING,
     REFERRER_BLOCKED,
     REFERRER_RATE,
     REVOKED,
+    WECOM_ADD_REQUIRED,
     Campaign,
     Participant,
     ReferralVisit,
     Tier,
+    WecomAdd,
     clean_nickname,
     credit_at,
     hour_of,
     invite_refusal,
+    left_within_stay,
     next_tier,
     referral_param,
     tiers_reached,
+    way_limit,
+    wecom_add_refusal,
+    wecom_invitee,
 )
-from siyu.core.clock import to_precise_iso, utcnow
+from siyu.core.clock import from_iso, to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from siyu.core.ids import new_id
 from siyu.delivery.outcome import SendOutcome
@@ -68,11 +76,25 @@ NOTIFY_LEASE = timedelta(minutes=1)
 CAMPAIGN_CACHE_SECONDS = 5.0
 LEADERBOARD_SIZE = 10
 ID_LENGTH = 12  # campaign and participant ids (older ones are 12 hex digits)
+DEFAULT_WAY_SHARE = 0.5  # of WeCom's per-corp contact way quota, for participants' referral ways
 
 
 def referral_url(campaign: Campaign, participant_id: str) -> str:
-    """What a participant's poster QR encodes: the campaign's live code, with their referral."""
+    """The cookie proof's referral URL: the campaign's live code, with the participant's referral."""
     return f"{campaign.scan_base_url}/s/{campaign.code_id}?r={referral_param(campaign.id, participant_id)}"
+
+
+def poster_url(campaign: Campaign, participant: Participant) -> str | None:
+    """What a participant's poster QR encodes: their own WeCom contact way (None until it is made)
+    for a WeCom campaign, the referral URL otherwise."""
+    if campaign.wecom_users:
+        return participant.way_url
+    return referral_url(campaign, participant.id)
+
+
+def way_limit_from_environment() -> int:
+    """REFERRAL_WAY_SHARE (0..1) of WeCom's 500,000 contact ways per corp."""
+    return way_limit(float(os.environ.get("REFERRAL_WAY_SHARE") or DEFAULT_WAY_SHARE))
 
 
 @dataclass
@@ -82,6 +104,7 @@ class CampaignService:
     posters: PosterRequests = field(default_factory=lambda: PosterQueue(None))
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
+    way_limit: int = field(default_factory=lambda: way_limit(DEFAULT_WAY_SHARE))
     _cache: dict[str, tuple[float, Campaign | None]] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +114,7 @@ class CampaignService:
             UploadsBucket.from_environment(),
             PosterQueue.from_environment(),
             RetryPolicy.from_environment(REWARD_WEBHOOK_RETRY),
+            way_limit=way_limit_from_environment(),
         )
 
     def campaign(self, campaign_id: str, fresh: bool = False) -> Campaign:
@@ -129,6 +153,11 @@ class CampaignService:
             details = RefusalDetails(visitor_id=visitor_id, address_hash=address_hash)
             self.table.record_refusal(campaign_id, ADDRESS_RATE, now, details)
             raise JoinLimitReached(f"too many joins from this network this hour (at most {limit})")
+        if campaign.wecom_users and self.table.ways_in_use() >= self.way_limit:
+            raise WayQuotaReached(
+                f"siyu's share of the corp's WeCom contact ways is used ({self.way_limit} live referral ways); "
+                "end campaigns to free theirs, or raise REFERRAL_WAY_SHARE (WeCom allows 500,000 per corp)"
+            )
         invite = self.table.invite(campaign_id, visitor_id)
         participant_id = new_id(ID_LENGTH)
         avatar_key = None
@@ -171,7 +200,7 @@ class CampaignService:
             rank=None if participant.blocked else self.table.rank(campaign.id, participant),
             blocked=participant.blocked,
             poster_ready=bool(participant.poster_key),
-            referral_url=referral_url(campaign, participant.id),
+            referral_url=poster_url(campaign, participant),
             leaderboard=tuple(LeaderboardEntry(i + 1, p.nickname, p.invites) for i, p in enumerate(board)),
         )
 
@@ -191,6 +220,10 @@ class CampaignService:
             campaign = self.campaign(visit.campaign_id)
         except NotFound:
             return "unknown_campaign"
+        if campaign.wecom_users:  # the WeCom add is this campaign's proof: a cookie scan credits nothing
+            details = RefusalDetails(visit.referrer_id, visit.visitor_id, visit.address_hash)
+            self.table.record_refusal(campaign.id, WECOM_ADD_REQUIRED, visit.at, details)
+            return WECOM_ADD_REQUIRED
         referrer = self.table.participant(campaign.id, visit.referrer_id)
         invitee = self.table.participant_of_visitor(campaign.id, visit.visitor_id)
         invited_before = self.table.invite(campaign.id, visit.visitor_id) is not None
@@ -216,6 +249,57 @@ class CampaignService:
         if due <= self.clock():
             return self.credit(campaign.id, visit.visitor_id)
         return PENDING
+
+    def register_wecom_add(self, add: WecomAdd) -> str:
+        """A customer added a guide through a participant's contact way: an invite (credited after
+        the stay time), or a refusal recorded with its reason. A redelivered add changes nothing."""
+        try:
+            campaign = self.campaign(add.campaign_id)
+        except NotFound:
+            return "unknown_campaign"
+        if not campaign.wecom_users:
+            return "not_a_wecom_campaign"
+        invitee = wecom_invitee(add.external_user_id)
+        before = self.table.invite(campaign.id, invitee)
+        if (
+            before is not None
+            and before.referrer_id == add.referrer_id
+            and before.registered_at == to_precise_iso(add.at)
+        ):
+            return before.status  # the same add again
+        referrer = self.table.participant(campaign.id, add.referrer_id)
+        reason = wecom_add_refusal(campaign, referrer, add, before is not None)
+        hour, limit = hour_of(add.at), campaign.rules.invites_per_referrer_per_hour
+        if reason is None and not self.table.within_limit(
+            campaign.id, "referrer", add.referrer_id, hour, limit, add.at
+        ):
+            reason = REFERRER_RATE
+        due = credit_at(campaign, add.at)
+        if reason is None and not self.table.register_invite(
+            campaign.id, invitee, add.referrer_id, add.at, due, "wecom_add"
+        ):
+            reason = ALREADY_INVITED
+        if reason is not None:
+            self.table.record_refusal(campaign.id, reason, add.at, RefusalDetails(add.referrer_id, invitee))
+            return reason
+        if due <= self.clock():
+            return self.credit(campaign.id, invitee)
+        return PENDING
+
+    def wecom_left(self, campaign_id: str, referrer_id: str, external_user_id: str, at: datetime) -> str:
+        """The invitee deleted the guide (or was deleted): within the stay time, the invite no longer counts."""
+        try:
+            campaign = self.campaign(campaign_id)
+        except NotFound:
+            return "unknown_campaign"
+        invitee = wecom_invitee(external_user_id)
+        invite = self.table.invite(campaign_id, invitee)
+        if invite is None or invite.referrer_id != referrer_id or invite.status == REVOKED:
+            return "no_invite"
+        registered = from_iso(invite.registered_at) if invite.registered_at else at
+        if not left_within_stay(campaign, registered, at):
+            return "stayed"
+        return self.revoke(campaign_id, invitee, LEFT_BEFORE_STAY).status
 
     def credit(self, campaign_id: str, invitee_id: str) -> str:
         """Credit a pending invite to its referrer and grant the tiers that reaches."""

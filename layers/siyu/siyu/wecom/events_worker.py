@@ -9,6 +9,7 @@ what that write newly recorded, so a reconcile that finds the same member again 
   ``added`` on that day, the welcome message (within WeCom's 20 s, skipped quietly without a
   ``WelcomeCode``), and the code's, channel's and option's tags (corp tags made as needed).
 - ``del_follow_user`` / ``del_external_contact``: ``deleted`` on that day.
+- through a campaign participant's contact way (state ``sc...``): see ``referral_events.py``.
 - ``change_external_chat``: members read with ``groupchat/get`` (join time, scene, state):
   ``joined`` for new ones through a siyu join way; ``left`` for those gone, and
   ``left_within_7d`` on their join day when they stayed less than a week. A group a siyu join
@@ -41,6 +42,7 @@ from siyu.wecom.records import (
     Member,
     WayState,
 )
+from siyu.wecom.referral_events import ReferralEvents, is_referral
 from siyu.wecom.welcome import contact_tags, welcome_body
 
 logger = logging.getLogger("siyu.wecom")
@@ -107,6 +109,7 @@ class EventsWorker:
     client: Callable[[], WecomClient]
     clock: Callable[[], datetime] = utcnow
     rotation: RotationWake | None = None  # None: group sizes are kept, the job finds them on its schedule
+    referrals: ReferralEvents | None = None  # adds through campaign posters (None: not wired)
     _tag_ids: dict[str, str] = field(default_factory=dict)  # corp tag name -> id, read once per container
     _tag_group_id: str | None = None  # the siyu tag group, once it exists
     _media_ids: dict[str, str] = field(default_factory=dict)  # picture URL -> WeCom media id
@@ -146,6 +149,8 @@ class EventsWorker:
     # -- contacts -------------------------------------------------------------------------
 
     def _added(self, event: ContactChange) -> str:
+        if self.referrals is not None and is_referral(event.state):
+            return self.referrals.added(event)
         way = self._way(event.state)
         at = _instant(event.at)
         follow = Follow(
@@ -172,6 +177,8 @@ class EventsWorker:
         by = "customer" if event.change_type == "del_follow_user" else "staff"
         at = _instant(event.at)
         follow = self.contacts.remove_follow(event.external_user_id, event.user_id, at, by)
+        if follow is not None and self.referrals is not None and is_referral(follow.state):
+            return self.referrals.deleted(event, follow)
         if follow is None or follow.code_id is None:
             return "contact deleted (not counted)"
         code = self._code(follow.code_id)

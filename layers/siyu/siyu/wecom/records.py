@@ -11,6 +11,8 @@ from datetime import datetime
 
 # A siyu contact/join way's state: "sy" and 16 id characters (WeCom allows 30).
 STATE_PREFIX = "sy"
+# A campaign participant's own contact way: "sc" and 16 id characters.
+REFERRAL_PREFIX = "sc"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,15 @@ class WayState:
     target_id: str
     channel_id: str | None
     kind: str  # "contact" or "join"
+
+
+@dataclass(frozen=True)
+class ReferralState:
+    """Whose poster a campaign contact way's state stands for: the campaign and the participant."""
+
+    state: str
+    campaign_id: str
+    participant_id: str
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
     pk = WECOM              sk = TOKEN        the cached access token, its expiry, the refresh lease
     pk = WECOM#SEEN#<hash>  sk = SEEN         a callback's (signature, nonce), remembered for a day
     pk = WECOM#STATE#<st>   sk = STATE        which code, target and channel a way's state stands for
+                                              (kind "referral": which campaign and participant)
     pk = WECOM#EVENT#<key>  sk = EVENT        one callback event: being processed (leased) or done
 
 Remembered items carry ``expires_at`` (epoch seconds): the table's TTL removes them.
@@ -20,7 +21,7 @@ from botocore.exceptions import ClientError
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.storage import aws
 from siyu.storage.codec import Item, condition_failed, n, number, s, text
-from siyu.wecom.records import Connection, WayState
+from siyu.wecom.records import Connection, ReferralState, WayState
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
     from siyu.storage.client_types import DynamoDBClient, SQSClient
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
 WECOM_PK = "WECOM"
 SEEN_FOR = timedelta(days=1)
 EVENTS_KEPT_FOR = timedelta(days=30)
+REFERRAL_KIND = "referral"
 
 
 class WecomTable:
@@ -226,9 +228,27 @@ class WecomTable:
             },
         )
 
+    def remember_referral_state(self, referral: ReferralState) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": s(f"WECOM#STATE#{referral.state}"),
+                "sk": s("STATE"),
+                "kind": s(REFERRAL_KIND),
+                "campaign_id": s(referral.campaign_id),
+                "participant_id": s(referral.participant_id),
+            },
+        )
+
+    def referral_state(self, state: str) -> ReferralState | None:
+        item = self._get(f"WECOM#STATE#{state}", "STATE")
+        if item is None or text(item, "kind") != REFERRAL_KIND:
+            return None
+        return ReferralState(state, item["campaign_id"]["S"], item["participant_id"]["S"])
+
     def state(self, state: str) -> WayState | None:
         item = self._get(f"WECOM#STATE#{state}", "STATE")
-        if item is None:
+        if item is None or text(item, "kind") == REFERRAL_KIND:
             return None
         return WayState(
             state=state,

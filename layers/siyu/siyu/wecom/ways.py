@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from siyu.campaigns.ports import MadeReferralWay
 from siyu.core.errors import InvalidInput, SiyuError
 from siyu.core.ids import stable_id
 from siyu.live_codes.ports import MadeWay, WayOwner
 from siyu.live_codes.qr_upload import read_qr_screenshot
 from siyu.wecom.client import WecomApiError, WecomClient
-from siyu.wecom.records import STATE_PREFIX, WayState
+from siyu.wecom.records import REFERRAL_PREFIX, STATE_PREFIX, ReferralState, WayState
 
 # Answers that mean "that member / group / way is not yours": the operator's input, not our fault.
 GONE = frozenset({41044, 40096, 90500, 40058})
@@ -25,6 +26,10 @@ GONE = frozenset({41044, 40096, 90500, 40058})
 
 class StateRegistry(Protocol):
     def remember_state(self, way: WayState) -> None: ...
+
+
+class ReferralStates(Protocol):
+    def remember_referral_state(self, referral: ReferralState) -> None: ...
 
 
 class ChatWatch(Protocol):
@@ -37,6 +42,52 @@ class ClientSource(Protocol):
 
 def way_state(owner: WayOwner) -> str:
     return STATE_PREFIX + stable_id(f"{owner.code_id}|{owner.target_id}|{owner.channel_id or '-'}", 16)
+
+
+def referral_state(campaign_id: str, participant_id: str) -> str:
+    return REFERRAL_PREFIX + stable_id(f"campaign|{campaign_id}|{participant_id}", 16)
+
+
+@dataclass
+class ReferralWays:
+    """A campaign participant's own contact way (the campaigns' ``ReferralWays``): its state says
+    which campaign and participant, so the add callback can credit the right poster."""
+
+    connections: ClientSource
+    states: ReferralStates
+
+    def make(self, campaign_id: str, participant_id: str, users: tuple[str, ...]) -> MadeReferralWay:
+        state = referral_state(campaign_id, participant_id)
+        client = self.connections.client()
+        body = {
+            "type": 2 if len(users) > 1 else 1,
+            "scene": 2,
+            "user": list(users),
+            "state": state,
+            "skip_verify": True,
+            "remark": f"siyu campaign {campaign_id}"[:30],
+        }
+        answer = client.post("/cgi-bin/externalcontact/add_contact_way", body)
+        config_id = str(answer["config_id"])
+        try:
+            qr_url = str(answer.get("qr_code", ""))
+            if not qr_url:
+                qr_url = str(
+                    WecomWays._get_way(client, "/cgi-bin/externalcontact/get_contact_way", config_id)["qr_code"]
+                )
+            self.states.remember_referral_state(ReferralState(state, campaign_id, participant_id))
+            made = WecomWays._made(client, config_id, state, qr_url)
+        except BaseException:
+            self.delete(config_id)  # nothing else knows this way: do not leave it taking quota
+            raise
+        return MadeReferralWay(config_id=config_id, qr_url=made.qr_url, state=state)
+
+    def delete(self, config_id: str) -> None:
+        try:
+            self.connections.client().post("/cgi-bin/externalcontact/del_contact_way", {"config_id": config_id})
+        except WecomApiError as error:
+            if error.errcode not in GONE:
+                raise
 
 
 @dataclass

@@ -14,6 +14,8 @@ pk = CAMPAIGN#<id>  sk = INVITE#<visitor>    the one invite an invitee can be: r
 pk = CAMPAIGN#<id>  sk = REWARD#<part>#<lvl> a reward, created once; notify status and
                                              attempts; due_pk=REWARD while not notified
 pk = CAMPAIGN#<id>  sk = REFUSAL#<at>#<rnd>  an invite or join that was refused, and why
+pk = CAMPAIGN#<id>  sk = WAYS                live referral ways of a WeCom campaign
+pk = CAMPAIGN#WAYS  sk = WAYS                siyu's live referral ways, against the corp's quota
 pk = RATE#<campaign>#<kind>#<key>#<hour>     an hourly counter (expires on its own)
 """
 
@@ -25,6 +27,7 @@ from siyu.campaigns.repository.participants import ParticipantRecords
 from siyu.campaigns.repository.poster_queue import PosterQueue, job_of
 from siyu.campaigns.repository.refusals import RefusalRecords
 from siyu.campaigns.repository.rewards import RewardRecords
+from siyu.campaigns.repository.ways import WayRecords
 
 __all__ = [
     "CampaignsTable",
@@ -36,5 +39,5 @@ __all__ = [
 ]
 
 
-class CampaignsTable(CampaignRecords, ParticipantRecords, InviteRecords, RewardRecords, RefusalRecords):
+class CampaignsTable(CampaignRecords, ParticipantRecords, InviteRecords, RewardRecords, RefusalRecords, WayRecords):
     """Every campaign record family in the one table (the service's CampaignStore)."""

@@ -42,6 +42,7 @@ def campaign_from_json(text: str) -> Campaign:
             "created_at": from_iso(raw["created_at"]),
             "tiers": tuple(Tier(**t) for t in raw["tiers"]),
             "rules": Rules(**raw["rules"]),
+            "wecom_users": tuple(raw.get("wecom_users", ())),
         }
     )
 

@@ -123,7 +123,16 @@ def participant_item(p: Participant) -> Item:
         "list_pk": s(f"RANK#{p.campaign_id}"),
         "list_sk": s(rank_key(p.invites, p.joined_at)),
     }
-    for name, value in (("referred_by", p.referred_by), ("avatar_key", p.avatar_key), ("poster_key", p.poster_key)):
+    optional = (
+        ("referred_by", p.referred_by),
+        ("avatar_key", p.avatar_key),
+        ("poster_key", p.poster_key),
+        ("way_config_id", p.way_config_id),
+        ("way_url", p.way_url),
+        ("way_state", p.way_state),
+        ("external_user_id", p.external_user_id),
+    )
+    for name, value in optional:
         if value:
             item[name] = s(value)
     return item
@@ -144,4 +153,8 @@ def participant_of(item: Item) -> Participant:
         poster_key=text(item, "poster_key"),
         poster_version=number(item, "poster_version"),
         rank_key=text(item, "list_sk") or "",
+        way_config_id=text(item, "way_config_id"),
+        way_url=text(item, "way_url"),
+        way_state=text(item, "way_state"),
+        external_user_id=text(item, "external_user_id"),
     )
