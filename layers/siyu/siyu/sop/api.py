@@ -55,10 +55,26 @@ class DestinationIn(_Input):
     start_date: CalendarDay | None = Field(None, description="Day 0 of day_offset steps for this destination.")
 
 
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+TagName = Annotated[str, Field(min_length=1, max_length=30)]
+
+
 class TargetIn(_Input):
-    kind: Literal["destinations", "code_groups"]
+    kind: Literal["destinations", "code_groups", "wecom_groups", "wecom_chats", "wecom_tags"] = Field(
+        description="destinations, code_groups: robots and webhooks; wecom_groups, wecom_chats, wecom_tags: "
+        "WeCom 企业群发 (the group owner, or the tags' guides, confirm each push in WeCom)."
+    )
     destinations: list[DestinationIn] | None = Field(None, max_length=200)
-    code_id: str | None = Field(None, description="code_groups: every group of this code that has a robot_url.")
+    code_id: str | None = Field(
+        None,
+        description="code_groups: every group of this code that has a robot_url; wecom_groups: the customer "
+        "groups of this code's join-way targets (wecom_chat_ids, and the groups WeCom made for them).",
+    )
+    chat_ids: list[ChatId] | None = Field(None, max_length=2000, description="wecom_chats: 1 to 2000 customer groups.")
+    tags: list[TagName] | None = Field(None, max_length=100, description="wecom_tags: corp tag names (any of them).")
+    sender: Annotated[str, Field(pattern=r"^[A-Za-z0-9_@.-]{1,64}$")] | None = Field(
+        None, description="wecom_tags: the guide (userid) who sends; default: every guide, to their own customers."
+    )
 
 
 class GuardsIn(_Input):
@@ -113,7 +129,10 @@ class CalendarEntry(BaseModel):
     step_name: str
     target_key: str
     target_name: str
-    outcome: Literal["send", "held_by_quiet_hours", "over_daily_cap"]
+    outcome: Literal["send", "held_by_quiet_hours", "over_daily_cap", "over_wecom_daily_limit"] = Field(
+        description="over_wecom_daily_limit: the group already gets another 企业群发 push that day (any plan); "
+        "WeCom would refuse it, so the job skips it."
+    )
 
 
 class Calendar(BaseModel):
@@ -123,8 +142,34 @@ class Calendar(BaseModel):
 
 
 class DeliveryLog(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] = Field(
+        description="Each delivery's stored fields; a 企业群发 one also: sender, chat_ids, msgid, "
+        "task_created_at, reminders, counts {sent, pending, not_sent} and results per group or customer."
+    )
     next_cursor: str | None = None
+
+
+class OccurrenceReport(BaseModel):
+    scheduled_for: datetime
+    step_id: str
+    step_name: str
+    tasks: int = Field(description="企业群发 tasks made (one per group owner).")
+    sent: int
+    pending: int
+    not_sent: int
+
+
+class SenderReport(BaseModel):
+    sender: str | None
+    tasks: int
+    confirmed: int = Field(description="Tasks the guide sent to at least one recipient.")
+    confirmation_rate: float | None
+
+
+class WecomReport(BaseModel):
+    plan_id: str
+    occurrences: list[OccurrenceReport] = Field(description="Groups or customers sent, pending, not sent.")
+    senders: list[SenderReport] = Field(description="The confirmation rate per guide (group owner).")
 
 
 def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> PlanView:
