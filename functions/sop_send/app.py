@@ -1,4 +1,5 @@
-"""SOP send function (SQS): sends each handed-over delivery once. A message whose processing
+"""SOP send function (SQS): sends each handed-over delivery once (a 企业群发 one: makes its task,
+then, each time it comes back while awaiting staff, reads its results). A message whose processing
 fails (storage trouble) is reported back alone (partial batch response) and comes again; a
 failed send is not an error here: the delivery records it and is retried with backoff."""
 
@@ -12,6 +13,10 @@ from siyu.live_codes.repository import CodesTable
 from siyu.sop.repository import SopTable
 from siyu.sop.sender import SopSender
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.wecom.connection import WecomConnections
+from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.group_messages import WecomGroupMessages
+from siyu.wecom.repository import WecomTable
 
 logger = Logger(service="sop_send")
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -20,6 +25,7 @@ sender = SopSender(
     CodesTable.from_environment(),
     UploadsBucket.from_environment(),
     RetryPolicy.from_environment(SOP_PUSH_RETRY),
+    messenger=WecomGroupMessages(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment())),
 )
 
 
