@@ -11,7 +11,16 @@ from pydantic import BaseModel, Field
 
 from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input, view_of
 from siyu.core.clock import to_precise_iso
-from siyu.sop.rules import Delivery, Plan, PlannedPush
+from siyu.sop.rules import (
+    AWAITING_STAFF,
+    NOT_SENT,
+    QUEUED,
+    WAITING,
+    WECOM_GROUPMSG,
+    Delivery,
+    Plan,
+    PlannedPush,
+)
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
@@ -199,12 +208,17 @@ _DELIVERY_FIELDS = {"destination_key": "target_key", "destination_name": "target
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    """A delivery's stored attributes; a 企业群发 one always has its counts (sent, pending, not_sent)."""
     view: dict[str, Any] = {}
     for item in dataclasses.fields(delivery):
         value = getattr(delivery, item.name)
-        if value is None or (item.name == "history" and not value):
+        if value is None or (isinstance(value, tuple) and not value) or (item.name == "reminders" and not value):
             continue
         view[_DELIVERY_FIELDS.get(item.name, item.name)] = _json(value)
+    if delivery.channel == WECOM_GROUPMSG and delivery.counts is None:
+        refused = sum(r.status == NOT_SENT for r in delivery.results)
+        waiting = len(delivery.chat_ids) - refused if delivery.status in (AWAITING_STAFF, QUEUED, WAITING) else 0
+        view["counts"] = {"sent": 0, "pending": max(waiting, 0), "not_sent": refused + len(delivery.limited)}
     return view
 
 

@@ -24,7 +24,8 @@ class GroupTaskRecords(SopTableBase):
         self._client.update_item(
             TableName=self._table,
             Key=delivery_key(plan_id, delivery_id),
-            UpdateExpression="SET cap_counted = :yes, chat_ids = :chats, limited = :limited",
+            UpdateExpression="SET cap_counted = :yes, chat_ids = :chats, #limited = :limited",
+            ExpressionAttributeNames={"#limited": "limited"},
             ExpressionAttributeValues={
                 ":yes": attr(True),
                 ":chats": attr(list(chat_ids)),
@@ -47,9 +48,9 @@ class GroupTaskRecords(SopTableBase):
             TableName=self._table,
             Key=delivery_key(plan_id, delivery_id),
             UpdateExpression="SET #status = :awaiting, msgid = :msgid, task_created_at = :at, updated_at = :at, "
-            "results = :results, reminders = :zero, due_pk = :due, due_at = :check REMOVE lease_until",
+            "#results = :results, reminders = :zero, due_pk = :due, due_at = :check REMOVE lease_until",
             ConditionExpression="#status = :sending",
-            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeNames={"#status": "status", "#results": "results"},
             ExpressionAttributeValues={
                 ":awaiting": s(AWAITING_STAFF),
                 ":sending": s(SENDING),
@@ -82,7 +83,7 @@ class GroupTaskRecords(SopTableBase):
             ":at": s(to_precise_iso(at)),
             ":reminders": n(reminders),
         }
-        sets = "#status = :status, results = :results, counts = :counts, updated_at = :at, reminders = :reminders"
+        sets = "#status = :status, #results = :results, #counts = :counts, updated_at = :at, reminders = :reminders"
         if status == SENT:
             sets += ", sent_at = if_not_exists(sent_at, :at)"
         if check_at is not None:
@@ -95,6 +96,6 @@ class GroupTaskRecords(SopTableBase):
             delivery_key(plan_id, delivery_id),
             UpdateExpression=update,
             ConditionExpression="#status = :awaiting",
-            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeNames={"#status": "status", "#results": "results", "#counts": "counts"},
             ExpressionAttributeValues=values,
         )
