@@ -4,6 +4,8 @@ fails (storage trouble) is reported back alone (partial batch response) and come
 failed send is not an error here: the delivery records it and is retried with backoff."""
 
 import json
+import os
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -26,6 +28,8 @@ sender = SopSender(
     UploadsBucket.from_environment(),
     RetryPolicy.from_environment(SOP_PUSH_RETRY),
     messenger=WecomGroupMessages(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment())),
+    # How often a 企业群发 task's results are read while its sender has not confirmed (default 15 min).
+    check_every=timedelta(seconds=int(os.environ.get("SOP_GROUPMSG_CHECK_SECONDS") or 900)),
 )
 
 

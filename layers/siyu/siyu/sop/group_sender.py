@@ -18,7 +18,7 @@ group is left, the delivery is skipped with the reason, and no task WeCom would 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from siyu.core.errors import Unavailable
 from siyu.delivery.outcome import SendOutcome
@@ -38,6 +38,7 @@ class GroupSend:
     messenger: GroupMessenger
     files: ImageFiles
     retry: RetryPolicy
+    check_every: timedelta = CHECK_EVERY  # how often a task's results are read while it awaits staff
 
     def send(self, plan: Plan, step: Step, delivery: Delivery, now: datetime) -> str:
         """Make the task of a claimed delivery; the delivery then awaits staff."""
@@ -74,7 +75,7 @@ class GroupSend:
             status = rules.FAILED if retry_at is None else rules.RETRY
             return self._finish(delivery, status, now, error=error.message, retry_at=retry_at)
         refusals = refused_results(refused, delivery.sender)
-        self.sop.task_created(plan.id, delivery.id, msgid, refusals, now, now + CHECK_EVERY)
+        self.sop.task_created(plan.id, delivery.id, msgid, refusals, now, now + self.check_every)
         return rules.AWAITING_STAFF
 
     def check(self, delivery: Delivery, now: datetime) -> str:
@@ -94,7 +95,7 @@ class GroupSend:
                 self.messenger.cancel(delivery.msgid)
         except (Unavailable, GroupMessageRefused):
             pass  # a reminder or cancel WeCom refused is not worth holding the results for
-        check_at = now + CHECK_EVERY if settled.status == rules.AWAITING_STAFF else None
+        check_at = now + self.check_every if settled.status == rules.AWAITING_STAFF else None
         self.sop.record_results(
             delivery.plan_id, delivery.id, settled.status, settled.results, settled.counts, now, check_at, reminders
         )

@@ -28,6 +28,7 @@ from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
 from siyu.sop import rules
 from siyu.sop.audience import audience_destinations
+from siyu.sop.group_rules import CHECK_EVERY
 from siyu.sop.group_sender import GroupSend
 from siyu.sop.job import SEND_LEASE
 from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
@@ -61,6 +62,7 @@ class SopSender:
     push: Callable[[Destination, Content, str, ImageFiles], None] = send_content
     chats: ChatDirectory | None = None
     messenger: GroupMessenger | None = None  # 企业群发 (deliveries of WeCom audiences)
+    check_every: timedelta = CHECK_EVERY  # how often a 企业群发 task's results are read
 
     def send(self, plan_id: str, delivery_id: str) -> str:
         """Send one delivery if it is still to be sent (or read its task's results if it awaits
@@ -71,7 +73,7 @@ class SopSender:
             group = self._group_send()
             if group is not None:
                 current = self.sop.delivery(plan_id, delivery_id)
-                if current is not None and current.status == rules.AWAITING_STAFF and _check_due(current, now):
+                if current is not None and current.status == rules.AWAITING_STAFF and self._check_due(current, now):
                     return group.check(current, now)
             return NOT_DUE  # sent, being sent by someone else, finished, or waiting for its time
         found = self.sop.plan(plan_id)
@@ -112,13 +114,13 @@ class SopSender:
         self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.SENT, now))
         return rules.SENT
 
+    def _check_due(self, delivery: rules.Delivery, now: datetime) -> bool:
+        """A task's results are read when the job hands its delivery over, not again for a repeated message."""
+        gap = min(RECHECK_GAP, self.check_every)
+        return delivery.updated_at is None or now - delivery.updated_at >= gap
+
     def _group_send(self) -> GroupSend | None:
-        return GroupSend(self.sop, self.messenger, self.files, self.retry) if self.messenger else None
-
-
-def _check_due(delivery: rules.Delivery, now: datetime) -> bool:
-    """A task's results are read when the job hands its delivery over, not again for a repeated message."""
-    return delivery.updated_at is None or now - delivery.updated_at >= RECHECK_GAP
+        return GroupSend(self.sop, self.messenger, self.files, self.retry, self.check_every) if self.messenger else None
 
 
 def robot_message(content: Content, files: ImageFiles) -> dict[str, Any]:
