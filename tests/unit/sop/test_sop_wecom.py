@@ -300,3 +300,15 @@ def test_every_recipient_refused_is_not_sent_and_unreported_groups_are_pending()
     assert not settle(_awaiting(reminders=MAX_REMINDERS), [], T0 + REMIND_AFTER * 4).remind
     expired = settle(_awaiting(), [], T0 + TASK_LIFE)
     assert expired.status == "not_sent" and expired.cancel and expired.counts.not_sent == 2
+
+
+def test_a_task_wecom_refused_is_resent_the_same_day_without_counting_its_groups_again(sop):
+    sop.wecom.refuse = "41048"
+    plan = sop.plan([once("hi", T0 + timedelta(minutes=30))], {"kind": "wecom_chats", "chat_ids": [C]})
+    assert sop.tick(T0 + timedelta(minutes=31)) == ["failed"]
+    sop.wecom.refuse = None
+    (failed,) = sop.store.of_plan(plan.id)
+
+    assert sop.admin.resend(plan.id, failed.id).status == "queued"
+    assert sop.tick(T0 + timedelta(minutes=32)) == ["awaiting_staff"]
+    assert [t.task.chat_ids for t in sop.wecom.tasks.values()] == [(C,)]

@@ -241,6 +241,9 @@ class SopAdmin:
             raise NotFound(f"plan {plan_id} has no delivery {delivery_id[:80]!r}")
         if not self.sop.requeue(plan_id, delivery_id, self.clock(), (rules.FAILED, rules.SKIPPED, rules.CANCELLED)):
             raise Conflict(f"delivery {delivery_id} is {delivery.status}; only failed or skipped ones are resent")
+        if delivery.channel == rules.WECOM_GROUPMSG and delivery.cap_counted and delivery.chat_ids:
+            # Its groups were counted against today's 企业群发 limit for the task WeCom refused: not again.
+            self.sop.mark_cap_counted(plan_id, delivery_id)
         resent = self.sop.delivery(plan_id, delivery_id)
         assert resent is not None, "a delivery just requeued exists (deliveries are never deleted)"
         return resent
