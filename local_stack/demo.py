@@ -251,3 +251,25 @@ def seed_wecom_demo(api_url: str, token: str, staff: dict, group: dict) -> dict[
         if status != 201:
             raise RuntimeError(f"could not add the demo join way: {status} {join}")
     return {"staff_contact_way_url": contact["url"], "group_join_way_url": join["url"]}
+
+
+DEMO_GROUPMSG_PLAN = "Demo: 会员福利群 企业群发周计划"
+
+
+def seed_wecom_sop_demo(api_url: str, token: str, group: dict) -> str:
+    """An SOP plan on the demo group code's WeCom customer groups (the join way's two groups),
+    pushed through 企业群发: the daily-group week, one task a day for the groups' owner to confirm
+    (made once; found again on the next starts). Returns the plan's id."""
+    plans = call(api_url, token, "GET", "/admin/sop/plans?limit=100")[1].get("items", [])
+    found = next((p for p in plans if p["name"] == DEMO_GROUPMSG_PLAN), None)
+    if found:
+        return found["id"]
+    body = {
+        "name": DEMO_GROUPMSG_PLAN,
+        "preset": "daily_group_week",
+        "target": {"kind": "wecom_groups", "code_id": group["id"]},
+    }
+    status, plan = call(api_url, token, "POST", "/admin/sop/plans", body)
+    if status != 201:
+        raise RuntimeError(f"could not create the demo 企业群发 plan: {status} {plan}")
+    return plan["id"]

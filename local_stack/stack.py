@@ -13,7 +13,14 @@ import boto3
 from werkzeug.wrappers import Request, Response
 
 from local_stack.auth import LocalIssuer
-from local_stack.demo import call, seed_campaign_demo, seed_demo, seed_staff_and_grouped_demos, seed_wecom_demo
+from local_stack.demo import (
+    call,
+    seed_campaign_demo,
+    seed_demo,
+    seed_staff_and_grouped_demos,
+    seed_wecom_demo,
+    seed_wecom_sop_demo,
+)
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
@@ -88,6 +95,8 @@ class LocalStack:
                 campaign_url=codes["campaign"]["join_url"],
                 wecom_demo=codes["wecom_demo"],
             )
+            # After the join way exists: the plan's audience is its groups.
+            self.info["wecom_sop_plan_id"] = seed_wecom_sop_demo(self.api.url, token, codes["group"])
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
             threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()

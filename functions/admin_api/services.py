@@ -22,6 +22,7 @@ from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.wecom.connection import WecomConnections
 from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.group_messages import WecomGroupMessages
 from siyu.wecom.repository import WecomTable
 from siyu.wecom.ways import WecomWays
 
@@ -64,7 +65,8 @@ def alert_admin() -> AlertAdmin:
 
 @functools.cache
 def sop_admin() -> SopAdmin:
-    return SopAdmin(SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment())
+    table, codes, bucket = SopTable.from_environment(), CodesTable.from_environment(), UploadsBucket.from_environment()
+    return SopAdmin(table, codes, bucket, chats=wecom_contacts(), messenger=WecomGroupMessages(wecom_connections()))
 
 
 @functools.cache

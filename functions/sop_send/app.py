@@ -1,8 +1,11 @@
-"""SOP send function (SQS): sends each handed-over delivery once. A message whose processing
+"""SOP send function (SQS): sends each handed-over delivery once (a 企业群发 one: makes its task,
+then, each time it comes back while awaiting staff, reads its results). A message whose processing
 fails (storage trouble) is reported back alone (partial batch response) and comes again; a
 failed send is not an error here: the delivery records it and is retried with backoff."""
 
 import json
+import os
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -12,6 +15,10 @@ from siyu.live_codes.repository import CodesTable
 from siyu.sop.repository import SopTable
 from siyu.sop.sender import SopSender
 from siyu.storage.uploads_bucket import UploadsBucket
+from siyu.wecom.connection import WecomConnections
+from siyu.wecom.credentials_repository import CredentialsStore
+from siyu.wecom.group_messages import WecomGroupMessages
+from siyu.wecom.repository import WecomTable
 
 logger = Logger(service="sop_send")
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -20,6 +27,9 @@ sender = SopSender(
     CodesTable.from_environment(),
     UploadsBucket.from_environment(),
     RetryPolicy.from_environment(SOP_PUSH_RETRY),
+    messenger=WecomGroupMessages(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment())),
+    # How often a 企业群发 task's results are read while its sender has not confirmed (default 15 min).
+    check_every=timedelta(seconds=int(os.environ.get("SOP_GROUPMSG_CHECK_SECONDS") or 900)),
 )
 
 

@@ -10,10 +10,25 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from siyu.core.clock import to_precise_iso
-from siyu.core.errors import StaleVersion
+from siyu.core.errors import StaleVersion, Unavailable
 from siyu.delivery.outcome import SendOutcome
-from siyu.sop.ports import PlanProgress
-from siyu.sop.rules import HELD, QUEUED, RETRY, SENDING, SENT, WAITING, Delivery, FailedAttempt, Plan
+from siyu.sop.group_rules import recipient_result
+from siyu.sop.ports import GroupMessageRefused, GroupTask, PlanProgress
+from siyu.sop.rules import (
+    AWAITING_STAFF,
+    HELD,
+    QUEUED,
+    RETRY,
+    SENDING,
+    SENT,
+    WAITING,
+    Delivery,
+    FailedAttempt,
+    Plan,
+    RecipientCounts,
+    RecipientResult,
+)
+from siyu.wecom.records import GroupFact
 
 
 class ConditionFailed(Exception):
@@ -163,6 +178,47 @@ class FakeSopStore:
         following = start + limit
         return found[start:following], str(following) if following < len(found) else None
 
+    def limit_chats(self, plan_id: str, delivery_id: str, chat_ids: Sequence[str], limited: Sequence[str]) -> None:
+        delivery = self.records[(plan_id, delivery_id)]
+        self._put(replace(delivery, cap_counted=True, chat_ids=tuple(chat_ids), limited=tuple(limited)))
+
+    def task_created(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        msgid: str,
+        refused: Sequence[RecipientResult],
+        at: datetime,
+        check_at: datetime,
+    ) -> None:
+        delivery = self.records[(plan_id, delivery_id)]
+        if delivery.status != SENDING:
+            raise ConditionFailed(f"delivery {delivery_id} is {delivery.status}, not sending")
+        changes: dict[str, Any] = {"status": AWAITING_STAFF, "msgid": msgid, "task_created_at": at}
+        changes.update(updated_at=at, results=tuple(refused), reminders=0, lease_until=None)
+        self._put(replace(delivery, due_at=to_precise_iso(check_at), **changes))
+
+    def record_results(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        status: str,
+        results: Sequence[RecipientResult],
+        counts: RecipientCounts,
+        at: datetime,
+        check_at: datetime | None,
+        reminders: int,
+    ) -> bool:
+        delivery = self.records[(plan_id, delivery_id)]
+        if delivery.status != AWAITING_STAFF:
+            return False
+        changes: dict[str, Any] = {"status": status, "results": tuple(results), "counts": counts}
+        changes.update(updated_at=at, reminders=reminders, due_at=to_precise_iso(check_at) if check_at else None)
+        if status == SENT and delivery.sent_at is None:
+            changes["sent_at"] = at
+        self._put(replace(delivery, **changes))
+        return True
+
     # -- the daily cap ---------------------------------------------------------------------------
 
     def count_push(self, destination: str, day: str, cap: int) -> bool:
@@ -229,3 +285,94 @@ def _due(due_at: str | None, now: datetime) -> bool:
 
 def _lease_free(lease_until: str | None, now: datetime) -> bool:
     return lease_until is None or lease_until < to_precise_iso(now)
+
+
+@dataclass
+class FakeChats:
+    """The WeCom feature's record of the groups a code's join ways filled (``groups_of_code``)."""
+
+    groups: dict[str, list[GroupFact]] = field(default_factory=dict)
+
+    def groups_of_code(self, code_id: str) -> list[GroupFact]:
+        return list(self.groups.get(code_id, []))
+
+
+@dataclass
+class _Task:
+    msgid: str
+    task: GroupTask
+    day: str
+    recipients: dict[str, RecipientResult]  # recipient -> its result (pending until the sender confirms)
+    reminders: int = 0
+    cancelled: bool = False
+
+
+@dataclass
+class FakeGroupMessenger:
+    """WeCom's 企业群发 in memory, with its rules: a group task's sender must own each group (others
+    are in fail_list); nothing is sent until the sender confirms (``confirm``); a recipient gets one
+    企业群发 a day (status 3 for the next); a customer not the sender's contact is status 2; at most
+    three reminders a task; a cancelled task cannot be confirmed."""
+
+    owners: dict[str, str] = field(default_factory=dict)  # chat id -> owner userid
+    tagged: dict[str, tuple[str, str]] = field(default_factory=dict)  # customer -> (tag, guide)
+    is_connected: bool = True
+    refuse: str | None = None  # make create_task answer this errcode text
+    unavailable: bool = False
+    tasks: dict[str, _Task] = field(default_factory=dict)
+    received: dict[tuple[str, str], str] = field(default_factory=dict)  # (recipient, day) -> msgid
+    owner_reads: int = 0
+
+    def connected(self) -> bool:
+        return self.is_connected
+
+    def group_owners(self, chat_ids: Sequence[str]) -> dict[str, str]:
+        self.owner_reads += len(chat_ids)
+        return {c: self.owners[c] for c in chat_ids if c in self.owners}
+
+    def create_task(self, task: GroupTask) -> tuple[str, list[str]]:
+        if self.unavailable:
+            raise Unavailable("WeCom (add_msg_template) could not be reached; try again later")
+        if self.refuse:
+            raise GroupMessageRefused(f"WeCom add_msg_template answered errcode {self.refuse}")
+        assert len(task.chat_ids) <= 2000, "add_msg_template takes at most 2000 chat ids"
+        msgid = f"msg{len(self.tasks) + 1}"
+        if task.chat_type == "group":
+            fail = [c for c in task.chat_ids if self.owners.get(c) != task.sender]
+            recipients = {c: RecipientResult(c, "pending", task.sender) for c in task.chat_ids if c not in fail}
+        else:
+            fail = []
+            recipients = {
+                customer: RecipientResult(customer, "pending", guide)
+                for customer, (tag, guide) in self.tagged.items()
+                if tag in task.tags and (task.sender is None or guide == task.sender)
+            }
+        self.tasks[msgid] = _Task(msgid, task, "", recipients)
+        return msgid, fail
+
+    def confirm(self, msgid: str, sender: str, day: str, at: datetime) -> None:
+        """The sender taps send in WeCom (the emulator's /_emulator/groupmsg/{msgid}/confirm)."""
+        task = self.tasks[msgid]
+        assert not task.cancelled, "a cancelled task cannot be sent"
+        for recipient, result in list(task.recipients.items()):
+            if result.sender != sender or result.status != "pending":
+                continue
+            taken = (recipient, day) in self.received
+            status = 3 if taken else 1
+            if not taken:
+                self.received[(recipient, day)] = msgid
+            task.recipients[recipient] = recipient_result(recipient, status, sender, at)
+
+    def task_results(self, msgid: str) -> list[RecipientResult]:
+        if self.unavailable:
+            raise Unavailable("WeCom (get_groupmsg_send_result) could not be reached; try again later")
+        return list(self.tasks[msgid].recipients.values())
+
+    def remind(self, msgid: str) -> None:
+        task = self.tasks[msgid]
+        if task.reminders >= 3:
+            raise GroupMessageRefused("WeCom remind_groupmsg_send answered errcode 41063: reminded too often")
+        task.reminders += 1
+
+    def cancel(self, msgid: str) -> None:
+        self.tasks[msgid].cancelled = True

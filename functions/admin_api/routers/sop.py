@@ -15,6 +15,7 @@ from siyu.sop.api import (
     PlanList,
     PlanUpdate,
     PlanView,
+    WecomReport,
     calendar_entry,
     delivery_view,
     plan_view,
@@ -83,6 +84,15 @@ def plan_deliveries(
 ) -> DeliveryLog:
     items, next_cursor = sop_admin().deliveries(plan_id, limit, cursor)
     return DeliveryLog(items=[delivery_view(d) for d in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/admin/sop/plans/<plan_id>/wecom-report",
+    tags=["sop"],
+    summary="企业群发: per occurrence, groups or customers sent / pending / not sent; confirmation rate per guide",
+)
+def plan_wecom_report(plan_id: str) -> WecomReport:
+    return WecomReport(plan_id=plan_id, **sop_admin().wecom_report(plan_id))
 
 
 @router.post(

@@ -1,7 +1,8 @@
 """SOP plans (timed push scripts): the pure rules (``rules``), a plan's audience as destinations
 (``audience``), the job that expands due steps into deliveries (``job``), the sender behind its
-queue (``sender``), the operators' logic (``admin``), the API contract and views (``api``), what
-they need from storage (``ports``) and the storage itself (``repository``).
+queue (``sender``; WeCom 企业群发 tasks: ``group_sender`` and the pure ``group_rules``), the
+operators' logic (``admin``), the API contract and views (``api``), what they need from storage and
+from WeCom (``ports``) and the storage itself (``repository``).
 
 How the records are stored, and why:
 

@@ -23,8 +23,20 @@ from siyu.core.errors import Conflict, InvalidInput, NotFound
 from siyu.core.ids import new_id
 from siyu.sop import rules
 from siyu.sop.api import ContentIn, DestinationIn, GuardsIn, PlanCreate, PlanUpdate, StepIn
-from siyu.sop.audience import CODE_GROUPS, DESTINATIONS, audience_destinations, is_code_groups
-from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
+from siyu.sop.audience import (
+    CODE_GROUPS,
+    DESTINATIONS,
+    WECOM_CHATS,
+    WECOM_GROUPS,
+    WECOM_KINDS,
+    WECOM_TAGS,
+    audience_destinations,
+    is_code_groups,
+    is_wecom,
+    tags_identity,
+)
+from siyu.sop.group_rules import wecom_report
+from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
 from siyu.sop.rules import (
     Content,
     Delivery,
@@ -45,6 +57,8 @@ from siyu.storage.versioned import modify
 
 MAX_CALENDAR_DAYS = 60
 HELD_ON_RESUME = 500  # deliveries read when a plan resumes, to send the held ones
+OTHER_PLANS = 500  # plans the calendar reads for WeCom's one-a-day limit
+REPORT_DELIVERIES = 1000  # deliveries the 企业群发 report reads
 
 
 @dataclass
@@ -53,6 +67,8 @@ class SopAdmin:
     codes: CodeGroups
     files: ImageFiles
     clock: Callable[[], datetime] = utcnow
+    chats: ChatDirectory | None = None  # a code's join-way groups (wecom_groups)
+    messenger: GroupMessenger | None = None  # whether WeCom is connected (企业群发 audiences)
 
     # -- create and edit ---------------------------------------------------------------
 
@@ -125,6 +141,8 @@ class SopAdmin:
         return self.sop.list_plans(limit, cursor)
 
     def warnings(self, plan: Plan) -> list[str]:
+        if plan.audience.get("kind") == WECOM_GROUPS and not audience_destinations(plan, self.codes, self.chats):
+            return [f"code {plan.audience['code_id']} has no WeCom customer groups on a join way (wecom_chat_ids)"]
         if is_code_groups(plan) and not audience_destinations(plan, self.codes):
             return [
                 f"none of code {plan.audience['code_id']}'s groups has a WeCom robot yet: set robot_url on its "
@@ -141,28 +159,24 @@ class SopAdmin:
         plan = self.get(plan_id)
         now = self.clock()
         tz = zone(plan.time_zone)
-        entries = []
-        for step in plan.steps:
-            for destination in audience_destinations(plan, self.codes):
-                for scheduled in occurrences(
-                    step.schedule, destination.start or plan.start, tz, now, now + timedelta(days=days)
-                ):
-                    at = send_time(scheduled, plan.guards, tz)
-                    entries.append((at, scheduled, step, destination))
-        entries.sort(key=lambda e: (e[0], e[1], e[2].id, e[3].key))
+        entries = self._pushes(plan, now, days)
+        taken = self._wecom_days_taken(plan, now, days) if is_wecom(plan.audience) else {}
         per_day: Counter[tuple[str, date]] = Counter()
         items = []
         for at, scheduled, step, destination in entries:
-            day = (destination.url, at.astimezone(tz).date())
+            day = (destination.url or destination.key, at.astimezone(tz).date())
             per_day[day] += 1
-            if per_day[day] > plan.guards.daily_cap:
+            identity = _wecom_identity(plan, destination.key)
+            if identity is not None and (per_day[day] > 1 or taken.get((identity, day[1]), at) < at):
+                outcome = "over_wecom_daily_limit"
+            elif per_day[day] > plan.guards.daily_cap:
                 outcome = "over_daily_cap"
             else:
                 outcome = "held_by_quiet_hours" if at != scheduled else "send"
             items.append(
                 PlannedPush(
                     scheduled_for=scheduled,
-                    send_at=None if outcome == "over_daily_cap" else at,
+                    send_at=None if outcome.startswith("over_") else at,
                     step_id=step.id,
                     step_name=step.name,
                     destination_key=destination.key,
@@ -171,6 +185,50 @@ class SopAdmin:
                 )
             )
         return items
+
+    def _pushes(self, plan: Plan, now: datetime, days: int) -> list[tuple[datetime, datetime, Step, Destination]]:
+        """(send at, scheduled, step, destination) of the plan's pushes in the next `days` days, in order."""
+        tz = zone(plan.time_zone)
+        entries = []
+        for step in plan.steps:
+            for destination in audience_destinations(plan, self.codes, self.chats):
+                start = destination.start or plan.start
+                for scheduled in occurrences(step.schedule, start, tz, now, now + timedelta(days=days)):
+                    entries.append((send_time(scheduled, plan.guards, tz), scheduled, step, destination))
+        entries.sort(key=lambda e: (e[0], e[1], e[2].id, e[3].key))
+        return entries
+
+    def _wecom_days_taken(self, plan: Plan, now: datetime, days: int) -> dict[tuple[str, date], datetime]:
+        """(group or tag set, local day) -> the first push another active 企业群发 plan makes to it
+        (WeCom lets each receive one a day from the corp)."""
+        taken: dict[tuple[str, date], datetime] = {}
+        cursor, read = None, 0
+        while read < OTHER_PLANS:
+            plans, cursor = self.sop.list_plans(100, cursor)
+            read += len(plans)
+            for other in plans:
+                if other.id == plan.id or other.status != rules.ACTIVE or not is_wecom(other.audience):
+                    continue
+                for at, _, _, destination in self._pushes(other, now, days):
+                    identity = _wecom_identity(other, destination.key)
+                    day = at.astimezone(zone(plan.time_zone)).date()
+                    if identity is not None and (identity, day) not in taken:
+                        taken[(identity, day)] = at
+            if cursor is None:
+                break
+        return taken
+
+    def wecom_report(self, plan_id: str) -> dict[str, Any]:
+        """Per occurrence: groups or customers sent, pending and not sent; per guide: the confirmation rate."""
+        self.get(plan_id)
+        found: list[Delivery] = []
+        cursor = None
+        while len(found) < REPORT_DELIVERIES:
+            page, cursor = self.sop.deliveries(plan_id, 200, cursor)
+            found += page
+            if cursor is None:
+                break
+        return wecom_report(found)
 
     def deliveries(self, plan_id: str, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
         self.get(plan_id)
@@ -183,6 +241,9 @@ class SopAdmin:
             raise NotFound(f"plan {plan_id} has no delivery {delivery_id[:80]!r}")
         if not self.sop.requeue(plan_id, delivery_id, self.clock(), (rules.FAILED, rules.SKIPPED, rules.CANCELLED)):
             raise Conflict(f"delivery {delivery_id} is {delivery.status}; only failed or skipped ones are resent")
+        if delivery.channel == rules.WECOM_GROUPMSG and delivery.cap_counted and delivery.chat_ids:
+            # Its groups were counted against today's 企业群发 limit for the task WeCom refused: not again.
+            self.sop.mark_cap_counted(plan_id, delivery_id)
         resent = self.sop.delivery(plan_id, delivery_id)
         assert resent is not None, "a delivery just requeued exists (deliveries are never deleted)"
         return resent
@@ -209,6 +270,8 @@ class SopAdmin:
     def _audience(self, body: PlanCreate) -> tuple[tuple[Destination, ...], dict[str, Any]]:
         """The plan's named destinations and its audience, from the request's `target`."""
         audience = body.target
+        if audience.kind in WECOM_KINDS:
+            return (), self._wecom_audience(body)
         if audience.kind == CODE_GROUPS:
             if not audience.code_id:
                 raise InvalidInput("target.code_id is required for a code_groups target")
@@ -222,6 +285,38 @@ class SopAdmin:
         if len(set(names)) != len(names):
             raise InvalidInput("target.destinations: names must be unique within a plan")
         return tuple(_destination(d) for d in audience.destinations), {"kind": DESTINATIONS}
+
+    def _wecom_audience(self, body: PlanCreate) -> dict[str, Any]:
+        """A 企业群发 audience, checked (422), with WeCom connected (409)."""
+        audience = body.target
+        if audience.kind == WECOM_GROUPS:
+            if not audience.code_id:
+                raise InvalidInput("target.code_id is required for a wecom_groups target")
+            code, _ = self.codes.load(audience.code_id) if audience.code_id.isalnum() else (None, None)
+            if code is None:
+                raise InvalidInput(f"target.code_id: no live code {audience.code_id[:40]!r}")
+            if not any(t.wecom_chat_ids for t in code.targets):
+                raise InvalidInput(
+                    f"target.code_id: code {code.id} has no WeCom customer groups: add a join-way target "
+                    "(wecom_chat_ids) first"
+                )
+            stored: dict[str, Any] = {"kind": WECOM_GROUPS, "code_id": code.id}
+        elif audience.kind == WECOM_CHATS:
+            if not audience.chat_ids:
+                raise InvalidInput("target.chat_ids: give 1 to 2000 customer group chat ids")
+            if len(set(audience.chat_ids)) != len(audience.chat_ids):
+                raise InvalidInput("target.chat_ids: a chat id is given twice")
+            stored = {"kind": WECOM_CHATS, "chat_ids": list(audience.chat_ids)}
+        else:
+            if not audience.tags:
+                raise InvalidInput("target.tags: give 1 to 100 corp tag names")
+            stored = {"kind": WECOM_TAGS, "tags": sorted(set(audience.tags)), "sender": audience.sender}
+        if self.messenger is None or not self.messenger.connected():
+            raise Conflict(
+                f"a {audience.kind} target sends through WeCom 企业群发, and WeCom is not connected: "
+                "connect it with PUT /admin/wecom first"
+            )
+        return stored
 
     def _store_images[Saved](self, images: list[tuple[str, bytes]], save: Callable[[], Saved]) -> Saved:
         """Store the steps' images, then save; if the save fails, remove them again."""
@@ -239,6 +334,8 @@ class SopAdmin:
     def _steps(self, plan: Plan, steps_in: list[StepIn]) -> tuple[tuple[Step, ...], list[tuple[str, bytes]]]:
         """The steps, every one checked against every channel of the plan, and the images to store."""
         channels = {rules.WECOM_ROBOT} if is_code_groups(plan) else {d.channel for d in plan.destinations}
+        if is_wecom(plan.audience):
+            channels = {rules.WECOM_GROUPMSG}
         steps, images = [], []
         for number, step_in in enumerate(steps_in, 1):
             try:
@@ -317,6 +414,13 @@ def _guards(g: GuardsIn) -> Guards:
 def _destination(d: DestinationIn) -> Destination:
     secret = d.secret or (secrets.token_urlsafe(32) if d.channel == rules.WEBHOOK else None)
     return Destination(f"d:{new_id(6)}", d.name, d.channel, d.url, secret, d.start_date)
+
+
+def _wecom_identity(plan: Plan, destination_key: str) -> str | None:
+    """Who WeCom's one-a-day limit counts for this destination (None: not a 企业群发 one)."""
+    if not is_wecom(plan.audience):
+        return None
+    return tags_identity(plan.audience["tags"]) if plan.audience["kind"] == WECOM_TAGS else destination_key[2:]
 
 
 def _checked_zone(name: str) -> ZoneInfo:

@@ -11,7 +11,16 @@ from pydantic import BaseModel, Field
 
 from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input, view_of
 from siyu.core.clock import to_precise_iso
-from siyu.sop.rules import Delivery, Plan, PlannedPush
+from siyu.sop.rules import (
+    AWAITING_STAFF,
+    NOT_SENT,
+    QUEUED,
+    WAITING,
+    WECOM_GROUPMSG,
+    Delivery,
+    Plan,
+    PlannedPush,
+)
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, the plan's local time")]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
@@ -55,10 +64,26 @@ class DestinationIn(_Input):
     start_date: CalendarDay | None = Field(None, description="Day 0 of day_offset steps for this destination.")
 
 
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+TagName = Annotated[str, Field(min_length=1, max_length=30)]
+
+
 class TargetIn(_Input):
-    kind: Literal["destinations", "code_groups"]
+    kind: Literal["destinations", "code_groups", "wecom_groups", "wecom_chats", "wecom_tags"] = Field(
+        description="destinations, code_groups: robots and webhooks; wecom_groups, wecom_chats, wecom_tags: "
+        "WeCom 企业群发 (the group owner, or the tags' guides, confirm each push in WeCom)."
+    )
     destinations: list[DestinationIn] | None = Field(None, max_length=200)
-    code_id: str | None = Field(None, description="code_groups: every group of this code that has a robot_url.")
+    code_id: str | None = Field(
+        None,
+        description="code_groups: every group of this code that has a robot_url; wecom_groups: the customer "
+        "groups of this code's join-way targets (wecom_chat_ids, and the groups WeCom made for them).",
+    )
+    chat_ids: list[ChatId] | None = Field(None, max_length=2000, description="wecom_chats: 1 to 2000 customer groups.")
+    tags: list[TagName] | None = Field(None, max_length=100, description="wecom_tags: corp tag names (any of them).")
+    sender: Annotated[str, Field(pattern=r"^[A-Za-z0-9_@.-]{1,64}$")] | None = Field(
+        None, description="wecom_tags: the guide (userid) who sends; default: every guide, to their own customers."
+    )
 
 
 class GuardsIn(_Input):
@@ -113,7 +138,10 @@ class CalendarEntry(BaseModel):
     step_name: str
     target_key: str
     target_name: str
-    outcome: Literal["send", "held_by_quiet_hours", "over_daily_cap"]
+    outcome: Literal["send", "held_by_quiet_hours", "over_daily_cap", "over_wecom_daily_limit"] = Field(
+        description="over_wecom_daily_limit: the group already gets another 企业群发 push that day (any plan); "
+        "WeCom would refuse it, so the job skips it."
+    )
 
 
 class Calendar(BaseModel):
@@ -123,8 +151,34 @@ class Calendar(BaseModel):
 
 
 class DeliveryLog(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]] = Field(
+        description="Each delivery's stored fields; a 企业群发 one also: sender, chat_ids, msgid, "
+        "task_created_at, reminders, counts {sent, pending, not_sent} and results per group or customer."
+    )
     next_cursor: str | None = None
+
+
+class OccurrenceReport(BaseModel):
+    scheduled_for: datetime
+    step_id: str
+    step_name: str
+    tasks: int = Field(description="企业群发 tasks made (one per group owner).")
+    sent: int
+    pending: int
+    not_sent: int
+
+
+class SenderReport(BaseModel):
+    sender: str | None
+    tasks: int
+    confirmed: int = Field(description="Tasks the guide sent to at least one recipient.")
+    confirmation_rate: float | None
+
+
+class WecomReport(BaseModel):
+    plan_id: str
+    occurrences: list[OccurrenceReport] = Field(description="Groups or customers sent, pending, not sent.")
+    senders: list[SenderReport] = Field(description="The confirmation rate per guide (group owner).")
 
 
 def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> PlanView:
@@ -154,12 +208,17 @@ _DELIVERY_FIELDS = {"destination_key": "target_key", "destination_name": "target
 
 
 def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    """A delivery's stored attributes; a 企业群发 one always has its counts (sent, pending, not_sent)."""
     view: dict[str, Any] = {}
     for item in dataclasses.fields(delivery):
         value = getattr(delivery, item.name)
-        if value is None or (item.name == "history" and not value):
+        if value is None or (isinstance(value, tuple) and not value) or (item.name == "reminders" and not value):
             continue
         view[_DELIVERY_FIELDS.get(item.name, item.name)] = _json(value)
+    if delivery.channel == WECOM_GROUPMSG and delivery.counts is None:
+        refused = sum(r.status == NOT_SENT for r in delivery.results)
+        waiting = len(delivery.chat_ids) - refused if delivery.status in (AWAITING_STAFF, QUEUED, WAITING) else 0
+        view["counts"] = {"sent": 0, "pending": max(waiting, 0), "not_sent": refused + len(delivery.limited)}
     return view
 
 

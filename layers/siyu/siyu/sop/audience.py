@@ -1,20 +1,60 @@
-"""A plan's audience as the destinations its pushes go to."""
+"""A plan's audience as the destinations its pushes go to.
+
+Robot and webhook audiences (``destinations``, ``code_groups``) are one destination per receiver.
+The 企业群发 audiences are WeCom's: ``wecom_groups`` (the customer groups of a code's join ways:
+the targets' ``wecom_chat_ids`` and the groups WeCom made for them when they filled),
+``wecom_chats`` (chosen customer groups) — a destination per group, ``c:<chat id>``, which the job
+gathers into one delivery per group owner — and ``wecom_tags`` (1:1 to the customers with any of
+the corp tags), one destination, ``t:tags``.
+"""
 
 from __future__ import annotations
 
-from siyu.sop.ports import CodeGroups
-from siyu.sop.rules import WECOM_ROBOT, Destination, Plan, zone
+import hashlib
+from typing import Any
+
+from siyu.sop.ports import ChatDirectory, CodeGroups
+from siyu.sop.rules import WECOM_GROUPMSG, WECOM_ROBOT, Destination, Plan, zone
 
 DESTINATIONS, CODE_GROUPS = "destinations", "code_groups"  # the kinds of audience
+WECOM_GROUPS, WECOM_CHATS, WECOM_TAGS = "wecom_groups", "wecom_chats", "wecom_tags"
+WECOM_KINDS = (WECOM_GROUPS, WECOM_CHATS, WECOM_TAGS)
+TAGS_KEY = "t:tags"
+MAX_CHATS = 2000  # chat ids in one plan, and in one add_msg_template task
 
 
 def is_code_groups(plan: Plan) -> bool:
     return plan.audience.get("kind") == CODE_GROUPS
 
 
-def audience_destinations(plan: Plan, codes: CodeGroups) -> list[Destination]:
-    """The plan's named destinations, or the groups behind a group code that have a WeCom group
-    robot (day 0 = the day the group was added)."""
+def is_wecom(audience: dict[str, Any]) -> bool:
+    return audience.get("kind") in WECOM_KINDS
+
+
+def rechecked(plan: Plan) -> bool:
+    """Audiences that grow on their own (a group added, a group WeCom made): looked at hourly."""
+    return plan.audience.get("kind") in (CODE_GROUPS, WECOM_GROUPS)
+
+
+def chat_key(chat_id: str) -> str:
+    return f"c:{chat_id}"
+
+
+def tags_identity(tags: list[str] | tuple[str, ...]) -> str:
+    """Who WeCom's one-a-day limit protects for a tags audience, as the daily cap counts it."""
+    return "tags:" + hashlib.sha256("\n".join(sorted(tags)).encode()).hexdigest()[:24]
+
+
+def audience_destinations(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None = None) -> list[Destination]:
+    """The plan's named destinations, the groups behind a group code that have a WeCom group robot
+    (day 0 = the day the group was added), or its WeCom customer groups or tags (``wecom_groupmsg``)."""
+    kind = plan.audience.get("kind")
+    if kind == WECOM_TAGS:
+        return [Destination(TAGS_KEY, "tags: " + ", ".join(plan.audience["tags"]), WECOM_GROUPMSG, "")]
+    if kind == WECOM_CHATS:
+        return [Destination(chat_key(c), c, WECOM_GROUPMSG, "") for c in plan.audience["chat_ids"]]
+    if kind == WECOM_GROUPS:
+        return _code_chats(plan, codes, chats)
     if not is_code_groups(plan):
         return list(plan.destinations)
     code, _ = codes.load(plan.audience["code_id"])
@@ -33,3 +73,24 @@ def audience_destinations(plan: Plan, codes: CodeGroups) -> list[Destination]:
         for group in code.targets
         if group.robot_url and group.enabled
     ]
+
+
+def _code_chats(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None) -> list[Destination]:
+    """A code's join-way groups (day 0: the target's creation; a group WeCom made: when first seen)."""
+    code, _ = codes.load(plan.audience["code_id"])
+    if code is None:
+        return []
+    tz = zone(plan.time_zone)
+    found: dict[str, Destination] = {}
+    for target in code.targets:
+        for chat_id in target.wecom_chat_ids if target.enabled else ():
+            name = target.staff_name or chat_id
+            found[chat_id] = Destination(
+                chat_key(chat_id), name, WECOM_GROUPMSG, "", None, target.created_at.astimezone(tz).date()
+            )
+    for group in chats.groups_of_code(code.id) if chats is not None else ():
+        if group.dismissed or group.chat_id in found:
+            continue
+        start = group.seen_at.astimezone(tz).date() if group.seen_at else None
+        found[group.chat_id] = Destination(chat_key(group.chat_id), group.name, WECOM_GROUPMSG, "", None, start)
+    return list(found.values())[:MAX_CHATS]

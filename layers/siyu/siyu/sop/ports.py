@@ -14,7 +14,8 @@ from typing import Protocol
 
 from siyu.delivery.outcome import SendOutcome
 from siyu.live_codes.model import LiveCode
-from siyu.sop.rules import Delivery, Plan
+from siyu.sop.rules import Content, Delivery, Plan, RecipientCounts, RecipientResult
+from siyu.wecom.records import GroupFact
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,36 @@ class DeliveryStore(Protocol):
 
     def mark_cap_counted(self, plan_id: str, delivery_id: str) -> None: ...
 
+    def limit_chats(self, plan_id: str, delivery_id: str, chat_ids: Sequence[str], limited: Sequence[str]) -> None:
+        """Record the groups a 企业群发 delivery goes to after WeCom's one-a-day limit (cap counted)."""
+        ...
+
+    def task_created(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        msgid: str,
+        refused: Sequence[RecipientResult],
+        at: datetime,
+        check_at: datetime,
+    ) -> None:
+        """Record the 企业群发 task made for a delivery being sent: awaiting_staff, checked at `check_at`."""
+        ...
+
+    def record_results(
+        self,
+        plan_id: str,
+        delivery_id: str,
+        status: str,
+        results: Sequence[RecipientResult],
+        counts: RecipientCounts,
+        at: datetime,
+        check_at: datetime | None,
+        reminders: int,
+    ) -> bool:
+        """Record a task's results (only while the delivery awaits staff); `check_at` None: final."""
+        ...
+
     def requeue(self, plan_id: str, delivery_id: str, now: datetime, from_statuses: tuple[str, ...]) -> bool:
         """Queue the delivery again now if its status is one of `from_statuses`."""
         ...
@@ -121,3 +152,50 @@ class ImageFiles(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def download_url(self, key: str, seconds: int = 300) -> str: ...
+
+
+class ChatDirectory(Protocol):
+    """The customer groups WeCom's join ways sent a code's customers into (the WeCom feature's records)."""
+
+    def groups_of_code(self, code_id: str) -> list[GroupFact]: ...
+
+
+class GroupMessageRefused(Exception):
+    """WeCom refused a 企业群发 call (an errcode other than busy or token trouble)."""
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """One 企业群发 task: to customer groups (`chat_ids`, their owner `sender`) or to the customers
+    with any of `tags` (``single``; `sender` optional)."""
+
+    chat_type: str  # group | single
+    sender: str | None
+    chat_ids: tuple[str, ...]
+    tags: tuple[str, ...]
+    content: Content
+    image: bytes | None = None  # the stored picture of an image, link or mini-program step
+    picture_url: str = ""  # a link card's picture as a URL WeCom can fetch
+
+
+class GroupMessenger(Protocol):
+    """WeCom's 企业群发 (``siyu.wecom.group_messages`` implements it on ``WecomClient``)."""
+
+    def connected(self) -> bool: ...
+
+    def group_owners(self, chat_ids: Sequence[str]) -> dict[str, str]:
+        """chat id -> the group owner's userid (groupchat/get); groups WeCom does not know are left out."""
+        ...
+
+    def create_task(self, task: GroupTask) -> tuple[str, list[str]]:
+        """add_msg_template: the msgid and the recipients WeCom refused at once (fail_list);
+        GroupMessageRefused when it refuses the task, Unavailable when out of reach."""
+        ...
+
+    def task_results(self, msgid: str) -> list[RecipientResult]:
+        """Every sender's results (get_groupmsg_task, then get_groupmsg_send_result per sender)."""
+        ...
+
+    def remind(self, msgid: str) -> None: ...
+
+    def cancel(self, msgid: str) -> None: ...

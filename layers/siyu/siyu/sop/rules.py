@@ -33,12 +33,22 @@ from siyu.web.base64_files import decode_base64_file
 DAY_OFFSET, WEEKLY, ONCE = "day_offset", "weekly", "once"
 TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM = "text", "markdown", "image", "link", "miniprogram"
 WECOM_ROBOT, WEBHOOK = "wecom_robot", "webhook"
+# 企业群发 (externalcontact/add_msg_template): to customer groups or 1:1 to customers; the sender
+# (a group's owner) confirms each task in their WeCom client before anything is sent.
+WECOM_GROUPMSG = "wecom_groupmsg"
 ACTIVE, PAUSED = "active", "paused"
 LOOKAHEAD = timedelta(days=400)
 
 # What each channel can carry (WeCom group robot: text, markdown, image, news; a mini-program
 # card needs WeCom mass-send, which is not a channel yet). Limits as the robot API states them.
-CHANNEL_KINDS = {WECOM_ROBOT: (TEXT, MARKDOWN, IMAGE, LINK), WEBHOOK: (TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM)}
+CHANNEL_KINDS = {
+    WECOM_ROBOT: (TEXT, MARKDOWN, IMAGE, LINK),
+    WEBHOOK: (TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM),
+    WECOM_GROUPMSG: (TEXT, IMAGE, LINK, MINIPROGRAM),  # text, plus the picture or card as an attachment
+}
+GROUPMSG_TEXT_BYTES = 4000  # add_msg_template text.content
+GROUPMSG_MINIPROGRAM_TITLE_BYTES = 64
+GROUPMSG_IMAGE_BYTES = 2 * 1024 * 1024  # media/upload of an image
 ROBOT_TEXT_BYTES = 2048
 ROBOT_MARKDOWN_BYTES = 4096
 ROBOT_IMAGE_BYTES = 2 * 1024 * 1024
@@ -123,9 +133,31 @@ class Plan:
 
 
 # A delivery's status: waiting (for its send time) | queued | sending | retry | sent | failed |
-# skipped | held (the plan was paused) | cancelled (its step or destination is gone).
+# skipped | held (the plan was paused) | cancelled (its step or destination is gone); a 企业群发
+# delivery also: awaiting_staff (the task is made, its sender has not confirmed it everywhere yet)
+# | not_sent (nobody received it: the sender never confirmed, or every recipient was refused).
 QUEUED, WAITING, SENDING, RETRY, SENT = "queued", "waiting", "sending", "retry", "sent"
 FAILED, SKIPPED, HELD, CANCELLED = "failed", "skipped", "held", "cancelled"
+AWAITING_STAFF, NOT_SENT = "awaiting_staff", "not_sent"
+PENDING = "pending"  # a recipient of a 企业群发 task its sender has not sent to yet
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    """One customer group (chat id) or customer (external user id) of a 企业群发 task."""
+
+    recipient: str
+    status: str  # sent | pending | not_sent
+    sender: str | None = None
+    reason: str | None = None  # not_sent: why
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecipientCounts:
+    sent: int = 0
+    pending: int = 0
+    not_sent: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,7 +189,17 @@ class Delivery:
     last_error: str | None = None
     history: tuple[FailedAttempt, ...] = ()
     lease_until: datetime | None = None  # while a sender holds it
-    due_at: str | None = None  # while it waits in the send queue
+    due_at: str | None = None  # while it waits in the send queue (or, awaiting staff, its next check)
+    # 企业群发 only: who sends it (a group's owner; for tags, optional), the groups it goes to (those
+    # over WeCom's one-a-day limit removed before the task is made: `limited`), the task and its results.
+    sender: str | None = None
+    chat_ids: tuple[str, ...] = ()
+    limited: tuple[str, ...] = ()
+    msgid: str | None = None
+    task_created_at: datetime | None = None
+    reminders: int = 0
+    results: tuple[RecipientResult, ...] = ()
+    counts: RecipientCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +212,7 @@ class PlannedPush:
     step_name: str
     destination_key: str
     destination_name: str
-    outcome: str  # send | held_by_quiet_hours | over_daily_cap
+    outcome: str  # send | held_by_quiet_hours | over_daily_cap | over_wecom_daily_limit
 
 
 def zone(name: str) -> ZoneInfo:
@@ -235,10 +277,16 @@ def check_content(content: Content, channel: str) -> None:
     if content.kind not in CHANNEL_KINDS.get(channel, ()):
         if content.kind == MINIPROGRAM:
             raise PlanInvalid(
-                "a WeCom group robot cannot send mini-program cards; send them to a webhook destination "
-                "(WeCom mass-send, which can, is not a channel yet) or use a link card"
+                "a WeCom group robot cannot send mini-program cards; send them through 企业群发 (a wecom_groups, "
+                "wecom_chats or wecom_tags target) or to a webhook destination, or use a link card"
+            )
+        if channel == WECOM_GROUPMSG:
+            raise PlanInvalid(
+                f"WeCom 企业群发 cannot send {content.kind} content; use text, image, link or miniprogram"
             )
         raise PlanInvalid(f"a {channel} destination cannot send {content.kind} content")
+    if channel == WECOM_GROUPMSG:
+        _check_groupmsg(content)
     if channel != WECOM_ROBOT:
         return
     if content.kind == TEXT and len(content.text.encode()) > ROBOT_TEXT_BYTES:
@@ -252,6 +300,20 @@ def check_content(content: Content, channel: str) -> None:
             raise PlanInvalid(f"a link card title is at most {ROBOT_NEWS_TITLE_BYTES} bytes for a WeCom robot")
         if len(content.description.encode()) > ROBOT_NEWS_DESCRIPTION_BYTES:
             raise PlanInvalid(f"a link card description is at most {ROBOT_NEWS_DESCRIPTION_BYTES} bytes for a robot")
+
+
+def _check_groupmsg(content: Content) -> None:
+    if len(content.text.encode()) > GROUPMSG_TEXT_BYTES:
+        raise PlanInvalid(f"a WeCom group message text is at most {GROUPMSG_TEXT_BYTES} bytes")
+    if content.kind == IMAGE and content.image_bytes > GROUPMSG_IMAGE_BYTES:
+        raise PlanInvalid("a WeCom group message image is at most 2 MB (JPG or PNG); compress it")
+    if content.kind == MINIPROGRAM:
+        if not content.image_key:
+            raise PlanInvalid("a mini-program card sent through WeCom needs its picture: give image_base64")
+        if len(content.title.encode()) > GROUPMSG_MINIPROGRAM_TITLE_BYTES:
+            raise PlanInvalid(f"a mini-program card title is at most {GROUPMSG_MINIPROGRAM_TITLE_BYTES} bytes")
+    if content.kind == LINK and len(content.title.encode()) > ROBOT_NEWS_TITLE_BYTES:
+        raise PlanInvalid(f"a link card title is at most {ROBOT_NEWS_TITLE_BYTES} bytes")
 
 
 def decode_image(image_base64: str) -> bytes:

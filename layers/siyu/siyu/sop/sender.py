@@ -8,6 +8,9 @@ Exactly once, and its limit: a crash after a send and before its record leaves t
 "sending"; once its lease runs out it is sent again. Generic webhooks get an
 ``Idempotency-Key`` header (the delivery id) to drop such a repeat; the WeCom robot API has no
 such key, so there a crash in that window can repeat one push.
+
+A 企业群发 delivery (channel ``wecom_groupmsg``) goes through ``group_sender.GroupSend``: a task
+made once, then, each time the job hands the delivery over while it awaits staff, its results read.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from siyu.core.clock import utcnow
@@ -25,11 +28,14 @@ from siyu.delivery.retry import RetryPolicy
 from siyu.delivery.sender import DeliveryFailed, send_robot, send_webhook
 from siyu.sop import rules
 from siyu.sop.audience import audience_destinations
+from siyu.sop.group_rules import CHECK_EVERY
+from siyu.sop.group_sender import GroupSend
 from siyu.sop.job import SEND_LEASE
-from siyu.sop.ports import CodeGroups, ImageFiles, SopStore
+from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
 from siyu.sop.rules import Content, Destination, zone
 
 NOT_DUE = "not_due"
+RECHECK_GAP = timedelta(minutes=1)
 
 
 def audience_identity(destination: Destination) -> str:
@@ -54,12 +60,21 @@ class SopSender:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     push: Callable[[Destination, Content, str, ImageFiles], None] = send_content
+    chats: ChatDirectory | None = None
+    messenger: GroupMessenger | None = None  # 企业群发 (deliveries of WeCom audiences)
+    check_every: timedelta = CHECK_EVERY  # how often a 企业群发 task's results are read
 
     def send(self, plan_id: str, delivery_id: str) -> str:
-        """Send one delivery if it is still to be sent; returns what happened."""
+        """Send one delivery if it is still to be sent (or read its task's results if it awaits
+        staff); returns what happened."""
         now = self.clock()
         delivery = self.sop.claim_delivery(plan_id, delivery_id, now, SEND_LEASE)
         if delivery is None:
+            group = self._group_send()
+            if group is not None:
+                current = self.sop.delivery(plan_id, delivery_id)
+                if current is not None and current.status == rules.AWAITING_STAFF and self._check_due(current, now):
+                    return group.check(current, now)
             return NOT_DUE  # sent, being sent by someone else, finished, or waiting for its time
         found = self.sop.plan(plan_id)
         if found is None or found[0].status != rules.ACTIVE:
@@ -67,6 +82,13 @@ class SopSender:
             return rules.HELD
         plan = found[0]
         step = next((s for s in plan.steps if s.id == delivery.step_id), None)
+        if delivery.channel == rules.WECOM_GROUPMSG:
+            group = self._group_send()
+            if step is None or group is None:
+                reason = "the step was removed from the plan" if step is None else "no WeCom messenger here"
+                self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.CANCELLED, now, reason=reason))
+                return rules.CANCELLED
+            return group.send(plan, step, delivery, now)
         destinations = audience_destinations(plan, self.codes)
         destination = next((d for d in destinations if d.key == delivery.destination_key), None)
         if step is None or destination is None:
@@ -91,6 +113,14 @@ class SopSender:
             return rules.RETRY
         self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.SENT, now))
         return rules.SENT
+
+    def _check_due(self, delivery: rules.Delivery, now: datetime) -> bool:
+        """A task's results are read when the job hands its delivery over, not again for a repeated message."""
+        gap = min(RECHECK_GAP, self.check_every)
+        return delivery.updated_at is None or now - delivery.updated_at >= gap
+
+    def _group_send(self) -> GroupSend | None:
+        return GroupSend(self.sop, self.messenger, self.files, self.retry, self.check_every) if self.messenger else None
 
 
 def robot_message(content: Content, files: ImageFiles) -> dict[str, Any]:

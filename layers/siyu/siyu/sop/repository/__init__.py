@@ -13,6 +13,7 @@ import os
 
 from siyu.sop.repository.caps import PushCountRecords
 from siyu.sop.repository.deliveries import DeliveryRecords
+from siyu.sop.repository.group_tasks import GroupTaskRecords
 from siyu.sop.repository.plans import PlanRecords, plan_from_json, plan_to_json
 from siyu.sop.repository.queue import DeliveryQueue
 from siyu.sop.repository.table import DELIVERY_PREFIX, PLAN_DUE, PLAN_SK, SEND_DUE
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class SopTable(PlanRecords, DeliveryRecords, PushCountRecords):
+class SopTable(PlanRecords, DeliveryRecords, GroupTaskRecords, PushCountRecords):
     """The SOP records of the one table (implements ``siyu.sop.ports.SopStore``)."""
 
     @classmethod

@@ -6,6 +6,10 @@
                                                cap_counted, sent_at, updated_at, last_error,
                                                history [{at, error}], lease_until;
                                                due_pk=SOPSEND/due_at while it waits to be sent
+                                               (or, awaiting staff, to be checked); 企业群发:
+                                               sender, chat_ids, limited, msgid, task_created_at,
+                                               reminders, results [{recipient, status, ...}],
+                                               counts {sent, pending, not_sent} (group_tasks.py)
 
 A delivery's id is its key: created with a conditional put, so two job runs at once create it
 once, and a conditional claim lets only one sender send it.
@@ -30,7 +34,17 @@ from botocore.exceptions import ClientError
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.delivery.outcome import SendOutcome
 from siyu.sop.repository.table import DELIVERY_PREFIX, SEND_DUE, SopTableBase, delivery_key, plan_pk
-from siyu.sop.rules import QUEUED, RETRY, SENDING, SENT, WAITING, Delivery, FailedAttempt
+from siyu.sop.rules import (
+    QUEUED,
+    RETRY,
+    SENDING,
+    SENT,
+    WAITING,
+    Delivery,
+    FailedAttempt,
+    RecipientCounts,
+    RecipientResult,
+)
 from siyu.storage.codec import Item, attr, condition_failed, n, plain_item, s
 from siyu.storage.paging import TABLE_KEYS, query_page
 
@@ -52,6 +66,8 @@ def delivery_item(delivery: Delivery) -> Item:
         "status": delivery.status,
         "reason": delivery.reason,
         "created_at": delivery.created_at,
+        "sender": delivery.sender,
+        "chat_ids": list(delivery.chat_ids) or None,
     }
     item = {name: attr(value) for name, value in fields.items() if value is not None}
     item.update(pk=s(plan_pk(delivery.plan_id)), sk=s(DELIVERY_PREFIX + delivery.id), attempts=n(0))
@@ -86,6 +102,23 @@ def delivery_from_item(item: Item) -> Delivery:
         history=tuple(FailedAttempt(from_iso(h["at"]), h["error"]) for h in raw.get("history", ())),
         lease_until=instant("lease_until"),
         due_at=raw.get("due_at"),
+        sender=raw.get("sender"),
+        chat_ids=tuple(raw.get("chat_ids", ())),
+        limited=tuple(raw.get("limited", ())),
+        msgid=raw.get("msgid"),
+        task_created_at=instant("task_created_at"),
+        reminders=raw.get("reminders", 0),
+        results=tuple(
+            RecipientResult(
+                r["recipient"],
+                r["status"],
+                r.get("sender"),
+                r.get("reason"),
+                from_iso(r["sent_at"]) if r.get("sent_at") else None,
+            )
+            for r in raw.get("results", ())
+        ),
+        counts=RecipientCounts(**raw["counts"]) if raw.get("counts") else None,
     )
 
 
