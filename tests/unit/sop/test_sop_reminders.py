@@ -234,3 +234,21 @@ def test_an_image_step_is_on_the_page(sop):
 
 def test_the_report_counts_only_reminder_deliveries():
     assert reminder_report([]) == []
+
+
+def test_the_page_has_the_content_to_copy_the_button_and_is_never_framed_or_cached(sop):
+    from siyu.sop.task_page_html import refused_page, task_page
+
+    sop.plan([once(T0 + timedelta(minutes=30), kind="text", text="<b>秒杀</b>")])
+    sop.tick(T0 + timedelta(minutes=31))
+    token = sop.token()
+    page = task_page(sop.tasks.open(token), token)
+    body, headers = page["body"], page["headers"]
+    assert page["statusCode"] == 200 and "&lt;b&gt;秒杀&lt;/b&gt;" in body and "<b>秒杀</b>" not in body
+    assert f"action='/t/{token}/sent'" in body and "已发送" in body and "复制" in body
+    assert "navigator.clipboard" in body and "execCommand('copy')" in body
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and "no-store" in headers["Cache-Control"]
+    task, _ = sop.tasks.mark_sent(token, "张三")
+    assert "✓ 已发送（张三" in task_page(task, token)["body"]
+    assert refused_page("expired")["statusCode"] == 410 and "链接已过期" in refused_page("expired")["body"]
+    assert refused_page("invalid")["statusCode"] == 404 and "链接无效" in refused_page("invalid")["body"]
