@@ -73,6 +73,8 @@ class LocalStack:
         self.api = LocalApi(self.template, self.functions, self.issuer, self.host, self.port)
         self.api.add_local_route("POST", "/_local/schedules/{function_id}", self._fire_schedule)
         self.api.start()
+        # Reminder-mode task links point at this API (the template's default is the execute-api URL).
+        os.environ["TASK_PAGE_BASE_URL"] = self.api.url
         if self.run_schedules:
             self.scheduler.start()
             self.queues.start()

@@ -113,6 +113,14 @@ def not_found_page(answer: dict) -> None:
     assert "<html" in answer["body"]
 
 
+def refused_link_page(answer: dict) -> None:
+    """A forged task link: a 4xx page that says the link is invalid, never framed or cached."""
+    assert 400 <= answer["statusCode"] < 500, answer
+    assert answer["headers"]["Content-Type"].startswith("text/html") and "链接无效" in answer["body"]
+    assert "frame-ancestors 'none'" in answer["headers"]["Content-Security-Policy"]
+    assert "no-store" in answer["headers"]["Cache-Control"]
+
+
 def job_report(answer: dict) -> None:
     assert isinstance(answer, dict) and answer, answer
     assert not answer.get("errors") and not answer.get("failed_plans"), answer
@@ -135,6 +143,7 @@ EXPECTED = {
     "admin_api_function_create_code.json": created_code,
     "scan_function_scan.json": not_found_page,
     "campaign_page_function_home.json": not_found_page,
+    "sop_task_function_forged_token.json": refused_link_page,
     "rotate_function_schedule.json": job_report,
     "sop_function_schedule.json": job_report,
     "campaign_worker_function_schedule.json": job_report,

@@ -17,6 +17,7 @@ from siyu.sop.ports import GroupMessageRefused, GroupTask, PlanProgress
 from siyu.sop.rules import (
     AWAITING_STAFF,
     HELD,
+    NOT_SENT,
     QUEUED,
     RETRY,
     SENDING,
@@ -219,6 +220,28 @@ class FakeSopStore:
         self._put(replace(delivery, **changes))
         return True
 
+    def reminder_sent(self, plan_id: str, delivery_id: str, expires_at: datetime, at: datetime) -> None:
+        delivery = self.records[(plan_id, delivery_id)]
+        if delivery.status != SENDING:
+            raise ConditionFailed(f"delivery {delivery_id} is {delivery.status}, not sending")
+        changes: dict[str, Any] = {"status": AWAITING_STAFF, "task_expires_at": expires_at, "updated_at": at}
+        self._put(replace(delivery, lease_until=None, due_at=to_precise_iso(expires_at), **changes))
+
+    def confirm_reminder(self, plan_id: str, delivery_id: str, who: str, at: datetime) -> bool:
+        delivery = self.records.get((plan_id, delivery_id))
+        if delivery is None or delivery.status != AWAITING_STAFF:
+            return False
+        changes: dict[str, Any] = {"status": SENT, "confirmed_by": who, "sent_at": at, "updated_at": at}
+        self._put(replace(delivery, due_at=None, **changes))
+        return True
+
+    def reminder_expired(self, plan_id: str, delivery_id: str, at: datetime, reason: str) -> bool:
+        delivery = self.records.get((plan_id, delivery_id))
+        if delivery is None or delivery.status != AWAITING_STAFF:
+            return False
+        self._put(replace(delivery, status=NOT_SENT, reason=reason, updated_at=at, due_at=None))
+        return True
+
     # -- the daily cap ---------------------------------------------------------------------------
 
     def count_push(self, destination: str, day: str, cap: int) -> bool:
@@ -376,3 +399,23 @@ class FakeGroupMessenger:
 
     def cancel(self, msgid: str) -> None:
         self.tasks[msgid].cancelled = True
+
+
+@dataclass
+class FakeStaffReminders:
+    """WeCom's app messages (message/send, textcard) in memory."""
+
+    is_connected: bool = True
+    refuse: bool = False
+    unavailable: bool = False
+    sent: list[dict[str, Any]] = field(default_factory=list)  # {users, title, description, url, btntxt}
+
+    def connected(self) -> bool:
+        return self.is_connected
+
+    def remind(self, users: Sequence[str], card: dict[str, str]) -> None:
+        if self.unavailable:
+            raise Unavailable("WeCom (message/send) could not be reached; try again later")
+        if self.refuse:
+            raise GroupMessageRefused("WeCom message/send answered errcode 81013: no valid user")
+        self.sent.append({"users": list(users), **card})

@@ -32,11 +32,12 @@ from siyu.sop.audience import (
     WECOM_TAGS,
     audience_destinations,
     is_code_groups,
-    is_wecom,
+    sends_groupmsg,
     tags_identity,
 )
 from siyu.sop.group_rules import wecom_report
 from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
+from siyu.sop.reminders import reminder_option, reminder_report
 from siyu.sop.rules import (
     Content,
     Delivery,
@@ -45,6 +46,7 @@ from siyu.sop.rules import (
     Plan,
     PlanInvalid,
     PlannedPush,
+    Reminder,
     Schedule,
     Step,
     check_content,
@@ -81,6 +83,7 @@ class SopAdmin:
             raise InvalidInput("a plan needs steps: give steps, or a preset to start from")
         destinations, audience = self._audience(body)
         plan = Plan(
+            reminder=self._reminder(body),
             id=new_id(),
             name=body.name or (preset["name"] if preset else "SOP plan"),
             time_zone=body.time_zone,
@@ -143,7 +146,7 @@ class SopAdmin:
     def warnings(self, plan: Plan) -> list[str]:
         if plan.audience.get("kind") == WECOM_GROUPS and not audience_destinations(plan, self.codes, self.chats):
             return [f"code {plan.audience['code_id']} has no WeCom customer groups on a join way (wecom_chat_ids)"]
-        if is_code_groups(plan) and not audience_destinations(plan, self.codes):
+        if is_code_groups(plan) and plan.reminder is None and not audience_destinations(plan, self.codes):
             return [
                 f"none of code {plan.audience['code_id']}'s groups has a WeCom robot yet: set robot_url on its "
                 "targets (PATCH /admin/codes/{id}/targets/{target_id}) and the plan reaches them"
@@ -160,7 +163,7 @@ class SopAdmin:
         now = self.clock()
         tz = zone(plan.time_zone)
         entries = self._pushes(plan, now, days)
-        taken = self._wecom_days_taken(plan, now, days) if is_wecom(plan.audience) else {}
+        taken = self._wecom_days_taken(plan, now, days) if sends_groupmsg(plan) else {}
         per_day: Counter[tuple[str, date]] = Counter()
         items = []
         for at, scheduled, step, destination in entries:
@@ -207,7 +210,7 @@ class SopAdmin:
             plans, cursor = self.sop.list_plans(100, cursor)
             read += len(plans)
             for other in plans:
-                if other.id == plan.id or other.status != rules.ACTIVE or not is_wecom(other.audience):
+                if other.id == plan.id or other.status != rules.ACTIVE or not sends_groupmsg(other):
                     continue
                 for at, _, _, destination in self._pushes(other, now, days):
                     identity = _wecom_identity(other, destination.key)
@@ -228,7 +231,7 @@ class SopAdmin:
             found += page
             if cursor is None:
                 break
-        return wecom_report(found)
+        return wecom_report(found) | {"reminders": reminder_report(found)}
 
     def deliveries(self, plan_id: str, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
         self.get(plan_id)
@@ -311,12 +314,27 @@ class SopAdmin:
             if not audience.tags:
                 raise InvalidInput("target.tags: give 1 to 100 corp tag names")
             stored = {"kind": WECOM_TAGS, "tags": sorted(set(audience.tags)), "sender": audience.sender}
-        if self.messenger is None or not self.messenger.connected():
+        direct = body.delivery is None or body.delivery.mode == "direct"  # reminder mode needs no 企业群发
+        if direct and (self.messenger is None or not self.messenger.connected()):
             raise Conflict(
                 f"a {audience.kind} target sends through WeCom 企业群发, and WeCom is not connected: "
                 "connect it with PUT /admin/wecom first"
             )
         return stored
+
+    def _reminder(self, body: PlanCreate) -> Reminder | None:
+        """Reminder mode from `delivery` (422 when it does not fit); WeCom users need WeCom (409)."""
+        if body.delivery is None:
+            return None
+        remind = body.delivery.remind
+        users, robot = (remind.wecom_users, remind.robot_url) if remind else (None, None)
+        reminder = reminder_option(body.delivery.mode, users, robot, body.delivery.task_hours, body.target.kind)
+        if reminder and reminder.wecom_users and not (self.messenger and self.messenger.connected()):
+            raise Conflict(
+                "delivery.remind.wecom_users are reminded through the WeCom app, and WeCom is not "
+                "connected: connect it with PUT /admin/wecom first, or use remind.robot_url"
+            )
+        return reminder
 
     def _store_images[Saved](self, images: list[tuple[str, bytes]], save: Callable[[], Saved]) -> Saved:
         """Store the steps' images, then save; if the save fails, remove them again."""
@@ -334,8 +352,10 @@ class SopAdmin:
     def _steps(self, plan: Plan, steps_in: list[StepIn]) -> tuple[tuple[Step, ...], list[tuple[str, bytes]]]:
         """The steps, every one checked against every channel of the plan, and the images to store."""
         channels = {rules.WECOM_ROBOT} if is_code_groups(plan) else {d.channel for d in plan.destinations}
-        if is_wecom(plan.audience):
-            channels = {rules.WECOM_GROUPMSG}
+        if plan.audience.get("kind") in WECOM_KINDS:
+            channels = {rules.REMINDER if plan.reminder else rules.WECOM_GROUPMSG}
+        elif plan.reminder is not None:
+            channels = {rules.REMINDER}
         steps, images = [], []
         for number, step_in in enumerate(steps_in, 1):
             try:
@@ -418,7 +438,7 @@ def _destination(d: DestinationIn) -> Destination:
 
 def _wecom_identity(plan: Plan, destination_key: str) -> str | None:
     """Who WeCom's one-a-day limit counts for this destination (None: not a 企业群发 one)."""
-    if not is_wecom(plan.audience):
+    if not sends_groupmsg(plan):
         return None
     return tags_identity(plan.audience["tags"]) if plan.audience["kind"] == WECOM_TAGS else destination_key[2:]
 

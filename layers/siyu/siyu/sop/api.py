@@ -86,6 +86,38 @@ class TargetIn(_Input):
     )
 
 
+UserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_@.-]{1,64}$")]
+
+
+class RemindIn(_Input):
+    wecom_users: list[UserId] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The guides (WeCom userids) who get a WeCom app message (textcard) with the task page "
+        "link; needs WeCom connected (409 otherwise).",
+    )
+    robot_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = Field(
+        None,
+        description="Or a WeCom group robot webhook (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...) "
+        "of an internal staff group: a markdown message with the task page link.",
+    )
+
+
+class DeliveryIn(_Input):
+    mode: Literal["direct", "reminder"] = Field(
+        "direct",
+        description="direct: siyu sends (robots, webhooks, 企业群发). reminder: for targets that name groups "
+        "(code_groups: every enabled group of the code, uploaded screenshots included; wecom_groups; "
+        "wecom_chats): the guide is reminded with a signed task page link (/t/<token>) from which they "
+        "send the content by hand and tap 已发送. One delivery per (occurrence, step, group).",
+    )
+    remind: RemindIn | None = Field(None, description="reminder: exactly one of wecom_users or robot_url.")
+    task_hours: Annotated[int, Field(ge=1, le=168)] = Field(
+        24, description="reminder: how long the task link lives; unconfirmed by then the delivery is not_sent."
+    )
+
+
 class GuardsIn(_Input):
     quiet_start: Clock = "22:00"
     quiet_end: Clock = "08:00"
@@ -103,6 +135,7 @@ class PlanCreate(_Input):
     start_date: CalendarDay | None = Field(None, description="Day 0 for destinations; default: today.")
     steps: list[StepIn] | None = Field(None, max_length=100, description="Required unless a preset gives them.")
     guards: GuardsIn = GuardsIn()
+    delivery: DeliveryIn | None = Field(None, description="How pushes reach the groups; default: direct.")
 
 
 class PlanUpdate(_Input):
@@ -121,6 +154,7 @@ class PlanView(BaseModel):
     guards: dict[str, Any]
     steps: list[dict[str, Any]]
     destinations: list[dict[str, Any]]
+    delivery: dict[str, Any] = Field(description="{mode: direct} or {mode: reminder, remind, task_hours}.")
     warnings: list[str]
     created_at: datetime
     version: int
@@ -153,7 +187,9 @@ class Calendar(BaseModel):
 class DeliveryLog(BaseModel):
     items: list[dict[str, Any]] = Field(
         description="Each delivery's stored fields; a 企业群发 one also: sender, chat_ids, msgid, "
-        "task_created_at, reminders, counts {sent, pending, not_sent} and results per group or customer."
+        "task_created_at, reminders, counts {sent, pending, not_sent} and results per group or customer; "
+        "a reminder one (channel reminder): status awaiting_staff | sent | not_sent, task_expires_at, "
+        "and once marked sent on the task page, confirmed_by and sent_at."
     )
     next_cursor: str | None = None
 
@@ -175,10 +211,22 @@ class SenderReport(BaseModel):
     confirmation_rate: float | None
 
 
+class ReminderReport(BaseModel):
+    guide: str = Field(description="The group's guide (the target's staff name, or the group's name).")
+    tasks: int = Field(description="Reminders sent.")
+    sent: int = Field(description="Marked sent on the task page.")
+    not_sent: int = Field(description="The task link expired first.")
+    awaiting: int
+    confirmation_rate: float | None = Field(description="sent / (sent + not_sent); None while none settled.")
+
+
 class WecomReport(BaseModel):
     plan_id: str
     occurrences: list[OccurrenceReport] = Field(description="Groups or customers sent, pending, not sent.")
     senders: list[SenderReport] = Field(description="The confirmation rate per guide (group owner).")
+    reminders: list[ReminderReport] = Field(
+        default_factory=list, description="Reminder mode: per group's guide, tasks marked sent or expired."
+    )
 
 
 def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> PlanView:
@@ -195,6 +243,7 @@ def plan_view(plan: Plan, warnings: list[str], with_secrets: bool = False) -> Pl
         guards=_document(plan.guards),
         steps=[_document(step) for step in plan.steps],
         destinations=destinations,
+        delivery={"mode": "reminder", **_document(plan.reminder)} if plan.reminder else {"mode": "direct"},
         warnings=warnings,
     )
 

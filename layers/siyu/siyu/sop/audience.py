@@ -11,10 +11,11 @@ the corp tags), one destination, ``t:tags``.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from siyu.sop.ports import ChatDirectory, CodeGroups
-from siyu.sop.rules import WECOM_GROUPMSG, WECOM_ROBOT, Destination, Plan, zone
+from siyu.sop.rules import REMINDER, WECOM_GROUPMSG, WECOM_ROBOT, Destination, Plan, zone
 
 DESTINATIONS, CODE_GROUPS = "destinations", "code_groups"  # the kinds of audience
 WECOM_GROUPS, WECOM_CHATS, WECOM_TAGS = "wecom_groups", "wecom_chats", "wecom_tags"
@@ -29,6 +30,11 @@ def is_code_groups(plan: Plan) -> bool:
 
 def is_wecom(audience: dict[str, Any]) -> bool:
     return audience.get("kind") in WECOM_KINDS
+
+
+def sends_groupmsg(plan: Plan) -> bool:
+    """A 企业群发 plan (a WeCom audience not in reminder mode)."""
+    return is_wecom(plan.audience) and plan.reminder is None
 
 
 def rechecked(plan: Plan) -> bool:
@@ -48,6 +54,8 @@ def tags_identity(tags: list[str] | tuple[str, ...]) -> str:
 def audience_destinations(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None = None) -> list[Destination]:
     """The plan's named destinations, the groups behind a group code that have a WeCom group robot
     (day 0 = the day the group was added), or its WeCom customer groups or tags (``wecom_groupmsg``)."""
+    if plan.reminder is not None:
+        return _reminded_groups(plan, codes, chats)
     kind = plan.audience.get("kind")
     if kind == WECOM_TAGS:
         return [Destination(TAGS_KEY, "tags: " + ", ".join(plan.audience["tags"]), WECOM_GROUPMSG, "")]
@@ -72,6 +80,27 @@ def audience_destinations(plan: Plan, codes: CodeGroups, chats: ChatDirectory | 
         )
         for group in code.targets
         if group.robot_url and group.enabled
+    ]
+
+
+def _reminded_groups(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None) -> list[Destination]:
+    """Reminder mode: every group the target names (a code's enabled groups, robots or not, uploaded
+    screenshots included; a code's WeCom groups; chosen chats), each reached through a person."""
+    kind = plan.audience.get("kind")
+    if kind == WECOM_CHATS:
+        return [Destination(chat_key(c), c, REMINDER, "") for c in plan.audience["chat_ids"]]
+    if kind == WECOM_GROUPS:
+        return [replace(d, channel=REMINDER) for d in _code_chats(plan, codes, chats)]
+    code, _ = codes.load(plan.audience["code_id"])
+    if code is None:
+        return []
+    tz = zone(plan.time_zone)
+    return [
+        Destination(
+            f"g:{t.id}", t.staff_name or f"group {t.id}", REMINDER, "", None, t.created_at.astimezone(tz).date()
+        )
+        for t in code.targets
+        if t.enabled and t.wecom_user is None
     ]
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from siyu.core.clock import utcnow
 from siyu.core.errors import SiyuError
 from siyu.core.ids import run_id
-from siyu.sop.audience import WECOM_TAGS, audience_destinations, is_wecom, rechecked
+from siyu.sop.audience import WECOM_TAGS, audience_destinations, rechecked, sends_groupmsg
 from siyu.sop.group_rules import batches, by_owner
 from siyu.sop.ports import (
     ChatDirectory,
@@ -118,7 +118,7 @@ class SopJob:
             return
         tz = zone(plan.time_zone)
         destinations = audience_destinations(plan, self.codes, self.chats)
-        if is_wecom(plan.audience):
+        if sends_groupmsg(plan):
             self._expand_wecom(plan, progress, destinations, now, report)
         else:
             for step in plan.steps:

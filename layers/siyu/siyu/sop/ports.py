@@ -107,6 +107,19 @@ class DeliveryStore(Protocol):
         """Record a task's results (only while the delivery awaits staff); `check_at` None: final."""
         ...
 
+    def reminder_sent(self, plan_id: str, delivery_id: str, expires_at: datetime, at: datetime) -> None:
+        """A reminder delivery being sent has reminded its guides: awaiting_staff until `expires_at`
+        (it stays in the send due index until then)."""
+        ...
+
+    def confirm_reminder(self, plan_id: str, delivery_id: str, who: str, at: datetime) -> bool:
+        """Mark a reminder delivery sent by `who` (only while it awaits staff); False otherwise."""
+        ...
+
+    def reminder_expired(self, plan_id: str, delivery_id: str, at: datetime, reason: str) -> bool:
+        """not_sent: its task link expired unconfirmed (only while it awaits staff)."""
+        ...
+
     def requeue(self, plan_id: str, delivery_id: str, now: datetime, from_statuses: tuple[str, ...]) -> bool:
         """Queue the delivery again now if its status is one of `from_statuses`."""
         ...
@@ -199,3 +212,15 @@ class GroupMessenger(Protocol):
     def remind(self, msgid: str) -> None: ...
 
     def cancel(self, msgid: str) -> None: ...
+
+
+class StaffReminders(Protocol):
+    """A WeCom app message to guides (``siyu.wecom.app_messages`` implements it on ``WecomClient``
+    with the connection's agent id): reminder mode's ``wecom_users``."""
+
+    def connected(self) -> bool: ...
+
+    def remind(self, users: Sequence[str], card: dict[str, str]) -> None:
+        """message/send, msgtype textcard (title, description, url, btntxt) to `users`;
+        GroupMessageRefused when WeCom refuses it, Unavailable when out of reach."""
+        ...

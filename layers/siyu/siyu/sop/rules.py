@@ -36,6 +36,9 @@ WECOM_ROBOT, WEBHOOK = "wecom_robot", "webhook"
 # 企业群发 (externalcontact/add_msg_template): to customer groups or 1:1 to customers; the sender
 # (a group's owner) confirms each task in their WeCom client before anything is sent.
 WECOM_GROUPMSG = "wecom_groupmsg"
+# Reminder mode: a person (a guide) is reminded with a link to a task page and sends it by hand
+# (any group, personal-WeChat groups included); see ``siyu.sop.reminders``.
+REMINDER = "reminder"
 ACTIVE, PAUSED = "active", "paused"
 LOOKAHEAD = timedelta(days=400)
 
@@ -45,6 +48,7 @@ CHANNEL_KINDS = {
     WECOM_ROBOT: (TEXT, MARKDOWN, IMAGE, LINK),
     WEBHOOK: (TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM),
     WECOM_GROUPMSG: (TEXT, IMAGE, LINK, MINIPROGRAM),  # text, plus the picture or card as an attachment
+    REMINDER: (TEXT, MARKDOWN, IMAGE, LINK, MINIPROGRAM),  # a person copies it from the task page
 }
 GROUPMSG_TEXT_BYTES = 4000  # add_msg_template text.content
 GROUPMSG_MINIPROGRAM_TITLE_BYTES = 64
@@ -116,6 +120,16 @@ class Guards:
 
 
 @dataclass(frozen=True)
+class Reminder:
+    """Reminder mode: who is reminded of each delivery (WeCom app users, or an internal group's
+    robot) and how long its task link lives."""
+
+    wecom_users: tuple[str, ...] = ()
+    robot_url: str = ""
+    task_hours: int = 24
+
+
+@dataclass(frozen=True)
 class Plan:
     id: str
     name: str
@@ -130,12 +144,15 @@ class Plan:
     created_at: datetime
     version: int = 1
     destinations: tuple[Destination, ...] = field(default=())  # named destinations (kind destinations)
+    reminder: Reminder | None = None  # reminder mode (None: sent directly)
 
 
 # A delivery's status: waiting (for its send time) | queued | sending | retry | sent | failed |
 # skipped | held (the plan was paused) | cancelled (its step or destination is gone); a 企业群发
 # delivery also: awaiting_staff (the task is made, its sender has not confirmed it everywhere yet)
-# | not_sent (nobody received it: the sender never confirmed, or every recipient was refused).
+# | not_sent (nobody received it: the sender never confirmed, or every recipient was refused). A
+# reminder delivery: awaiting_staff (the guide was reminded) | sent (they marked it sent on the
+# task page) | not_sent (the task link expired first).
 QUEUED, WAITING, SENDING, RETRY, SENT = "queued", "waiting", "sending", "retry", "sent"
 FAILED, SKIPPED, HELD, CANCELLED = "failed", "skipped", "held", "cancelled"
 AWAITING_STAFF, NOT_SENT = "awaiting_staff", "not_sent"
@@ -200,6 +217,9 @@ class Delivery:
     reminders: int = 0
     results: tuple[RecipientResult, ...] = ()
     counts: RecipientCounts | None = None
+    # Reminder mode only: when the task link expires, and who marked it sent on the task page.
+    task_expires_at: datetime | None = None
+    confirmed_by: str | None = None
 
 
 @dataclass(frozen=True)

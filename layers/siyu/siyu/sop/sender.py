@@ -11,6 +11,8 @@ such key, so there a crash in that window can repeat one push.
 
 A 企业群发 delivery (channel ``wecom_groupmsg``) goes through ``group_sender.GroupSend``: a task
 made once, then, each time the job hands the delivery over while it awaits staff, its results read.
+A reminder delivery (channel ``reminder``) goes through ``reminder_sender.ReminderSend``: its guides
+reminded once with a task link, then, handed over at the link's expiry, settled.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from siyu.sop.audience import audience_destinations
 from siyu.sop.group_rules import CHECK_EVERY
 from siyu.sop.group_sender import GroupSend
 from siyu.sop.job import SEND_LEASE
-from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
+from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore, StaffReminders
+from siyu.sop.reminder_sender import ReminderSend
 from siyu.sop.rules import Content, Destination, zone
 
 NOT_DUE = "not_due"
@@ -63,6 +66,11 @@ class SopSender:
     chats: ChatDirectory | None = None
     messenger: GroupMessenger | None = None  # 企业群发 (deliveries of WeCom audiences)
     check_every: timedelta = CHECK_EVERY  # how often a 企业群发 task's results are read
+    # Reminder mode: WeCom app messages, the task links' signing key and base URL, the robot sender.
+    reminders: StaffReminders | None = None
+    signing_key: Callable[[], bytes] | None = None
+    task_base_url: Callable[[], str] = lambda: ""
+    robot: Callable[[str, dict[str, Any]], None] = send_robot
 
     def send(self, plan_id: str, delivery_id: str) -> str:
         """Send one delivery if it is still to be sent (or read its task's results if it awaits
@@ -70,6 +78,9 @@ class SopSender:
         now = self.clock()
         delivery = self.sop.claim_delivery(plan_id, delivery_id, now, SEND_LEASE)
         if delivery is None:
+            current = self.sop.delivery(plan_id, delivery_id)
+            if current is not None and current.status == rules.AWAITING_STAFF and current.channel == rules.REMINDER:
+                return self._reminder_send().expire(current, now)
             group = self._group_send()
             if group is not None:
                 current = self.sop.delivery(plan_id, delivery_id)
@@ -89,12 +100,15 @@ class SopSender:
                 self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.CANCELLED, now, reason=reason))
                 return rules.CANCELLED
             return group.send(plan, step, delivery, now)
-        destinations = audience_destinations(plan, self.codes)
+        chats = self.chats if delivery.channel == rules.REMINDER else None
+        destinations = audience_destinations(plan, self.codes, chats)
         destination = next((d for d in destinations if d.key == delivery.destination_key), None)
         if step is None or destination is None:
             reason = "the step was removed from the plan" if step is None else "the target is gone or has no robot"
             self.sop.finish_delivery(plan_id, delivery_id, SendOutcome(rules.CANCELLED, now, reason=reason))
             return rules.CANCELLED
+        if delivery.channel == rules.REMINDER:
+            return self._reminder_send().send(plan, delivery, now)
         if not delivery.cap_counted:
             day = now.astimezone(zone(plan.time_zone)).date().isoformat()
             if not self.sop.count_push(audience_identity(destination), day, plan.guards.daily_cap):
@@ -119,8 +133,16 @@ class SopSender:
         gap = min(RECHECK_GAP, self.check_every)
         return delivery.updated_at is None or now - delivery.updated_at >= gap
 
+    def _reminder_send(self) -> ReminderSend:
+        key = self.signing_key or _no_key
+        return ReminderSend(self.sop, self.reminders, key, self.task_base_url, self.robot, self.retry)
+
     def _group_send(self) -> GroupSend | None:
         return GroupSend(self.sop, self.messenger, self.files, self.retry, self.check_every) if self.messenger else None
+
+
+def _no_key() -> bytes:
+    raise RuntimeError("this sender has no signing key: reminder-mode plans cannot be sent here")
 
 
 def robot_message(content: Content, files: ImageFiles) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from siyu.sop.repository.deliveries import DeliveryRecords
 from siyu.sop.repository.group_tasks import GroupTaskRecords
 from siyu.sop.repository.plans import PlanRecords, plan_from_json, plan_to_json
 from siyu.sop.repository.queue import DeliveryQueue
+from siyu.sop.repository.reminders import ReminderRecords
 from siyu.sop.repository.table import DELIVERY_PREFIX, PLAN_DUE, PLAN_SK, SEND_DUE
 from siyu.storage import aws
 
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class SopTable(PlanRecords, DeliveryRecords, GroupTaskRecords, PushCountRecords):
+class SopTable(PlanRecords, DeliveryRecords, GroupTaskRecords, ReminderRecords, PushCountRecords):
     """The SOP records of the one table (implements ``siyu.sop.ports.SopStore``)."""
 
     @classmethod

@@ -9,7 +9,9 @@
                                                (or, awaiting staff, to be checked); 企业群发:
                                                sender, chat_ids, limited, msgid, task_created_at,
                                                reminders, results [{recipient, status, ...}],
-                                               counts {sent, pending, not_sent} (group_tasks.py)
+                                               counts {sent, pending, not_sent} (group_tasks.py);
+                                               reminder mode: task_expires_at, confirmed_by
+                                               (reminders.py)
 
 A delivery's id is its key: created with a conditional put, so two job runs at once create it
 once, and a conditional claim lets only one sender send it.
@@ -119,6 +121,8 @@ def delivery_from_item(item: Item) -> Delivery:
             for r in raw.get("results", ())
         ),
         counts=RecipientCounts(**raw["counts"]) if raw.get("counts") else None,
+        task_expires_at=instant("task_expires_at"),
+        confirmed_by=raw.get("confirmed_by"),
     )
 
 

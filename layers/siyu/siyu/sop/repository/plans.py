@@ -19,7 +19,7 @@ from siyu.core.clock import from_iso, to_precise_iso
 from siyu.core.errors import StaleVersion
 from siyu.sop.ports import PlanProgress
 from siyu.sop.repository.table import PLAN_DUE, PLAN_SK, SopTableBase, plan_key, plan_pk
-from siyu.sop.rules import Content, Destination, Guards, Plan, Schedule, Step
+from siyu.sop.rules import Content, Destination, Guards, Plan, Reminder, Schedule, Step
 from siyu.storage.codec import Item, condition_failed, n, s, text
 from siyu.storage.paging import query_page
 from siyu.storage.table import newest_first
@@ -81,7 +81,14 @@ def plan_from_json(document: str) -> Plan:
             )
             for d in raw["destinations"]
         ),
+        reminder=_reminder(raw.get("reminder")),
     )
+
+
+def _reminder(raw: dict[str, Any] | None) -> Reminder | None:
+    if not raw:
+        return None
+    return Reminder(tuple(raw.get("wecom_users", ())), raw.get("robot_url", ""), raw.get("task_hours", 24))
 
 
 def _plan(item: Item) -> Plan:
