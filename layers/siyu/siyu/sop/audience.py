@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
+from siyu.live_codes.model import LiveCode, Target
 from siyu.sop.ports import ChatDirectory, CodeGroups
 from siyu.sop.rules import REMINDER, WECOM_GROUPMSG, WECOM_ROBOT, Destination, Plan, zone
 
@@ -72,7 +73,7 @@ def audience_destinations(plan: Plan, codes: CodeGroups, chats: ChatDirectory | 
     return [
         Destination(
             f"g:{group.id}",
-            group.staff_name or f"group {group.id}",
+            group_name(code, group),
             WECOM_ROBOT,
             group.robot_url,
             None,
@@ -96,12 +97,18 @@ def _reminded_groups(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None)
         return []
     tz = zone(plan.time_zone)
     return [
-        Destination(
-            f"g:{t.id}", t.staff_name or f"group {t.id}", REMINDER, "", None, t.created_at.astimezone(tz).date()
-        )
+        Destination(f"g:{t.id}", group_name(code, t), REMINDER, "", None, t.created_at.astimezone(tz).date())
         for t in code.targets
         if t.enabled and t.wecom_user is None
     ]
+
+
+def group_name(code: LiveCode, target: Target) -> str:
+    """What a guide recognises a group by: its name if it has one, else the code and its place in it."""
+    if target.staff_name:
+        return target.staff_name
+    number = next((i for i, t in enumerate(code.targets, 1) if t.id == target.id), 0)
+    return f"{code.name} · 第 {number} 个群（{target.id}）"
 
 
 def _code_chats(plan: Plan, codes: CodeGroups, chats: ChatDirectory | None) -> list[Destination]:
