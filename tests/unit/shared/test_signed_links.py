@@ -46,3 +46,9 @@ def test_a_longer_expiry_cannot_be_forged_into_the_payload():
 def test_garbage_is_refused_never_a_crash(token):
     with pytest.raises(LinkRefused):
         verify(token, KEY, NOW)
+
+
+@pytest.mark.parametrize("token", ["é.AAAA", "AAAA.é", "中文.签名", ".", "a.", ".b"])
+def test_non_ascii_or_empty_halves_are_refused_never_a_crash(token):
+    with pytest.raises(LinkRefused):
+        verify(token, KEY, NOW)

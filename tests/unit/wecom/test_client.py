@@ -187,3 +187,27 @@ def test_a_failed_refresh_frees_the_lease_for_the_next_caller():
         client(FakeWecom(secret_ok=False), table).get("/cgi-bin/agent/get")
     assert table.lease is None
     client(FakeWecom(), table).get("/cgi-bin/agent/get")
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "tries"),
+    [
+        ("/cgi-bin/externalcontact/add_msg_template", TimeoutError("read timed out"), 1),
+        ("/cgi-bin/externalcontact/add_contact_way", OSError("connection reset"), 1),
+        ("/cgi-bin/message/send", TimeoutError("read timed out"), 1),
+        ("/cgi-bin/externalcontact/add_msg_template", ConnectionRefusedError(), 4),  # never reached WeCom
+        ("/cgi-bin/externalcontact/groupchat/get", TimeoutError("read timed out"), 4),  # a read: repeatable
+    ],
+)
+def test_a_call_that_makes_something_is_not_repeated_after_it_may_have_reached_wecom(path, error, tries):
+    wecom, attempts = FakeWecom(), []
+
+    def flaky(request, timeout):
+        if "gettoken" in request.full_url:
+            return wecom(request, timeout)
+        attempts.append(1)
+        raise error
+
+    with pytest.raises(Unavailable):
+        client(flaky).post(path, {"x": 1})
+    assert len(attempts) == tries

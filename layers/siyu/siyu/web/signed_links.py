@@ -39,6 +39,8 @@ def verify(token: str, key: bytes, now: datetime) -> dict[str, Any]:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise LinkRefused("invalid")
     text, signature = token.split(".")
+    if not text.isascii():
+        raise LinkRefused("invalid")
     try:
         given = _unb64(signature)
     except ValueError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -215,7 +216,10 @@ class WecomClient:
 
     def _send(self, request: urllib.request.Request, path: str) -> bytes:
         """One HTTP exchange, retried with backoff when WeCom is out of reach (never logs the URL:
-        it carries the token or the secret)."""
+        it carries the token or the secret). A call that makes something (a way, a task, a message)
+        is sent again only when it surely never reached WeCom (refused connection, unknown host): after
+        a timeout or a 5xx WeCom may have made it, and a second one would be a duplicate."""
+        repeatable = request.get_method() == "GET" or not makes_something(path)
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return self.http(request, HTTP_TIMEOUT)
@@ -223,10 +227,27 @@ class WecomClient:
                 if error.code < 500:  # WeCom answers 200 even to errors: this is not WeCom's API
                     raise WecomApiError(path, -error.code, f"HTTP {error.code} (is the base URL WeCom's?)") from None
                 logger.warning("WeCom %s answered HTTP %s", path, error.code)
-                if attempt + 1 < MAX_ATTEMPTS:
-                    self.sleep(self.backoff * 2**attempt)
+                if not repeatable:
+                    break
             except (urllib.error.URLError, OSError, TimeoutError) as error:
                 logger.warning("WeCom %s could not be reached (%s)", path, type(error).__name__)
-                if attempt + 1 < MAX_ATTEMPTS:
-                    self.sleep(self.backoff * 2**attempt)
+                if not repeatable and not _never_sent(error):
+                    break
+            if attempt + 1 < MAX_ATTEMPTS:
+                self.sleep(self.backoff * 2**attempt)
         raise Unavailable(f"WeCom ({path}) could not be reached; try again later")
+
+
+def makes_something(path: str) -> bool:
+    """Calls that are not safe to repeat blindly: each one makes a way, a task, a message or a file."""
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("add_") or name in MAKERS
+
+
+MAKERS = frozenset({"send", "send_welcome_msg", "upload", "uploadimg", "remind_groupmsg_send"})
+
+
+def _never_sent(error: BaseException) -> bool:
+    """The request cannot have reached WeCom: the connection was refused or the host is unknown."""
+    reason = getattr(error, "reason", error)
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)

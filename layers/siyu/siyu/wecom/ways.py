@@ -8,7 +8,8 @@ URL); the live code admin checks it again like any upload.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,11 +110,12 @@ class WecomWays:
         }
         answer = _refused_as_input(lambda: client.post("/cgi-bin/externalcontact/add_contact_way", body), user_id)
         config_id = str(answer["config_id"])
-        qr_url = str(answer.get("qr_code", ""))
-        if not qr_url:
-            qr_url = str(self._get_way(client, "/cgi-bin/externalcontact/get_contact_way", config_id)["qr_code"])
-        self.states.remember_state(WayState(state, owner.code_id, owner.target_id, owner.channel_id, "contact"))
-        return self._made(client, config_id, state, qr_url)
+        with self._undone_on_failure("/cgi-bin/externalcontact/del_contact_way", config_id):
+            qr_url = str(answer.get("qr_code", ""))
+            if not qr_url:
+                qr_url = str(self._get_way(client, "/cgi-bin/externalcontact/get_contact_way", config_id)["qr_code"])
+            self.states.remember_state(WayState(state, owner.code_id, owner.target_id, owner.channel_id, "contact"))
+            return self._made(client, config_id, state, qr_url)
 
     def join_way(self, owner: WayOwner, chat_ids: Sequence[str], room_base_name: str, auto_create: bool) -> MadeWay:
         state = way_state(owner)
@@ -130,11 +132,23 @@ class WecomWays:
         label = ", ".join(chat_ids)
         answer = _refused_as_input(lambda: client.post("/cgi-bin/externalcontact/groupchat/add_join_way", body), label)
         config_id = str(answer["config_id"])
-        way = self._get_way(client, "/cgi-bin/externalcontact/groupchat/get_join_way", config_id)
-        self.states.remember_state(WayState(state, owner.code_id, owner.target_id, owner.channel_id, "join"))
-        for chat_id in chat_ids:
-            self.chats.watch_chat(chat_id)
-        return self._made(client, config_id, state, str(way["qr_code"]))
+        with self._undone_on_failure("/cgi-bin/externalcontact/groupchat/del_join_way", config_id):
+            way = self._get_way(client, "/cgi-bin/externalcontact/groupchat/get_join_way", config_id)
+            self.states.remember_state(WayState(state, owner.code_id, owner.target_id, owner.channel_id, "join"))
+            for chat_id in chat_ids:
+                self.chats.watch_chat(chat_id)
+            return self._made(client, config_id, state, str(way["qr_code"]))
+
+    @contextlib.contextmanager
+    def _undone_on_failure(self, delete_path: str, config_id: str) -> Iterator[None]:
+        """WeCom made the way; if anything after fails (its QR, storage), take it back before the
+        error goes on: the caller never learns its config id, so nobody else could."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._delete(delete_path, config_id)
+            raise
 
     def delete_contact_way(self, config_id: str) -> None:
         self._delete("/cgi-bin/externalcontact/del_contact_way", config_id)
