@@ -121,14 +121,14 @@ class FakeContacts:
 
     def add_follow(self, external_user_id: str, follow: Follow) -> bool:
         old = self.follows.get((external_user_id, follow.user_id))
-        if old is not None and old.deleted_at is None:
+        if old is not None and old.deleted_at is None and old.added_at != follow.added_at:
             return False
         self.follows[(external_user_id, follow.user_id)] = follow
         return True
 
     def remove_follow(self, external_user_id: str, user_id: str, at: datetime, by: str) -> Follow | None:
         old = self.follows.get((external_user_id, user_id))
-        if old is None or old.deleted_at is not None:
+        if old is None or (old.deleted_at is not None and old.deleted_at != at):
             return None
         self.follows[(external_user_id, user_id)] = replace(old, deleted_at=at, deleted_by=by)
         return old

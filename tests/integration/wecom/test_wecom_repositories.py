@@ -178,19 +178,21 @@ def test_a_follow_is_added_once_removed_once_and_can_come_back(contacts):
     follow = Follow(user_id=guide, added_at=NOW, state="sy1", code_id=code, channel_id="ch", target_id="t1")
 
     assert contacts.add_follow(customer, follow)
-    assert not contacts.add_follow(customer, follow)
+    assert contacts.add_follow(customer, follow)  # the very same add again: its event's retry, new again
     assert not contacts.add_follow(customer, Follow(user_id=guide, added_at=NOW + timedelta(minutes=1)))
     assert contacts.follows(customer) == [follow]
 
     gone_at = NOW + timedelta(hours=1)
     assert contacts.remove_follow(customer, guide, gone_at, "customer") == follow
-    assert contacts.remove_follow(customer, guide, gone_at, "customer") is None
+    assert contacts.remove_follow(customer, guide, gone_at + timedelta(seconds=1), "staff") is None  # gone already
+    again_removed = contacts.remove_follow(customer, guide, gone_at, "customer")  # the same removal's retry
+    assert again_removed is not None and again_removed.code_id == code
     assert contacts.follows(customer) == [replace(follow, deleted_at=gone_at, deleted_by="customer")]
 
     again = Follow(user_id=guide, added_at=NOW + timedelta(days=1), code_id=code)
     assert contacts.add_follow(customer, again)
     assert contacts.follows(customer) == [again]
-    assert not contacts.add_follow(customer, again)
+    assert not contacts.add_follow(customer, replace(again, added_at=again.added_at + timedelta(seconds=1)))
 
 
 def test_removing_a_follow_that_never_was_is_none(contacts):

@@ -310,3 +310,34 @@ def test_a_dismissed_group_is_kept_as_dismissed_and_a_failed_wake_up_loses_nothi
     assert worker.handle(dismiss).startswith("group dismissed")
     (group,) = contacts.groups_of_code(code.id)
     assert (group.dismissed, group.member_count) == (True, 0)
+
+
+def test_an_add_whose_count_failed_is_counted_on_its_retry_and_only_once(world):
+    worker, _, stats, *_ = world
+    original = stats.add
+    stats.add = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("storage down"))
+    with pytest.raises(ConnectionError):
+        worker.handle(add_event())  # the follow was written, the count was not
+    stats.add = original
+    worker.handle(add_event())  # SQS gives the event again
+    worker.handle(add_event())  # and once more: processed by now
+    assert stats.total("ad|code") == 1
+
+
+def test_a_delete_whose_count_failed_is_counted_on_its_retry(world):
+    worker, _, stats, *_ = world
+    worker.handle(add_event())
+    original = stats.add
+    stats.add = lambda *a, **k: (_ for _ in ()).throw(ConnectionError("storage down"))
+    with pytest.raises(ConnectionError):
+        worker.handle(contact_event("del_follow_user", at=NOW + timedelta(hours=1)))
+    stats.add = original
+    worker.handle(contact_event("del_follow_user", at=NOW + timedelta(hours=1)))
+    assert stats.total("d|code") == 1
+
+
+def test_tags_failing_for_any_reason_never_fail_the_add(world):
+    worker, api, stats, *_ = world
+    api.refuse["get_corp_tag_list"] = -1
+    assert worker.handle(add_event()).startswith("contact added")
+    assert stats.total("ad|code") == 1

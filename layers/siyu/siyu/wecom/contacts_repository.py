@@ -59,16 +59,19 @@ class ContactsTable:
         if follow.code_id:
             item["list_pk"] = s(f"WECOM#ADDED#{follow.code_id}")
             item["list_sk"] = s(f"{to_precise_iso(follow.added_at)}#{external_user_id}")
-        return self._put_if(item, ACTIVE)
+        # The same add again (this event's earlier try, which failed after this write) is new again,
+        # so what followed it is done this time.
+        return self._put_if(item, f"{ACTIVE} OR added_at = :at", {":at": item["added_at"]})
 
     def remove_follow(self, external_user_id: str, user_id: str, at: datetime, by: str) -> Follow | None:
-        """Mark the follow gone; the follow as it was, or None if there was no active one."""
+        """Mark the follow gone; the follow as it was, or None if there was no active one (the same
+        removal again, an earlier try of this event, answers the follow again)."""
         try:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=_key(f"WECOM#CONTACT#{external_user_id}", f"FOLLOW#{user_id}"),
                 UpdateExpression="SET gone_at = :at, gone_by = :by",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(gone_at)",
+                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(gone_at) OR gone_at = :at)",
                 ExpressionAttributeValues={":at": s(to_precise_iso(at)), ":by": s(by)},
                 ReturnValues="ALL_OLD",
             )
@@ -275,9 +278,12 @@ class ContactsTable:
         }
         return [_group(item) for item in query_all(self._client, query)]
 
-    def _put_if(self, item: Item, condition: str) -> bool:
+    def _put_if(self, item: Item, condition: str, values: Item | None = None) -> bool:
         try:
-            self._client.put_item(TableName=self._table, Item=item, ConditionExpression=condition)
+            request: dict[str, Any] = {"TableName": self._table, "Item": item, "ConditionExpression": condition}
+            if values:
+                request["ExpressionAttributeValues"] = values
+            self._client.put_item(**request)
         except ClientError as error:
             if condition_failed(error):
                 return False

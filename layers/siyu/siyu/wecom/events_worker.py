@@ -193,8 +193,8 @@ class EventsWorker:
         try:
             body = welcome_body(welcome, event.welcome_code, self._miniprogram_picture(welcome))
             self.client().post("/cgi-bin/externalcontact/send_welcome_msg", body)
-        except WecomApiError as error:
-            logger.warning("the welcome message was not sent (errcode %s)", error.errcode)
+        except Exception as error:  # never fails the add: its count is made, and the code lives 20 s
+            logger.warning("the welcome message was not sent (%s)", _why(error))
 
     def _miniprogram_picture(self, welcome: Welcome) -> str | None:
         """The media id of a mini-program card's picture (uploaded once per container: WeCom keeps
@@ -206,8 +206,8 @@ class EventsWorker:
             client = self.client()
             try:
                 self._media_ids[url] = client.upload_media("image", "card.jpg", client.fetch_image(url))
-            except WecomApiError as error:
-                logger.warning("the mini-program picture was not uploaded (errcode %s)", error.errcode)
+            except Exception as error:  # the card is left out; the text and the other attachments go
+                logger.warning("the mini-program picture was not uploaded (%s)", _why(error))
                 return None
         return self._media_ids[url]
 
@@ -219,8 +219,8 @@ class EventsWorker:
             ids = self._tag_ids_for(names)
             body = {"userid": event.user_id, "external_userid": event.external_user_id, "add_tag": ids}
             self.client().post("/cgi-bin/externalcontact/mark_tag", body)
-        except WecomApiError as error:
-            logger.warning("the contact was not tagged (errcode %s)", error.errcode)
+        except Exception as error:  # never fails the add (its count is made): logged for the operator
+            logger.warning("the contact was not tagged (%s)", _why(error))
 
     def _tag_ids_for(self, names: list[str]) -> list[str]:
         """The corp tag ids of `names`, making the missing ones in the siyu tag group."""
@@ -398,6 +398,11 @@ class EventsWorker:
     def _dims(code: LiveCode, origin: WayState | Follow | Member) -> list[str]:
         target = code.target(origin.target_id) if origin.target_id else None
         return list(funnel_dims(origin.channel_id, origin.target_id, target.option_id if target else None))
+
+
+def _why(error: Exception) -> str:
+    """What went wrong, for the log: WeCom's errcode, or the kind of failure (never a URL or token)."""
+    return f"errcode {error.errcode}" if isinstance(error, WecomApiError) else type(error).__name__
 
 
 def _externals(group: dict[str, Any]) -> Iterable[dict[str, Any]]:
