@@ -116,7 +116,12 @@ def test_add_external_contact():
             ADD_HALF_CONTACT,
             ContactChange("add_half_external_contact", "zhangsan", EXTERNAL, "teststate", "WELCOMECODE", None, AT),
         ),
-        (DEL_CONTACT, ContactChange("del_external_contact", "zhangsan", EXTERNAL, None, None, None, AT)),
+        (
+            DEL_CONTACT,
+            ContactChange(
+                "del_external_contact", "zhangsan", EXTERNAL, None, None, None, AT, source="DELETE_BY_TRANSFER"
+            ),
+        ),
         (DEL_FOLLOW_USER, ContactChange("del_follow_user", "zhangsan", EXTERNAL, None, None, None, AT)),
         (TRANSFER_FAIL, ContactChange("transfer_fail", "zhangsan", EXTERNAL, None, None, "customer_refused", AT)),
     ],

@@ -341,3 +341,14 @@ def test_tags_failing_for_any_reason_never_fail_the_add(world):
     api.refuse["get_corp_tag_list"] = -1
     assert worker.handle(add_event()).startswith("contact added")
     assert stats.total("ad|code") == 1
+
+
+def test_a_transfer_to_another_guide_is_not_a_deletion(world):
+    worker, _, stats, contacts, *_ = world
+    worker.handle(add_event())
+    transferred = contact_event("del_external_contact", at=NOW + timedelta(days=2)).replace(
+        b"</xml>", b"<Source><![CDATA[DELETE_BY_TRANSFER]]></Source></xml>"
+    )
+    assert "transferred" in worker.handle(transferred)
+    assert stats.total("d|code") == 0
+    assert next(iter(contacts.follows.values())).deleted_at is None

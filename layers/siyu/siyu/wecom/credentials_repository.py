@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+from siyu.core.errors import Unavailable
 from siyu.wecom.records import Credentials
 
 CACHE_SECONDS = 300
@@ -31,8 +32,10 @@ class CredentialsStore:
     def get(self, fresh: bool = False) -> Credentials | None:
         try:
             raw = parameters.get_parameter(self._name, decrypt=True, max_age=self._cache_seconds, force_fetch=fresh)
-        except GetParameterError:  # never stored (ParameterNotFound)
-            return None
+        except GetParameterError as error:
+            if "ParameterNotFound" in repr(error.__cause__) or "ParameterNotFound" in str(error):
+                return None  # never stored: not connected
+            raise Unavailable("the secret store could not be read; try again in a moment") from None
         return _credentials(raw)
 
     def put(self, credentials: Credentials) -> None:

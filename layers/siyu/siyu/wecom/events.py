@@ -49,6 +49,7 @@ class ContactChange:
     welcome_code: str | None
     fail_reason: str | None
     at: int
+    source: str | None = None  # del_external_contact: DELETE_BY_TRANSFER when moved to another guide (在职继承)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def _contact(root: ET.Element, change_type: str, at: int) -> ContactChange:
         welcome_code=_optional(root, "WelcomeCode"),
         fail_reason=_optional(root, "FailReason"),
         at=at,
+        source=_optional(root, "Source"),
     )
 
 

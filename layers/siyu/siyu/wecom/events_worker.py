@@ -48,6 +48,7 @@ from siyu.wecom.welcome import contact_tags, welcome_body
 logger = logging.getLogger("siyu.wecom")
 
 EVENT_LEASE = timedelta(minutes=2)
+TRANSFERRED = "DELETE_BY_TRANSFER"
 EXTERNAL = 2  # groupchat/get member type of an external contact
 TAG_GROUP = "siyu"
 
@@ -174,6 +175,8 @@ class EventsWorker:
         return f"contact added through {way.code_id}" + ("" if new else " (already recorded)")
 
     def _deleted(self, event: ContactChange) -> str:
+        if event.source == TRANSFERRED:  # the customer moved to another guide, not lost: their follow
+            return "contact transferred to another guide (not a deletion)"  # of the new guide comes as an add
         by = "customer" if event.change_type == "del_follow_user" else "staff"
         at = _instant(event.at)
         follow = self.contacts.remove_follow(event.external_user_id, event.user_id, at, by)
