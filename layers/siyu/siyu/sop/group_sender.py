@@ -29,6 +29,9 @@ from siyu.sop.group_rules import CHECK_EVERY, OVER_DAILY_LIMIT, refused_results,
 from siyu.sop.ports import GroupMessageRefused, GroupMessenger, GroupTask, ImageFiles, SopStore
 from siyu.sop.rules import Delivery, Plan, Step, zone
 
+# WeCom counts its one-a-day limit by the China day (Beijing time), not by the plan's time zone.
+WECOM_DAY_ZONE = "Asia/Shanghai"
+
 PICTURE_URL_SECONDS = 86400
 
 
@@ -45,7 +48,7 @@ class GroupSend:
         tags = plan.audience.get("kind") == WECOM_TAGS
         chat_ids = delivery.chat_ids
         if not delivery.cap_counted:
-            day = now.astimezone(zone(plan.time_zone)).date().isoformat()
+            day = now.astimezone(zone(WECOM_DAY_ZONE)).date().isoformat()  # WeCom's day, whatever the plan's
             if tags:
                 if not self.sop.count_push(tags_identity(plan.audience["tags"]), day, 1):
                     return self._finish(delivery, rules.SKIPPED, now, reason=f"these tags are {OVER_DAILY_LIMIT}")
