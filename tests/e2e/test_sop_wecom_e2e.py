@@ -9,48 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from local_stack.demo import DEMO_CHATS, call
+from tests.e2e.http import get_json, post_json, wait_for
 from tests.e2e.test_rotation_e2e import fire
-from tests.helpers import ROOT
-
-EMULATOR = ROOT / "local_stack" / "wecom" / "emulator.py"
-pytestmark = pytest.mark.skipif(
-    "/_emulator/groupmsg" not in EMULATOR.read_text(), reason="the WeCom emulator does not play 企业群发 yet"
-)
-
-
-def post_json(url: str, body: dict) -> tuple[int, object]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        return json.loads(answer.read())
-
-
-def wait_for(check, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("not within the time")
 
 
 def test_a_plan_on_the_demo_groups_makes_one_task_which_the_owner_confirms_and_is_recorded_sent(
@@ -92,7 +57,7 @@ def test_a_plan_on_the_demo_groups_makes_one_task_which_the_owner_confirms_and_i
         items = api("GET", f"/admin/sop/plans/{plan['id']}/deliveries")[1]["items"]
         return items if items and all(d["status"] == "awaiting_staff" for d in items) else None
 
-    (delivery,) = wait_for(awaiting)
+    (delivery,) = wait_for(awaiting, seconds=60)
     assert set(delivery["chat_ids"]) == set(DEMO_CHATS) and delivery["msgid"]
     assert delivery["counts"] == {"sent": 0, "pending": 2, "not_sent": 0}
     made = [
@@ -113,7 +78,7 @@ def test_a_plan_on_the_demo_groups_makes_one_task_which_the_owner_confirms_and_i
         items = api("GET", f"/admin/sop/plans/{plan['id']}/deliveries")[1]["items"]
         return items[0] if items[0]["status"] == "sent" else None
 
-    recorded = wait_for(sent)
+    recorded = wait_for(sent, seconds=60)
     assert recorded["counts"] == {"sent": 2, "pending": 0, "not_sent": 0}
     assert {r["recipient"] for r in recorded["results"]} == set(DEMO_CHATS)
     status, report = api("GET", f"/admin/sop/plans/{plan['id']}/wecom-report")

@@ -4,7 +4,6 @@ tags, the funnel's `added`; then a forged, a replayed and a re-signed callback t
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import urllib.error
@@ -15,24 +14,9 @@ import pytest
 
 from local_stack.demo import DEMO_CORP
 from siyu.wecom.crypto import CallbackCrypto
+from tests.e2e.http import get_json, post_json, wait_for
 from tests.e2e.test_staff_codes_e2e import Phone
 from tests.helpers import qr_data_uri
-
-
-def post_json(url: str, body: dict) -> tuple[int, dict | str]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        return json.loads(answer.read())
 
 
 def post_raw(url: str, body: bytes) -> tuple[int, str]:
@@ -42,16 +26,6 @@ def post_raw(url: str, body: bytes) -> tuple[int, str]:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-
-
-def wait_for(check, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("not within the time")
 
 
 @pytest.fixture(scope="module")
