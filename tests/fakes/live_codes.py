@@ -137,10 +137,13 @@ class FakeVisitorStore:
     dims: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     days: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
     failing: Exception | None = None
+    reads: int = 0
+    writes: int = 0
 
     def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None:
         if self.failing is not None:
             raise self.failing
+        self.reads += 1
         return self.records.get((visitor_id, code_id))
 
     def record_visit(self, visit: VisitEntry) -> NewInVisit:
@@ -168,6 +171,12 @@ class FakeVisitorStore:
         new = NewInVisit(counted - today, counted - ever)
         ever |= counted
         today |= counted
+        self.records[key] = replace(
+            self.records[key],
+            dims=frozenset(ever),
+            seen={d: frozenset(self.days.get((visit.visitor_id, visit.code_id, d), ())) for d in seen_days},
+        )
+        self.writes += 1
         return new
 
 
