@@ -98,6 +98,7 @@ contract: $(VENV)/.installed build-host
 bench: $(VENV)/.installed
 	$(PY) bench/scan_bench.py
 	$(PY) bench/hot_code_bench.py
+	$(PY) bench/cost_bench.py
 	$(PY) bench/rotation_bench.py
 	$(PY) bench/sop_bench.py
 	$(PY) bench/poster_bench.py
