@@ -83,11 +83,12 @@ CN_NORTH_1 = {
 CNY_PER_USD = 7.1  # for a side-by-side figure only
 
 # -- what the replay cannot measure: named assumptions -------------------------------------
-MEMORY_MB = 1024  # template.yaml: ScanFunction's MemorySize
 IN_REGION_CALL_MS = 6.0  # one DynamoDB/SQS/SSM call from Lambda in the same region, median
-# Lambda's own START/END/REPORT lines per invocation (counted scans log at DEBUG: nothing of ours).
-# A LoggingConfig with SystemLogLevel WARN on ScanFunction would drop them (not set yet).
-LOG_BYTES_PER_SCAN = 350
+# Lambda's own START/END/REPORT lines per invocation, plain text: what CloudWatch ingests per scan
+# unless ScanFunction's LoggingConfig sets SystemLogLevel WARN (read from template.yaml below).
+PLATFORM_LOG_BYTES = 350
+# CloudWatch Logs bills ingestion per byte of the event (message and timestamp) plus 26 bytes of overhead.
+LOG_EVENT_OVERHEAD_BYTES = 26
 
 SCANS = int(os.environ.get("BENCH_SCANS", "30000"))
 RATE = 20.0  # scans a second over all codes: a busy afternoon
@@ -148,6 +149,40 @@ def codes(now: datetime) -> list[LiveCode]:
     ]  # fmt: skip
 
 
+def scan_function_settings(template: Template) -> tuple[int, bool, str]:
+    """ScanFunction's memory, whether Lambda's own INFO lines are dropped, its application log level."""
+    spec = template.resources["ScanFunction"]["Properties"]
+    logging_config = spec.get("LoggingConfig") or {}
+    json_logs = logging_config.get("LogFormat") == "JSON"
+    system_dropped = json_logs and logging_config.get("SystemLogLevel") == "WARN"
+    return int(spec["MemorySize"]), system_dropped, logging_config.get("ApplicationLogLevel", "INFO")
+
+
+def app_log_bytes(result, code_id: str, channel_id: str | None) -> int:
+    """Bytes CloudWatch ingests for the handler's own line on this scan (functions/scan/app.py): a
+    routine page logs at DEBUG (nothing at ApplicationLogLevel INFO); the rest one INFO line, in
+    Lambda's JSON log format."""
+    if result.routine:
+        return 0
+    record = {
+        "message": "scan",
+        "code_id": code_id,
+        "outcome": result.outcome,
+        "target_id": result.target_id,
+        "counted": result.counted,
+        "channel_id": channel_id,
+        "request_id": "8f5a2c1e-0b7d-4c59-9d3e-2f6b8a1c4e70",
+    }
+    line = {
+        "timestamp": "2026-11-25T04:00:00.000Z",
+        "level": "INFO",
+        "message": json.dumps(record),
+        "logger": "app",
+        "requestId": record["request_id"],
+    }
+    return len(json.dumps(line)) + LOG_EVENT_OVERHEAD_BYTES
+
+
 class Browser:
     def __init__(self) -> None:
         self.visitor_id: str | None = None
@@ -163,7 +198,9 @@ class Browser:
 
 def main() -> None:
     template = Template(ROOT / "template.yaml")
-    memory_mb = MEMORY_MB
+    memory_mb, system_logs_dropped, app_level = scan_function_settings(template)
+    if app_level not in ("INFO", "WARN", "ERROR", "FATAL"):
+        raise SystemExit(f"ScanFunction's ApplicationLogLevel {app_level}: this model assumes INFO or above")
     print(
         f"siyu cost benchmark: {SCANS:,} scans at {RATE:g}/s over 3 codes, {CONTAINERS} containers, "
         f"{RETURNING_SHARE:.0%} returning, {REFERRAL_SHARE:.0%} through a referral poster; "
@@ -202,6 +239,7 @@ def main() -> None:
         kinds: collections.Counter[str] = collections.Counter()
         writes_by_kind: collections.Counter[str] = collections.Counter()
         own_seconds = 0.0
+        log_bytes = 0
         last_scans: list[list[datetime]] = [[] for _ in containers]
         for n in range(SCANS):
             now[0] = START + timedelta(seconds=n / RATE)
@@ -210,13 +248,14 @@ def main() -> None:
             browser = rng.choice(browsers[code_id]) if returning else Browser()
             visit: dict = {"channel_id": rng.choice(("parcel", "live", None))}
             if rng.random() < REFERRAL_SHARE:
-                visit["referral"] = "camp1.part1"
+                visit["referral"] = "spring26.guide01"  # a well-formed ?r= (campaign.participant), as posters carry
             service = rng.choice(containers)
             writes_before = sum(v for k, v in calls.kinds.items() if "UpdateItem" in k)
             aws_before, started = calls.seconds, time.perf_counter()
-            browser.scan(service, code_id, **visit)
-            if code_id == "costpick":
-                browser.scan(service, code_id, option_id=rng.choice(("sh", "bj")), **visit)  # the pick: same scan
+            results = [browser.scan(service, code_id, **visit)]
+            if code_id == "costpick":  # the pick: same scan
+                results.append(browser.scan(service, code_id, option_id=rng.choice(("sh", "bj")), **visit))
+            log_bytes += sum(app_log_bytes(r, code_id, visit["channel_id"]) for r in results)
             own_seconds += (time.perf_counter() - started) - (calls.seconds - aws_before)
             kind = ("returning" if returning else "first-time") + (
                 " (grouped: choices + pick)" if code_id == "costpick" else ""
@@ -237,7 +276,7 @@ def main() -> None:
     print("AWS calls per scan, by kind (a scan of the grouped code is its choices page and its pick):")
     for kind, n in sorted(calls.kinds.items()):
         print(f"  {kind:42} {n / SCANS:.4f}")
-    print(f"  {'(all)':42} {total_calls / SCANS:.4f}   + 1 HTTP API request and 1 Lambda invocation")
+    print(f"  {'(all)':42} {total_calls / SCANS:.4f}   + 1 HTTP API request and 1 Lambda invocation a page")
     for kind in sorted(kinds):
         goal = 1.2 if kind.startswith("first-time") else 1.1
         per = writes_by_kind[kind] / max(kinds[kind], 1)
@@ -262,16 +301,24 @@ def main() -> None:
         f"Lambda duration per scan (modelled): {duration_ms:.1f} ms = own work {own_ms:.1f} ms (measured here) + "
         f"{aws_per_scan:.2f} calls x {IN_REGION_CALL_MS:g} ms; {memory_mb} MB, arm64"
     )
+    invocations = SCANS + kinds_pages(kinds)
+    platform_bytes = 0 if system_logs_dropped else PLATFORM_LOG_BYTES * invocations
+    log_bytes_per_scan = (log_bytes + platform_bytes) / SCANS
+    print(
+        f"logs per scan: {log_bytes_per_scan:.0f} bytes = the handler's INFO lines (not-routine pages only) "
+        f"{log_bytes / SCANS:.0f} + Lambda's START/END/REPORT "
+        f"{'0 (SystemLogLevel WARN in template.yaml)' if system_logs_dropped else f'{platform_bytes / SCANS:.0f}'}"
+    )
     sqs = sum(n for k, n in calls.kinds.items() if k.startswith("sqs:"))
     ssm_calls = sum(n for k, n in calls.kinds.items() if k.startswith("ssm:"))
     for region, price in (("us-east-1", US_EAST_1), ("cn-north-1", CN_NORTH_1)):
         per_scan = {
-            "API (HTTP API)": price["HTTP_API_PER_MILLION"] / 1e6,
-            "Lambda requests": price["LAMBDA_REQUESTS_PER_MILLION"] / 1e6,
+            "API (HTTP API)": invocations / SCANS * price["HTTP_API_PER_MILLION"] / 1e6,
+            "Lambda requests": invocations / SCANS * price["LAMBDA_REQUESTS_PER_MILLION"] / 1e6,
             "Lambda duration": memory_mb / 1024 * duration_ms / 1000 * price["LAMBDA_ARM_PER_GB_SECOND"],
             "DynamoDB writes": write_units / SCANS * price["DYNAMODB_WRITE_UNITS_PER_MILLION"] / 1e6,
             "DynamoDB reads": calls.read_units / SCANS * price["DYNAMODB_READ_UNITS_PER_MILLION"] / 1e6,
-            "logs": LOG_BYTES_PER_SCAN / 1e9 * price["LOGS_INGESTED_PER_GB"],
+            "logs": log_bytes_per_scan / 1e9 * price["LOGS_INGESTED_PER_GB"],
             "SQS (referrals)": sqs / SCANS * price["SQS_PER_MILLION"] / 1e6,
             "SSM + KMS (key)": ssm_calls
             / SCANS
@@ -285,6 +332,11 @@ def main() -> None:
         print(f"\ncost per million scans, {region} ({currency}): {total:.2f}{extra}{goal}")
         for item, cost in per_scan.items():
             print(f"  {item:18} {cost * 1e6:8.3f}")
+
+
+def kinds_pages(kinds: collections.Counter[str]) -> int:
+    """Invocations beyond one per scan: a grouped code's scan is two pages (choices, then the pick)."""
+    return sum(n for kind, n in kinds.items() if "grouped" in kind)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ Kept light on purpose: no Pillow, no pydantic, no QR library, no Powertools (its
 livestream burst. A visitor id cookie (random, first-party) and a signed memory cookie per code (the target
 given, the statistic dimensions seen) make unique-visitor counts and "same staff member again"
 work without a read or a write; HEAD requests and bots see the page but are not counted. Logs are one JSON line;
-routine counted scans log at DEBUG so a burst of
-thousands of scans a second does not turn into a CloudWatch bill.
+routine pages (a target's QR, a grouped code's choices: first-time or
+returning) log at DEBUG and template.yaml's LoggingConfig drops Lambda's own START/END/REPORT lines, so a
+burst of thousands of scans a second does not turn into a CloudWatch bill.
 """
 
 import json
@@ -62,7 +63,7 @@ def lambda_handler(event, context):
         set_cookies.append(memory_cookie(*result.memory_cookie, secure=secure))
     if set_cookies:
         page = {**page, "cookies": set_cookies}
-    level = logging.DEBUG if result.counted else logging.INFO
+    level = logging.DEBUG if result.routine else logging.INFO
     if not logger.isEnabledFor(level):
         return page
     record = {

@@ -10,7 +10,7 @@ import pytest
 
 from siyu.live_codes.counters_repository import ScanCount
 from siyu.live_codes.model import ACTIVE, GROUP, ROUND_ROBIN, STAFF, LiveCode, Target
-from siyu.live_codes.scan import STORAGE_BACKOFF_SECONDS, ScanService, Visit
+from siyu.live_codes.scan import STORAGE_BACKOFF_SECONDS, ScanResult, ScanService, Visit
 from tests.fakes.live_codes import FakeCodeStore, FakeStatsStore, FakeVisitorStore, storage_error
 
 NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -288,5 +288,15 @@ def test_a_grouped_pick_and_a_referral_still_write_the_visitor_record(clocks):
     assert today(stats)["u|o:o1"] == 1 and today(stats)["v|o:o1"] == 2
 
     staff, _, staff_visitors, _ = remembering(code(target("amy"), target("bob")), clocks)
-    Browser(staff).scan(referral="camp1.part1")
+    Browser(staff).scan(referral="not-a-referral")  # names no campaign: nothing to remember
+    assert staff_visitors.writes == 0
+    Browser(staff).scan(referral="spring26.guide01")  # campaign.participant, as posters carry it
     assert staff_visitors.writes == 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "routine"),
+    [("target", True), ("choices", True), ("fallback", False), ("ended", False), ("not_found", False), ("busy", False)],
+)
+def test_only_pages_served_as_planned_are_routine_and_log_at_debug(outcome, routine):
+    assert ScanResult(outcome, {}).routine is routine

@@ -102,6 +102,12 @@ class ScanResult:
     visitor_id: str | None = None  # a new visitor id to set as the cookie
     memory_cookie: tuple[str, str] | None = None  # (name, value) of the code's memory cookie to set
 
+    @property
+    def routine(self) -> bool:
+        """A page served as planned (a target's QR, a grouped code's choices): the handler logs it at
+        DEBUG, so a burst costs no log line; fallbacks, ended and unknown codes, busy pages log at INFO."""
+        return self.outcome in ("target", "choices")
+
 
 @dataclass(frozen=True)
 class Visit:
@@ -337,7 +343,7 @@ class ScanService:
         if key is not None:
             new_today, new_ever = known.new_in(dims, day)
         try:
-            if self.visitors and (key is None or tags or visit.referral):
+            if self.visitors and (key is None or tags or campaign_href(visit.referral)):
                 stale = stale_days(record.seen_days if record else [known.day] if known.day else [], day)
                 entry = VisitEntry(visitor_id, code.id, now, day, dims, assignment, tags, stale)
                 new = self.visitors.record_visit(entry)
