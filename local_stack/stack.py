@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -110,9 +111,22 @@ class LocalStack:
         self.queues.stop()
         self.api.stop()
         self.wecom.stop()
+        self._flush_buffers()
         if self.persist:
             self._save()
         self.emulator.stop()
+
+    def _flush_buffers(self) -> None:
+        """What a function holds in memory to write later (the scan container's statistics buffer) is
+        written while the emulator still runs: stopping `make run` right after a scan loses no count."""
+        for logical_id in self.functions:
+            service = getattr(sys.modules.get(f"lambda_{logical_id}"), "service", None)
+            flush = getattr(getattr(service, "stats", None), "flush", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception:
+                    logger.exception("%s: could not write its buffered statistics", logical_id)
 
     def _create_resources(self) -> None:
         dynamodb, s3, sns = boto3.client("dynamodb"), boto3.client("s3"), boto3.client("sns")
