@@ -284,8 +284,12 @@ def test_a_grouped_pick_and_a_referral_still_write_the_visitor_record(clocks):
     assert visitors.records[(phone.visitor_id, "code1")].tags == {"city:sh"}
     counted = today(stats)
     assert (counted["u|code"], counted["u|o:o1"], counted["n|t:amy"]) == (1, 1, 1)
-    phone.scan(option_id="o1")  # back to the pick: the record still gets the visit, stats stay exact
+    phone.scan(option_id="o1")  # back to the pick: the cookie shows the tag is kept, stats stay exact
     assert today(stats)["u|o:o1"] == 1 and today(stats)["v|o:o1"] == 2
+    assert visitors.writes == 1
+    phone.memory = None  # cookies cleared: the record is the only memory, and it is written again
+    phone.scan(option_id="o1")
+    assert visitors.writes == 2
 
     staff, _, staff_visitors, _ = remembering(code(target("amy"), target("bob")), clocks)
     Browser(staff).scan(referral="not-a-referral")  # names no campaign: nothing to remember

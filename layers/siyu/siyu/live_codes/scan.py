@@ -343,7 +343,9 @@ class ScanService:
         if key is not None:
             new_today, new_ever = known.new_in(dims, day)
         try:
-            if self.visitors and (key is None or tags or campaign_href(visit.referral)):
+            # A pick's tag is kept server-side once; a browser whose cookie shows the pick is not re-recorded.
+            tags_known = from_cookie and {d for d in dims if d.startswith("o:")} <= known.ever
+            if self.visitors and (key is None or (tags and not tags_known) or campaign_href(visit.referral)):
                 stale = stale_days(record.seen_days if record else [known.day] if known.day else [], day)
                 entry = VisitEntry(visitor_id, code.id, now, day, dims, assignment, tags, stale)
                 new = self.visitors.record_visit(entry)
