@@ -7,6 +7,7 @@ import base64
 import copy
 import io
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 
@@ -72,10 +73,13 @@ def scan_event(
     method: str = "GET",
     user_agent: str | None = None,
     cookies: list[str] | None = None,
+    source_ip: str | None = None,
 ) -> dict:
     """A scan as API Gateway hands it over: optional ?ch= / ?o=, the visitor cookie (or every cookie a
-    browser sends: `cookies`, "name=value" each), HEAD, another browser."""
+    browser sends: `cookies`, "name=value" each), HEAD, another browser. Each event comes from a phone
+    of its own (a random address) unless `source_ip` pins one: one address is held to the per-client limit."""
     event = sample_event("scan_function_scan")
+    event["requestContext"]["http"]["sourceIp"] = source_ip or f"198.18.{random.randrange(256)}.{random.randrange(256)}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/s/{code_id}"
     event["pathParameters"] = {"code_id": code_id}
     event["requestContext"]["http"]["method"] = method

@@ -19,7 +19,6 @@ from siyu.live_codes.scan import ScanService, Visit
 from siyu.web.scan_memory import cookie_name, memory_cookie
 from siyu.web.visitors import (
     VISITOR_COOKIE,
-    address_hash,
     cookie_value,
     is_bot,
     is_wechat,
@@ -30,7 +29,6 @@ from siyu.web.visitors import (
 logger = logging.getLogger("siyu.live_codes.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = ScanService.from_environment()
-ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
 
 
 def lambda_handler(event, context):
@@ -49,7 +47,7 @@ def lambda_handler(event, context):
             count=method == "GET" and not is_bot(user_agent),
             in_wechat=is_wechat(user_agent),
             referral=query.get("r"),
-            address_hash=address_hash(ADDRESS_KEY, source_ip(event)) if query.get("r") else "",
+            address=source_ip(event),  # hashed with the stack's secret key by the service, never kept
             memory=cookie_value(cookies, cookie_name(code_id)) if code_id.isalnum() else None,
         )
         result = service.visit(visit)

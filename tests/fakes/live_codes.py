@@ -253,3 +253,23 @@ class FakeWayMaker:
     def live(self, code_id: str | None = None) -> dict[str, tuple[str, WayOwner, str]]:
         """Test helper: the ways WeCom still has (of one code)."""
         return {k: v for k, v in self.ways.items() if code_id is None or v[1].code_id == code_id}
+
+
+class FakeClientCounts:
+    """The per-client limit's shared hourly counters, with the repository's condition: nothing is
+    added when it would take the total past the limit."""
+
+    def __init__(self, fail: bool = False):
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.writes = 0
+        self.fail = fail
+
+    def add_client_visits(self, code_id: str, address: str, hour: str, count: int, limit: int, now) -> bool:
+        if self.fail:
+            raise storage_error()
+        self.writes += 1
+        key = (code_id, address, hour)
+        if self.counts.get(key, 0) + count > limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + count
+        return True

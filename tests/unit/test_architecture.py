@@ -39,6 +39,7 @@ SCAN_PATH_MODULES = {
     "siyu.live_codes.counters_repository",
     "siyu.live_codes.scan",
     "siyu.live_codes.scan_pages",
+    "siyu.live_codes.client_limit",
     "siyu.statistics.buffer",
     "siyu.storage.signing_key",
     "siyu.web.scan_memory",

@@ -115,6 +115,8 @@ def test_queue_consumers_read_the_queues_the_template_defines():
         assert dead_letters in TEMPLATE.queues()[queue]["RedrivePolicy"]
 
 
-def test_client_addresses_are_hashed_with_a_key_of_the_stack():
-    key = TEMPLATE.functions()["ScanFunction"].environment["CLIENT_HASH_KEY"]
-    assert key and "/" not in key and key in TEMPLATE.resolve({"Ref": "AWS::StackId"})
+def test_client_addresses_are_hashed_with_a_generated_secret_never_the_stack_id():
+    for name in ("ScanFunction", "CampaignPageFunction"):
+        environment = TEMPLATE.functions()[name].environment
+        assert "CLIENT_HASH_KEY" not in environment  # the stack id is readable by anyone allowed DescribeStacks
+        assert environment["SIGNING_KEY_PARAMETER"].endswith("/signing-key")  # the key is derived from this secret

@@ -20,7 +20,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
@@ -40,7 +40,8 @@ from siyu.live_codes.assignment import (
     ranked,
     stale_days,
 )
-from siyu.live_codes.counters_repository import ScanCount
+from siyu.live_codes.client_limit import DEFAULT_LIMIT, ClientLimit
+from siyu.live_codes.counters_repository import ClientCounts, ScanCount
 from siyu.live_codes.model import (
     ARCHIVED,
     CODE_ID_PATTERN,
@@ -54,6 +55,7 @@ from siyu.live_codes.model import (
 )
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.scan_pages import fallback_page as _fallback_page
+from siyu.live_codes.scan_pages import last_good_page
 from siyu.live_codes.scan_pages import target_page as _target_page
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.buffer import StatsBuffer
@@ -64,7 +66,7 @@ from siyu.storage.codec import error_code
 from siyu.storage.signing_key import SigningKey
 from siyu.web import scan_memory
 from siyu.web.scan_memory import CodeMemory
-from siyu.web.visitors import is_visitor_id, new_visitor_id
+from siyu.web.visitors import address_hash, address_key, is_visitor_id, new_visitor_id
 
 if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not run
     from siyu.live_codes.ports import CodeStore, StatsStore, VisitorStore
@@ -72,11 +74,9 @@ if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not 
 logger = logging.getLogger(__name__)
 
 MAX_CACHED_CODES = 2_000
-# When everything looks full, re-read at most this often: new targets show up at once, but a
-# burst of scans on an exhausted code does not turn into one Query per scan.
+# When everything looks full, re-read at most this often (new targets show up, a burst is not a Query each).
 FALLBACK_RECHECK_SECONDS = 1.0
-# After storage failed, serve last known good pages without asking it for this long: one slow
-# scan per container, not every scan waiting through the timeouts again.
+# After storage failed, serve last known good pages for this long: one slow scan per container, not every one.
 STORAGE_BACKOFF_SECONDS = 5.0
 # When the signing key cannot be read, the visitor record remembers scanners; try again after this.
 KEY_BACKOFF_SECONDS = 60.0
@@ -120,7 +120,8 @@ class Visit:
     count: bool = True  # False for bots, link previews and HEAD requests: same page, nothing written
     in_wechat: bool = True
     referral: str | None = None  # ?r=<campaign>.<participant>: came through a participant's poster
-    address_hash: str = ""  # keyed hash of the client address (rate limits on referrals)
+    address: str = ""  # the client's network address: hashed with a secret key here, never kept
+    address_hash: str = ""  # its keyed hash (per-client limit, rate limits on referrals)
     memory: str | None = None  # the code's memory cookie, as the browser sent it
 
 
@@ -138,6 +139,7 @@ class ScanService:
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
     signing_key: KeySource | None = None  # None: the visitor record remembers scanners (no memory cookie)
+    client_limit: ClientLimit | None = None  # how far one client may move a code's counters an hour
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
     _storage_down_until: float = 0.0
     _key_down_until: float = 0.0
@@ -152,6 +154,10 @@ class ScanService:
             StatsBuffer(StatsTable.from_environment(fast=True), background=True),
             ReferralQueue.from_environment(),
             signing_key=SigningKey(parameter, aws.ssm_for_scans) if parameter else None,
+            client_limit=ClientLimit(
+                ClientCounts(aws.dynamodb_for_scans(), os.environ["TABLE_NAME"]),
+                int(os.environ.get("SCAN_CLIENT_LIMIT_PER_HOUR") or DEFAULT_LIMIT),
+            ),
         )
 
     def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit: Any) -> ScanResult:
@@ -165,6 +171,7 @@ class ScanService:
         if not CODE_ID_PATTERN.match(visit.code_id or ""):
             return ScanResult("not_found", landing_page.not_found_page())
         now = self.clock()
+        visit = self._screened(visit, now)
         cached = self._cache.get(visit.code_id)
         if cached is not None and self.monotonic() < self._storage_down_until:
             return self._uncounted(cached, visit, now)  # a code never seen here still tries storage
@@ -245,6 +252,20 @@ class ScanService:
             memory_cookie=cookie,
         )
 
+    def _screened(self, visit: Visit, now: datetime) -> Visit:
+        """The visit with its address hashed (the address is dropped) and, for a client over its
+        hourly limit on this code, uncounted: the same page, nothing written."""
+        key = self._key() if visit.address else None
+        hashed = address_hash(address_key(key), visit.address) if key else ""
+        held = (
+            visit.count and self.client_limit is not None and not self.client_limit.allows(visit.code_id, hashed, now)
+        )
+        visit = replace(visit, address="", address_hash=hashed or visit.address_hash, count=visit.count and not held)
+        if held and visit.referral:  # the campaign worker still judges (and records) the referral
+            known = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
+            self._hand_over_referral(visit, known or new_visitor_id(), known is None, now)
+        return visit
+
     def _key(self) -> bytes | None:
         """The signing key of memory cookies; None while it cannot be read (the visitor record
         then remembers scanners, as before memory cookies)."""
@@ -266,7 +287,7 @@ class ScanService:
         if memory is not None or visitor_id is None or self.visitors is None:
             return memory, None
         record = self.visitors.get(visitor_id, code_id)
-        return (memory_of(record), record) if record else (None, None)
+        return (CodeMemory.of_record(record.seen, record.dims, record.assignments), record) if record else (None, None)
 
     def _returning(self, code: LiveCode, pool: Pool, known: CodeMemory | None, now: datetime) -> Target | None:
         """The target a returning scanner was given before, if they should see it again."""
@@ -412,30 +433,11 @@ class ScanService:
         """A page that writes nothing: for bots, and the last known good one when storage fails."""
         if cached is None:
             return ScanResult("busy", landing_page.busy_page())
-        code = cached.code
-        if code is None:
+        if (code := cached.code) is None:
             return ScanResult("not_found", landing_page.not_found_page())
-        if code.status == ARCHIVED:
-            return ScanResult("ended", landing_page.ended_page(code.title))
-        option = code.option(visit.option_id)
-        if code.kind == GROUPED and option is None:
-            choices = [(f"?{urlencode({'o': o.id})}", o.label, o.description) for o in code.options]
-            return ScanResult("choices", landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat))
-        pool = pool_of(code, option)
-        live = ranked(code, pool, cached.counters, now)
-        target = cached.last_served.get(pool.key)
-        if target is None or target not in live:
-            target = next(iter(live), None)
-        if target is None:
-            return ScanResult("fallback", _fallback_page(code, visit.in_wechat))
-        page = _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit))
-        return ScanResult("target", page, target.id, counted=False)
-
-
-def memory_of(record: VisitorRecord) -> CodeMemory:
-    """A visitor record as the memory a cookie would carry (scanners from before memory cookies)."""
-    day = max(record.seen, default="")
-    return CodeMemory(day, record.seen.get(day, frozenset()), record.dims, dict(record.assignments))
+        channel_id = self._channel(code, visit)
+        outcome, page, target_id = last_good_page(code, cached.counters, cached.last_served, visit, channel_id, now)
+        return ScanResult(outcome, page, target_id, counted=False)
 
 
 def _if(condition: bool, value: str) -> str | None:

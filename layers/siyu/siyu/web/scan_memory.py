@@ -34,6 +34,14 @@ class CodeMemory:
     ever: frozenset[str] = frozenset()
     assignments: Mapping[str, tuple[str, datetime]] = field(default_factory=dict)
 
+    @classmethod
+    def of_record(
+        cls, seen: Mapping[str, frozenset[str]], dims: frozenset[str], assignments: Mapping[str, tuple[str, datetime]]
+    ) -> CodeMemory:
+        """What a server-side visitor record (scanners from before memory cookies) remembers, as a memory."""
+        day = max(seen, default="")
+        return cls(day, seen.get(day, frozenset()), dims, dict(assignments))
+
     def new_in(self, dims: Collection[str], day: str) -> tuple[frozenset[str], frozenset[str]]:
         """The dimensions this visit is the scanner's first in: today, and ever."""
         seen_today = self.today if day == self.day else frozenset()
