@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # interfaces only
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 10
-GRACE = 2  # visits a container lets through on its own count: a pick after a grouped code's choices
+GRACE = 4  # visits a container lets through on its own count: a grouped code's choices and pick, twice
 MAX_CLIENTS = 20_000  # (code, address, hour) entries a container remembers: a few MB at most
 
 
