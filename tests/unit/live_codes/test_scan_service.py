@@ -304,3 +304,22 @@ def test_a_grouped_pick_and_a_referral_still_write_the_visitor_record(clocks):
 )
 def test_only_pages_served_as_planned_are_routine_and_log_at_debug(outcome, routine):
     assert ScanResult(outcome, {}).routine is routine
+
+
+def test_a_channel_made_since_the_container_read_the_code_is_counted_in_it(clocks):
+    from siyu.live_codes.model import Channel
+
+    service, store = service_for(code(target("amy")), clocks, cache_seconds=60)
+    service.visit(Visit("code1"))  # the container now holds the code, without channels
+    live = store.codes["code1"]
+    store.codes["code1"] = replace(live, channels=(Channel("parcel", "包裹卡", NOON),))
+    clocks.seconds += 0.5
+    service.visit(Visit("code1", channel_id="parcel"))  # within a second of the read: not read again
+    clocks.seconds += 1.0
+    service.visit(Visit("code1", channel_id="parcel"))
+    counted = service.stats.days[("code1", "2026-11-25")]
+    assert counted["v|ch:parcel"] == 1 and counted["v|ch:-"] == 2
+    clocks.seconds += 1.0
+    service.visit(Visit("code1", channel_id="nosuch"))  # an unknown id: one read a second at most
+    service.visit(Visit("code1", channel_id="nosuch"))
+    assert service.stats.days[("code1", "2026-11-25")]["v|ch:-"] == 4

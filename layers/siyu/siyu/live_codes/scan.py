@@ -104,8 +104,7 @@ class ScanResult:
 
     @property
     def routine(self) -> bool:
-        """A page served as planned (a target's QR, a grouped code's choices): the handler logs it at
-        DEBUG, so a burst costs no log line; fallbacks, ended and unknown codes, busy pages log at INFO."""
+        """A page served as planned (a target's QR, a grouped code's choices): logged at DEBUG, others at INFO."""
         return self.outcome in ("target", "choices")
 
 
@@ -176,7 +175,8 @@ class ScanService:
         if cached is not None and self.monotonic() < self._storage_down_until:
             return self._uncounted(cached, visit, now)  # a code never seen here still tries storage
         try:
-            fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
+            age = self.monotonic() - cached.loaded_at if cached else 0.0
+            fresh = cached is None or age >= self.cache_seconds or _new_channel(cached.code, visit, age)
             if cached is None or fresh:
                 cached = self._load(visit.code_id)
             code = cached.code
@@ -227,7 +227,7 @@ class ScanService:
             return ScanResult(
                 "fallback",
                 _fallback_page(code, visit.in_wechat),
-                visitor_id=_if(new_visitor, visitor_id),
+                visitor_id=visitor_id if new_visitor else None,
                 memory_cookie=cookie,
             )
         cached.last_served[pool.key] = target
@@ -248,7 +248,7 @@ class ScanService:
             _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit)),
             target.id,
             counted=assigned,
-            visitor_id=_if(new_visitor, visitor_id),
+            visitor_id=visitor_id if new_visitor else None,
             memory_cookie=cookie,
         )
 
@@ -335,7 +335,7 @@ class ScanService:
             channel["r"] = visit.referral
         choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
         page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)
-        return ScanResult("choices", page, visitor_id=_if(new_visitor, visitor_id), memory_cookie=cookie)
+        return ScanResult("choices", page, visitor_id=visitor_id if new_visitor else None, memory_cookie=cookie)
 
     def _record(
         self,
@@ -440,8 +440,9 @@ class ScanService:
         return ScanResult(outcome, page, target_id, counted=False)
 
 
-def _if(condition: bool, value: str) -> str | None:
-    return value if condition else None
+def _new_channel(code: LiveCode | None, visit: Visit, age: float) -> bool:
+    """A channel this copy of the code does not know (made since it was read): re-read it, at most once a second."""
+    return bool(visit.channel_id and code and not code.channel(visit.channel_id) and age >= FALLBACK_RECHECK_SECONDS)
 
 
 def _throttled(error: Exception) -> bool:
