@@ -67,7 +67,12 @@ def test_hashed_assets_are_immutable_and_gzipped_when_accepted(static):
 
 @pytest.mark.parametrize(
     "path",
-    ["/console/assets/missing-0000.js", "/console/assets/../../secret.txt", "/console/assets/%2e%2e/x", "/console/x.png"],
+    [
+        "/console/assets/missing-0000.js",
+        "/console/assets/../../secret.txt",
+        "/console/assets/%2e%2e/x",
+        "/console/x.png",
+    ],
 )
 def test_unknown_files_are_404_not_the_app(static, path):
     answer = get(path)
