@@ -217,8 +217,11 @@ def test_a_channel_and_its_print_qr(console, running_stack, tmp_path):
 def test_statistics_draw_their_charts(console, running_stack):
     info = running_stack.info
     code_id = info["demo_code_id"]
-    for _ in range(3):  # a few scans, so the charts have a day with data
-        request = urllib.request.Request(info["scan_url"], headers={"User-Agent": WECHAT_UA})
+    status, channel = admin(info, "POST", f"/admin/codes/{code_id}/channels", {"name": "E2E 包裹卡"})
+    assert status == 201
+    # A few scans, so the charts have a day with data, without and with the channel.
+    for url in [info["scan_url"]] * 3 + [channel["scan_url"]] * 2:
+        request = urllib.request.Request(url, headers={"User-Agent": WECHAT_UA})
         urllib.request.urlopen(request, timeout=30).read()
     open_console(console, info, f"stats?code={code_id}")
     page = console.page
@@ -235,6 +238,7 @@ def test_statistics_draw_their_charts(console, running_stack):
         })"""
     )
     assert len(drawn) == 3 and all(n > 500 for n in drawn), drawn
+    page.locator('[data-test="channel-totals"]').get_by_text("E2E 包裹卡").wait_for()
     console.shot("statistics")
 
 
