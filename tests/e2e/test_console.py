@@ -19,6 +19,7 @@ from PIL import Image
 
 from local_stack.demo import call
 from tests.helpers import ROOT, WECHAT_UA, new_group_screenshot
+from tests.receiver import Receiver
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 
@@ -283,3 +284,28 @@ def test_a_campaign_and_its_poster_preview(console, running_stack):
     assert page.evaluate(width) == 750  # the server's render of the 750x1334 poster
     page.wait_for_load_state("networkidle")
     console.shot("campaign")
+
+
+def test_an_alert_destination_tested_and_removed(console, running_stack):
+    info = running_stack.info
+    receiver = Receiver()
+    try:
+        open_console(console, info, "alerts")
+        page = console.page
+        choose(page, "alert-kind", "Webhook")
+        field(page, "alert-name").fill("E2E 值班 webhook")
+        field(page, "alert-url").fill(receiver.url + "/alerts")
+        page.locator('[data-test="add-alert"]').click()
+        row = page.locator('[data-test="alert-destinations"] .el-table__row', has_text="E2E 值班 webhook")
+        row.wait_for()
+        page.locator('[data-test="alert-secret"]').wait_for()  # the signing secret, shown once
+        row.get_by_role("button", name="测试").click()
+        page.get_by_text("测试消息已送达").wait_for()
+        assert [r.path for r in receiver.requests] == ["/alerts"]
+        row.get_by_role("button", name="删除").click()
+        page.locator(".el-message-box").get_by_role("button", name="确定").click()
+        row.wait_for(state="detached")
+        status, destinations = admin(info, "GET", "/admin/alert-channels")
+        assert "E2E 值班 webhook" not in [d["name"] for d in destinations["items"]]
+    finally:
+        receiver.close()
