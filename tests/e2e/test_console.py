@@ -309,3 +309,17 @@ def test_an_alert_destination_tested_and_removed(console, running_stack):
         assert "E2E 值班 webhook" not in [d["name"] for d in destinations["items"]]
     finally:
         receiver.close()
+
+
+def test_an_operator_outside_the_admin_group_is_told_so(console, running_stack):
+    """The admin API answers 403 to a token without the admin group (here: every /admin/ call is
+    answered 403 in the browser, as the API would for such a token)."""
+    info = running_stack.info
+    page = console.page
+    console.allow(403, "/admin/")
+    forbidden = '{"message": "this account is not in the siyu-admin group"}'
+    page.route("**/admin/**", lambda route: route.fulfill(status=403, body=forbidden, content_type="application/json"))
+    page.goto(info["console_url"])
+    page.get_by_text("你的账号不在管理员组").wait_for()
+    assert page.get_by_role("button", name="退出并换个账号").is_visible()
+    console.shot("forbidden")
