@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -240,6 +241,10 @@ def test_statistics_draw_their_charts(console, running_stack):
     )
     assert len(drawn) == 3 and all(n > 500 for n in drawn), drawn
     page.locator('[data-test="channel-totals"]').get_by_text("E2E 包裹卡").wait_for()
+    with page.expect_download() as download:
+        page.locator('[data-test="csv"]').click()
+    csv = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert csv[0].startswith("date,dimension,key,name,views") and any("E2E 包裹卡" in line for line in csv[1:])
     console.shot("statistics")
 
 
