@@ -53,6 +53,8 @@ def test_the_index_is_never_cached(static):
     assert answer["statusCode"] == 200 and body(answer) == INDEX
     assert answer["headers"]["Content-Type"].startswith("text/html")
     assert answer["headers"]["Cache-Control"] == "no-cache"
+    policy = answer["headers"]["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
 
 
 def test_hashed_assets_are_immutable_and_gzipped_when_accepted(static):
