@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -328,3 +329,26 @@ def test_an_operator_outside_the_admin_group_is_told_so(console, running_stack):
     page.get_by_text("你的账号不在管理员组").wait_for()
     assert page.get_by_role("button", name="退出并换个账号").is_visible()
     console.shot("forbidden")
+
+
+def test_parallel_admin_calls_each_get_their_own_answer(running_stack):
+    """The console reads in parallel (the overview asks for every code at once). Lambda gives each
+    concurrent request its own container; the local stack must not let one request's event leak
+    into another's on the admin API's one resolver object."""
+    info = running_stack.info
+    status, listed = admin(info, "GET", "/admin/codes")
+    assert status == 200
+    status, campaigns = admin(info, "GET", "/admin/campaigns")
+    campaign = f"/admin/campaigns/{campaigns['items'][0]['id']}"
+    paths = [f"/admin/codes/{c['id']}" for c in listed["items"]]
+    paths += [campaign, f"{campaign}/participants?order=rank&limit=100", "/admin/alerts?limit=20"]
+
+    def fetch(path: str):
+        return path, admin(info, "GET", path)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(fetch, paths * 25))
+    for path, (status, body) in answers:
+        assert status == 200, (path, status, body)
+        if path.startswith("/admin/codes/"):
+            assert body["id"] == path.rsplit("/", 1)[1], (path, body.get("id"))

@@ -37,3 +37,10 @@ def test_every_call_of_the_console_is_an_operation_of_the_api():
     assert len(calls) > 40, calls  # the regular expression still finds the calls
     unknown = sorted(f"{m.upper()} {p}" for m, p in calls if m not in paths.get(p, {}))
     assert not unknown, f"the console calls operations the API does not have: {unknown}"
+
+
+def test_locally_the_admin_api_takes_turns_and_the_scan_path_does_not(stack):
+    """The console reads in parallel; the admin API's resolver keeps the request in process-wide
+    state, so the local stack hands it one request at a time (as one Lambda container)."""
+    assert stack.functions["AdminApiFunction"].turn is not None
+    assert stack.functions["ScanFunction"].turn is None
