@@ -116,7 +116,7 @@ e2e: $(VENV)/.installed chromium build-host console
 contract: $(VENV)/.installed build-host
 	SIYU_TEMPLATE=$(HOST_BUILD)/template.yaml $(PY) scripts/contract.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed console chromium
 	$(PY) bench/scan_bench.py
 	$(PY) bench/hot_code_bench.py
 	$(PY) bench/rotation_bench.py
