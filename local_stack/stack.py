@@ -33,6 +33,7 @@ from local_stack.wecom import CallbackConfig, WecomEmulator
 
 logger = logging.getLogger("local_stack")
 SNAPSHOT_SECONDS = 5
+CONSOLE_SIGN_IN = "/_local/console/sign-in"
 
 
 class LocalStack:
@@ -73,6 +74,10 @@ class LocalStack:
         self.queues = QueuePollers(self.template.queue_subscriptions(), self.functions)
         self.api = LocalApi(self.template, self.functions, self.issuer, self.host, self.port)
         self.api.add_local_route("POST", "/_local/schedules/{function_id}", self._fire_schedule)
+        # The console signs in as the local operator here (its config.json points at this route);
+        # the deployed console function has no such setting and never hands out tokens.
+        self.api.add_local_route("GET", CONSOLE_SIGN_IN, self._console_sign_in)
+        os.environ["CONSOLE_LOCAL_SIGN_IN_URL"] = CONSOLE_SIGN_IN
         self.api.start()
         # Reminder-mode task links point at this API (the template's default is the execute-api URL).
         os.environ["TASK_PAGE_BASE_URL"] = self.api.url
@@ -85,6 +90,7 @@ class LocalStack:
             "api_url": self.api.url,
             "admin_token": token,
             "openapi_url": f"{self.api.url}/admin/openapi.json",
+            "console_url": f"{self.api.url}/console/",
             "emulator_url": self.emulator.endpoint_url,
             "wecom_emulator_url": self.wecom.base_url,
         }
@@ -207,6 +213,12 @@ class LocalStack:
         return Response(
             json.dumps({"fired": len(answers), "results": answers}, default=str), content_type="application/json"
         )
+
+    def _console_sign_in(self, request: Request, params: dict) -> Response:
+        authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
+        token = self.issuer.mint(self.template.jwt_authorizer(authorizer), hours=12)
+        body = json.dumps({"id_token": token, "operator": "local-operator@localhost"})
+        return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})
 
     def _keep_snapshot(self) -> None:
         saved_at = -1
