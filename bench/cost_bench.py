@@ -342,6 +342,10 @@ def main() -> None:
         print(f"\ncost per million scans, {region} ({currency}): {total:.2f}{extra}{goal}")
         for item, cost in per_scan.items():
             print(f"  {item:18} {cost * 1e6:8.3f}")
+        print(
+            f"  per million pages (API requests: a grouped scan is its choices page and its pick): "
+            f"{total * SCANS / invocations:.2f} {currency}"
+        )
 
 
 def kinds_pages(kinds: collections.Counter[str]) -> int:
