@@ -8,6 +8,8 @@ import ipaddress
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,6 +20,7 @@ from siyu.delivery import sender
 from siyu.delivery.addresses import address_refusal, url_refusal
 from siyu.delivery.guarded_http import ExchangeFailed, exchange
 from siyu.delivery.sender import DeliveryFailed
+from siyu.wecom import client as wecom_client
 
 INSIDE = [
     "127.0.0.0/8",
@@ -160,6 +163,22 @@ def test_a_redirect_is_not_followed_not_even_to_the_lambda_runtime_api(serve):
     with pytest.raises(DeliveryFailed, match="redirect"):
         sender.post(f"{outer.url}/hook", b"{}", {})
     assert len(outer.requests) == 1 and inner.requests == []
+
+
+def test_the_wecom_client_does_not_follow_redirects_either(serve):
+    inner = serve(_ok)
+
+    def redirect(handler):
+        handler.send_response(302)
+        handler.send_header("Location", f"{inner.url}/2018-06-01/runtime/invocation/next")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    outer = serve(redirect)
+    request = urllib.request.Request(f"{outer.url}/cgi-bin/gettoken", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        wecom_client.urlopen(request, 2)
+    assert refused.value.code == 302 and inner.requests == []
 
 
 def test_loopback_is_refused_unless_the_local_stack_says_it_runs_locally(serve, monkeypatch):
