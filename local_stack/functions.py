@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local_stack.iam import current_function
 from local_stack.template import FunctionSpec, Template
 
 
@@ -40,7 +41,12 @@ class LocalFunction:
     handler: Callable
 
     def invoke(self, event: dict) -> dict:
-        return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+        # The calls the handler makes are judged against this function's policy (local_stack/iam.py).
+        token = current_function.set(self.spec.logical_id)
+        try:
+            return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+        finally:
+            current_function.reset(token)
 
 
 def load_functions(template: Template) -> dict[str, LocalFunction]:

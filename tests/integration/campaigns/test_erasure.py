@@ -75,7 +75,7 @@ def test_one_participant_is_erased_with_every_version_of_their_avatar_and_poster
     assert erased["finished"] and erased["items"] >= 3 and erased["objects"] >= 2
     assert all(_versions(storage, prefix) == [] for prefix in mine)
     left = json.dumps(_partition(storage, fission.id), ensure_ascii=False)
-    assert alice["id"] not in left and alice_vid not in left and "小美Lily" not in left
+    assert alice["participant_id"] not in left and alice_vid not in left and "小美Lily" not in left
     assert admin("GET", f"/admin/campaigns/{fission.id}/participants/{alice['participant_id']}")[0] == 404
     assert admin("GET", f"/admin/campaigns/{fission.id}/participants/{bob['participant_id']}")[0] == 200  # Bob stays
     assert _versions(storage, f"campaigns/{fission.id}/posters/{bob['participant_id']}-v")
