@@ -280,6 +280,16 @@ def test_a_chunked_answer_is_read_whole(serve):
     assert time.monotonic() - started < 0.9
 
 
+def test_an_interim_100_continue_is_skipped(serve):
+    def interim(handler):
+        handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        handler.wfile.flush()
+
+    server = serve(interim)
+    answer = exchange("POST", f"{server.url}/", b"{}", {}, timeout=2, max_answer=100, local=True)
+    assert (answer.status, answer.body) == (200, b"ok")
+
+
 def test_an_error_status_is_a_failed_delivery_without_the_query(serve):
     def fail(handler):
         handler.send_response(500)

@@ -182,13 +182,19 @@ def _read(
 
 
 def _split(raw: bytes) -> tuple[int, dict[str, str], bytes] | None:
-    head, separator, body = raw.partition(b"\r\n\r\n")
-    if not separator:
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    fields = lines[0].split(" ", 2)
-    if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-        raise ExchangeFailed("the answer is not HTTP")
+    """The final answer's status, headers and body so far (interim 1xx answers skipped), or None
+    while its header is incomplete."""
+    while True:
+        head, separator, body = raw.partition(b"\r\n\r\n")
+        if not separator:
+            return None
+        lines = head.decode("latin-1").split("\r\n")
+        fields = lines[0].split(" ", 2)
+        if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+            raise ExchangeFailed("the answer is not HTTP")
+        if not 100 <= int(fields[1]) < 200:
+            break
+        raw = body
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
@@ -201,7 +207,7 @@ def _complete(raw: bytes) -> bool:
     if split is None:
         return False
     status, headers, body = split
-    if status in (204, 304) or 100 <= status < 200:
+    if status in (204, 304):
         return True
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return body.endswith(b"0\r\n\r\n")
