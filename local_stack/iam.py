@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from typing import Any
 
 from local_stack.template import Template
 
+logger = logging.getLogger("local_stack.iam")
 current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_function", default=None)
 
 
@@ -276,6 +278,7 @@ class IamGuard:
                 self.seen.add((function_id, access))
             if not any(s.allows(access) for s in statements):
                 self.refused.append((function_id, access))
+                logger.error("%s: not allowed by template.yaml: %s", function_id, access)
                 return access
         return None
 
