@@ -17,9 +17,9 @@ PORT   ?= 3000
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck template build-host unit integration built e2e contract bench install clean
+.PHONY: run test lint typecheck template build-host unit integration built e2e contract bench install clean console console-openapi
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed console
 	$(PY) -m local_stack --port $(PORT)
 
 test: lint typecheck template unit integration built e2e contract
@@ -48,6 +48,27 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
+# The operator console (console/: Vue 3 + Element Plus + ECharts), built with the locked npm packages into
+# functions/console/static/, which the console function serves and `sam build` packages.
+CONSOLE_BUILT := functions/console/static/index.html
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
+	console/index.html console/vite.config.js console/package.json console/package-lock.json
+NEED_NODE = @command -v npm >/dev/null || { echo "Node.js 20 and npm are needed to build the console (console/.nvmrc)" >&2; exit 1; }
+
+console: $(CONSOLE_BUILT)
+
+console/node_modules/.installed: console/package.json console/package-lock.json
+	$(NEED_NODE)
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_BUILT): console/node_modules/.installed $(CONSOLE_SOURCES)
+	cd console && npx --no-install vite build --logLevel warn
+
+# The admin API's OpenAPI document as the console's contract file (a test fails when it is stale).
+console-openapi: $(VENV)/.installed
+	$(PY) scripts/console_openapi.py
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,7 +77,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy --config-file pyproject.toml
 
-template: $(VENV)/.installed $(SAM)
+template: $(VENV)/.installed $(SAM) console
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml
 	.tools/sam/bin/python -m local_stack.transform_check template.yaml
@@ -65,7 +86,7 @@ template: $(VENV)/.installed $(SAM)
 # The same template built for this machine's architecture, so the built functions can be imported
 # and run here: `make built` and the e2e tests use it (the arm64 build above is what deploys).
 HOST_BUILD := .aws-sam/host
-build-host: $(VENV)/.installed $(SAM)
+build-host: $(VENV)/.installed $(SAM) console
 	$(PY) -m local_stack.host_build template.yaml .aws-sam/host-src/template.yaml
 	$(SAM_BUILD) --template .aws-sam/host-src/template.yaml --build-dir $(HOST_BUILD)
 
@@ -87,7 +108,7 @@ integration: $(VENV)/.installed
 	$(PY) -m pytest -q tests/integration
 
 # The end-to-end tests run the local stack on the built artifacts (SIYU_TEMPLATE).
-e2e: $(VENV)/.installed chromium build-host
+e2e: $(VENV)/.installed chromium build-host console
 	SIYU_TEMPLATE=$(HOST_BUILD)/template.yaml $(PY) -m pytest -q tests/e2e
 
 # The admin API against its own OpenAPI document: schemathesis (settings in schemathesis.toml) on a
@@ -95,13 +116,15 @@ e2e: $(VENV)/.installed chromium build-host
 contract: $(VENV)/.installed build-host
 	SIYU_TEMPLATE=$(HOST_BUILD)/template.yaml $(PY) scripts/contract.py
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed console chromium
 	$(PY) bench/scan_bench.py
 	$(PY) bench/hot_code_bench.py
+	$(PY) bench/cost_bench.py
 	$(PY) bench/rotation_bench.py
 	$(PY) bench/sop_bench.py
 	$(PY) bench/poster_bench.py
 	$(PY) bench/campaign_page_import_bench.py
+	$(PY) bench/console_weight_bench.py
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache console/node_modules functions/console/static

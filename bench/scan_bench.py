@@ -1,10 +1,13 @@
 """Scan-path benchmark (a report, not a test): every figure is a ratio against a baseline
 measured in the same run, so it means the same on a laptop and on a CI box.
 
-1. storage calls per first-time scan on the steady path                        goal 3
-   (a counter shard, the visitor record, a statistics shard: one UpdateItem each)
+1. DynamoDB writes per scan on the steady path of a busy code (issue 17):
+   a first-time scanner                                                         goal <= 1.2
+   (the counter shard's conditional UpdateItem; the statistics go out as one ADD every few
+   seconds per container; no visitor record: the browser keeps a signed memory cookie)
+   a returning scanner (the browser sends back its cookies)                     goal <= 1.1
 2. cold import of the scan function / (import boto3 + one DynamoDB client)     goal <= 1.3
-3. warm scan handler / the three bare UpdateItems it makes                     goal <= 1.5
+3. warm scan handler (first-time scanner) / the one bare UpdateItem it makes   goal <= 1.3
 
 The handlers run in this process against the local stack's emulator (local_stack.LocalStack),
 exactly as `make run` serves them. Always exits 0.
@@ -32,7 +35,7 @@ import moto  # noqa: E402
 from bench.fresh_imports import isolated_environment, self_times, timed  # noqa: E402
 from local_stack.stack import LocalStack  # noqa: E402
 from local_stack.template import Template  # noqa: E402
-from tests.helpers import admin_event, b64, new_group_screenshot, scan_event  # noqa: E402
+from tests.helpers import admin_event, b64, browser_cookies, new_group_screenshot, scan_event  # noqa: E402
 
 SCAN_FUNCTION = "ScanFunction"
 THRESHOLD = 180  # switch to the next target every 180 scans: several switches happen during the run
@@ -45,6 +48,8 @@ BARE_PK = "CODE#benchbarecounter"  # a counter item of its own, no code behind i
 COUNTER, VISITOR, STATS = "UpdateItem (counter shard)", "UpdateItem (visitor record)", "UpdateItem (statistics shard)"
 WAKE = "UpdateItem (wake rotation)"
 PER_SCAN = (COUNTER, VISITOR, STATS)
+RETURNING_SCANS = 1000
+FLUSH_WAIT = 6.0  # seconds: the scan container's flusher writes buffered statistics within 5 s
 
 
 def verdict(ok: bool) -> str:
@@ -141,24 +146,47 @@ def steady_calls(admin, scan, service) -> dict:
     code_id = create_code(admin, "bench steady", THRESHOLD, STEADY_TARGETS)
     event = scan_event(code_id)
     with CallCounter(service.table._client) as counter:
-        scan_ok(scan.invoke(event))  # this container has never seen the code
+        first = scan.invoke(event)  # this container has never seen the code
+        scan_ok(first)
+        service.stats.flush()  # its statistics, so the steady figures count only their own
         cold = counter.take()
         started = time.perf_counter()
         for _ in range(STEADY_SCANS):
             scan_ok(scan.invoke(event))
         elapsed = time.perf_counter() - started
+        time.sleep(FLUSH_WAIT)  # no further traffic: the flusher writes what the scans buffered
         steady = counter.take()
+        # the first scanner comes back RETURNING_SCANS times, sending the cookies it was given
+        back = scan_event(code_id, cookies=browser_cookies(first))
+        started = time.perf_counter()
+        for _ in range(RETURNING_SCANS):
+            answer = scan.invoke(back)
+            scan_ok(answer)
+            if answer.get("cookies"):
+                raise RuntimeError(f"a returning scanner was given new cookies: {answer['cookies']}")
+        returning_elapsed = time.perf_counter() - started
+        time.sleep(FLUSH_WAIT)
+        returning = counter.take()
     code, counters = service.table.load(code_id)
     per_target = [counters.total(t.id) for t in code.targets]  # in the code's order
-    return {"cold": cold, "steady": steady, "elapsed": elapsed, "per_target": per_target}
+    return {
+        "cold": cold,
+        "steady": steady,
+        "elapsed": elapsed + FLUSH_WAIT,
+        "per_target": per_target,
+        "returning": returning,
+        "returning_elapsed": returning_elapsed + FLUSH_WAIT,
+    }
 
 
 def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
-    """The warm handler and the bare UpdateItem it makes, interleaved, one sample each per round."""
+    """The warm handler (a first-time scanner each time) and the bare UpdateItem it makes (the counter
+    shard's conditional write; the statistics are one ADD per container every few seconds, the visitor
+    record is not written), interleaved, one sample each per round."""
     code_id = create_code(admin, "bench warm", WARM_THRESHOLD, 1)
     event = scan_event(code_id)
     client, table = service.table._client, service.table._table
-    bare_calls = [  # the three writes a first-time scan makes, each on items of their own
+    bare_calls = [  # the one write a first-time scan makes, on an item of its own
         {
             "Key": {"pk": {"S": BARE_PK}, "sk": {"S": "SCANS#bare#0"}},
             "UpdateExpression": "ADD scans :one, #day :one",
@@ -166,23 +194,6 @@ def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
             "ExpressionAttributeNames": {"#day": "day:2026-11-25"},
             "ExpressionAttributeValues": {":one": {"N": "1"}, ":total_quota": {"N": str(10**12)}},
             "ReturnValues": "ALL_NEW",
-        },
-        {
-            "Key": {"pk": {"S": "VISITOR#benchbare"}, "sk": {"S": BARE_PK}},
-            "UpdateExpression": "SET last_seen = :now, first_seen = if_not_exists(first_seen, :now) "
-            "ADD dims :dims, #seen :dims",
-            "ExpressionAttributeNames": {"#seen": "seen:2026-11-25"},
-            "ExpressionAttributeValues": {":now": {"S": "2026-11-25T12:00:00Z"}, ":dims": {"SS": ["code", "ch:-"]}},
-            "ReturnValues": "ALL_OLD",
-        },
-        {
-            "Key": {"pk": {"S": "STATS#benchbare#0"}, "sk": {"S": "2026-11-25"}},
-            "UpdateExpression": "ADD " + ", ".join(f"#a{i} :one" for i in range(9)),
-            "ExpressionAttributeNames": {
-                f"#a{i}": f"{m}|{d}"
-                for i, (m, d) in enumerate((m, d) for m in "vwa" for d in ("code", "ch:-", "t:bare"))
-            },
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
         },
     ]
 
@@ -231,31 +242,43 @@ def main() -> None:
         finally:
             stack.stop()
 
-    # 1. storage calls per scan
+    # 1. writes per scan: first-time, then returning
+    def writes(calls: collections.Counter) -> int:
+        return sum(n for op, n in calls.items() if op.startswith("UpdateItem"))
+
     calls = steady["steady"]
-    per_scan = sum(calls.values()) / STEADY_SCANS
+    per_scan = writes(calls) / STEADY_SCANS
     refreshes = calls.get("Query", 0)
     expected_refreshes = int(steady["elapsed"] // cache_seconds) + 1
-    wakes = calls.get("UpdateItem (wake rotation)", 0)
-    explained = all(calls.get(kind, 0) == STEADY_SCANS for kind in PER_SCAN)
+    wakes = calls.get(WAKE, 0)
+    flushes_allowed = int(steady["elapsed"] // 5) + 2  # one ADD per 5 s per container, and the last one
+    explained = calls.get(COUNTER, 0) == STEADY_SCANS and calls.get(VISITOR, 0) == 0
+    explained = explained and calls.get(STATS, 0) <= flushes_allowed
     explained = explained and set(calls) <= {*PER_SCAN, WAKE, "Query"}
     explained = explained and wakes <= len(steady["per_target"])  # at most one per group that filled
     explained = explained and refreshes <= expected_refreshes
     counts = "/".join(map(str, steady["per_target"]))
-    writes = " + ".join(f"{calls.get(kind, 0)} {kind}" for kind in PER_SCAN)
+    parts = " + ".join(f"{calls.get(kind, 0)} {kind}" for kind in PER_SCAN)
     print(
-        f"storage calls per first-time scan (steady, {STEADY_SCANS} scans): {per_scan:.3f}  goal 3  "
-        f"{verdict(explained)}\n"
-        f"  = {writes} + {refreshes} Query (the config cache refresh, one per {cache_seconds:g} s per container; "
-        f"the scans took {steady['elapsed']:.1f} s here)"
-        + (
-            f" + {wakes} UpdateItem marking the code due for the rotation job (one per group that filled)"
-            if wakes
-            else ""
-        )
+        f"DynamoDB writes per first-time scan (steady, {STEADY_SCANS} scans, then {FLUSH_WAIT:g} s with no traffic): "
+        f"{per_scan:.3f}  goal <= 1.2  {verdict(explained and per_scan <= 1.2)}\n"
+        f"  = {parts}"
+        + (f" + {wakes} {WAKE} (one per group that filled)" if wakes else "")
+        + f"; and {refreshes} Query (the config cache refresh, one per {cache_seconds:g} s per container; "
+        f"the scans took {steady['elapsed'] - FLUSH_WAIT:.1f} s here)"
         + "".join(f" + {n} {op}" for op, n in sorted(calls.items()) if op not in (*PER_SCAN, WAKE, "Query"))
         + f"\n  {len(steady['per_target'])} targets filled in order, threshold {THRESHOLD}: scans per target {counts}"
-        + "\n  a returning scanner (cookie) costs one GetItem more and no counter write (bench/hot_code_bench.py)"
+    )
+    back = steady["returning"]
+    back_writes = writes(back) / RETURNING_SCANS
+    reads = sum(n for op, n in back.items() if op in ("GetItem", "Query"))
+    back_ok = back.get(COUNTER, 0) == 0 and back.get(VISITOR, 0) == 0 and back.get("GetItem", 0) == 0
+    print(
+        f"DynamoDB writes per returning scan ({RETURNING_SCANS} scans with the cookies of the first): "
+        f"{back_writes:.3f}  goal <= 1.1  {verdict(back_ok and back_writes <= 1.1)}\n"
+        f"  = "
+        + (" + ".join(f"{n} {op}" for op, n in sorted(back.items())) or "nothing")
+        + f" ({reads} reads: config cache refreshes only; no GetItem of the visitor record)"
     )
     cold = steady["cold"]
     print(
@@ -279,8 +302,8 @@ def main() -> None:
     handler_ms, bare_ms = median_ms(handler), median_ms(bare)
     ratio = handler_ms / bare_ms
     print(
-        f"warm scan handler {handler_ms:.2f} ms vs its three bare UpdateItems {bare_ms:.2f} ms = {ratio:.2f}x  "
-        f"goal <= 1.5  {verdict(ratio <= 1.5)}   (medians of {WARM_CALLS}, interleaved, same client and emulator)"
+        f"warm scan handler {handler_ms:.2f} ms vs the bare UpdateItem it makes {bare_ms:.2f} ms = {ratio:.2f}x  "
+        f"goal <= 1.3  {verdict(ratio <= 1.3)}   (medians of {WARM_CALLS}, interleaved, same client and emulator)"
     )
     own_ms = median_ms([h - b for h, b in zip(handler, bare, strict=True)])
     p90 = [statistics.quantiles(xs, n=10)[-1] * 1000 for xs in (handler, bare)]

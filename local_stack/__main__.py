@@ -38,6 +38,7 @@ def main() -> None:
     print(
         f"""
 siyu is running locally.
+  Console        {info["console_url"]}   <- open it: signed in as the local operator
   API            {info["api_url"]}
   Demo scan URL  {info.get("scan_url", "(no demo)")}   <- open it; refresh to count scans (demo threshold 5)
   Staff code     {info.get("staff_scan_url", "(no demo)")}   <- round robin over store guides

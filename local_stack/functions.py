@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -35,18 +36,38 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+# Powertools' resolvers keep the request being handled in process-wide state (BaseRouter.current_event,
+# the app's context): on Lambda each container handles one request at a time, but here one process
+# serves every concurrent request (the console reads in parallel), so those handlers take turns.
+_RESOLVER_TURN = threading.Lock()
+
+
 @dataclass
 class LocalFunction:
     spec: FunctionSpec
     handler: Callable
+    turn: threading.Lock | None = None  # held while handling, for handlers that keep request state
 
     def invoke(self, event: dict) -> dict:
         # The calls the handler makes are judged against this function's policy (local_stack/iam.py).
         token = current_function.set(self.spec.logical_id)
         try:
-            return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+            if self.turn is None:
+                return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+            with self.turn:
+                return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
         finally:
             current_function.reset(token)
+
+
+def keeps_request_state(handler: Callable) -> bool:
+    """Whether the handler's module routes with a Powertools resolver (one request at a time)."""
+    try:
+        from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    except ImportError:
+        return False
+    module = sys.modules.get(getattr(handler, "__module__", ""))
+    return module is not None and any(isinstance(value, BaseRouter) for value in vars(module).values())
 
 
 def load_functions(template: Template) -> dict[str, LocalFunction]:
@@ -63,7 +84,11 @@ def load_functions(template: Template) -> dict[str, LocalFunction]:
             if merged.setdefault(name, value) != value:
                 raise RuntimeError(f"{spec.logical_id} sets {name} differently from another function")
     os.environ.update(merged)
-    return {lid: LocalFunction(spec, _import_handler(spec)) for lid, spec in specs.items()}
+    functions = {}
+    for lid, spec in specs.items():
+        handler = _import_handler(spec)
+        functions[lid] = LocalFunction(spec, handler, _RESOLVER_TURN if keeps_request_state(handler) else None)
+    return functions
 
 
 _loaded: dict[str, Callable] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from local_stack.wecom import CallbackConfig, WecomEmulator
 
 logger = logging.getLogger("local_stack")
 SNAPSHOT_SECONDS = 5
+CONSOLE_SIGN_IN = "/_local/console/sign-in"
 
 
 class LocalStack:
@@ -84,6 +86,10 @@ class LocalStack:
         self.queues = QueuePollers(self.template.queue_subscriptions(), self.functions)
         self.api = LocalApi(self.template, self.functions, self.issuer, self.host, self.port)
         self.api.add_local_route("POST", "/_local/schedules/{function_id}", self._fire_schedule)
+        # The console signs in as the local operator here (its config.json points at this route);
+        # the deployed console function has no such setting and never hands out tokens.
+        self.api.add_local_route("GET", CONSOLE_SIGN_IN, self._console_sign_in)
+        os.environ["CONSOLE_LOCAL_SIGN_IN_URL"] = CONSOLE_SIGN_IN
         self.api.start()
         # Reminder-mode task links point at this API (the template's default is the execute-api URL).
         os.environ["TASK_PAGE_BASE_URL"] = self.api.url
@@ -96,6 +102,7 @@ class LocalStack:
             "api_url": self.api.url,
             "admin_token": token,
             "openapi_url": f"{self.api.url}/admin/openapi.json",
+            "console_url": f"{self.api.url}/console/",
             "emulator_url": self.emulator.endpoint_url,
             "wecom_emulator_url": self.wecom.base_url,
         }
@@ -131,9 +138,22 @@ class LocalStack:
         self.queues.stop()
         self.api.stop()
         self.wecom.stop()
+        self._flush_buffers()
         if self.persist:
             self._save()
         self.emulator.stop()
+
+    def _flush_buffers(self) -> None:
+        """What a function holds in memory to write later (the scan container's statistics buffer) is
+        written while the emulator still runs: stopping `make run` right after a scan loses no count."""
+        for logical_id in self.functions:
+            service = getattr(sys.modules.get(f"lambda_{logical_id}"), "service", None)
+            flush = getattr(getattr(service, "stats", None), "flush", None)
+            if callable(flush):
+                try:
+                    flush()
+                except Exception:
+                    logger.exception("%s: could not write its buffered statistics", logical_id)
 
     def _create_resources(self) -> None:
         dynamodb, s3, sns = boto3.client("dynamodb"), boto3.client("s3"), boto3.client("sns")
@@ -214,6 +234,14 @@ class LocalStack:
         return Response(
             json.dumps({"fired": len(answers), "results": answers}, default=str), content_type="application/json"
         )
+
+    def _console_sign_in(self, request: Request, params: dict) -> Response:
+        authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
+        token = self.issuer.mint(
+            self.template.jwt_authorizer(authorizer), hours=12, operator_claim=self.operator_claim()
+        )
+        body = json.dumps({"id_token": token, "operator": "local-operator@localhost"})
+        return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})
 
     def _keep_snapshot(self) -> None:
         saved_at = -1

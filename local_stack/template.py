@@ -126,7 +126,9 @@ class Template:
             name: str(self.parameter_overrides.get(name, spec.get("Default", "")))
             for name, spec in self.doc.get("Parameters", {}).items()
         }
-        self.conditions = {name: self._condition(expr) for name, expr in self.doc.get("Conditions", {}).items()}
+        self.conditions: dict[str, bool] = {}
+        for name, expr in self.doc.get("Conditions", {}).items():  # a condition may use those before it
+            self.conditions[name] = self._condition(expr)
 
     # -- names the local stack gives resources -----------------------------------------
 

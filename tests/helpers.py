@@ -7,6 +7,7 @@ import base64
 import copy
 import io
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 
@@ -71,9 +72,14 @@ def scan_event(
     visitor_id: str | None = None,
     method: str = "GET",
     user_agent: str | None = None,
+    cookies: list[str] | None = None,
+    source_ip: str | None = None,
 ) -> dict:
-    """A scan as API Gateway hands it over: optional ?ch= / ?o=, the visitor cookie, HEAD, another browser."""
+    """A scan as API Gateway hands it over: optional ?ch= / ?o=, the visitor cookie (or every cookie a
+    browser sends: `cookies`, "name=value" each), HEAD, another browser. Each event comes from a phone
+    of its own (a random address) unless `source_ip` pins one: one address is held to the per-client limit."""
     event = sample_event("scan_function_scan")
+    event["requestContext"]["http"]["sourceIp"] = source_ip or f"198.18.{random.randrange(256)}.{random.randrange(256)}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = f"/s/{code_id}"
     event["pathParameters"] = {"code_id": code_id}
     event["requestContext"]["http"]["method"] = method
@@ -82,6 +88,8 @@ def scan_event(
         event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
     if visitor_id:
         event["cookies"] = [f"siyu_vid={visitor_id}"]
+    if cookies:
+        event["cookies"] = list(cookies)
     if user_agent is not None:
         event["headers"]["user-agent"] = user_agent
     return event
@@ -94,6 +102,16 @@ def visitor_id_of(page: dict) -> str | None:
         if name == "siyu_vid":
             return rest.split(";", 1)[0]
     return None
+
+
+def browser_cookies(*pages: dict) -> list[str]:
+    """The cookies a browser sends after seeing `pages` (in order): "name=value" each."""
+    jar: dict[str, str] = {}
+    for page in pages:
+        for cookie in page.get("cookies") or []:
+            name, _, rest = cookie.partition("=")
+            jar[name] = rest.split(";", 1)[0]
+    return [f"{name}={value}" for name, value in jar.items()]
 
 
 def admin_event(method: str, path: str, body: dict | None = None, query: dict | None = None) -> dict:

@@ -29,12 +29,14 @@ from siyu.campaigns.rules import ReferralVisit, parse_referral
 from siyu.campaigns.service import CampaignService
 from siyu.core.clock import utcnow
 from siyu.core.errors import InvalidInput, SiyuError, TooLarge, UnreadableBody, UnsupportedMediaType
+from siyu.storage.signing_key import SigningKey
 from siyu.web.base64_files import decode_base64_file
 from siyu.web.http_status import http_status
 from siyu.web.request_bodies import charset_refusal, json_object, media_type, raw_body
 from siyu.web.visitors import (
     VISITOR_COOKIE,
     address_hash,
+    address_key,
     cookie_value,
     is_visitor_id,
     new_visitor_id,
@@ -45,7 +47,7 @@ from siyu.web.visitors import (
 logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = CampaignService.from_environment()
-ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
+SIGNING_KEY = SigningKey.from_environment()  # read lazily: the address-hash key is derived from it
 # A photo a browser posts reaches Lambda base64-encoded inside the event, whose limit is 6 MB: 4 MB stays under it.
 MAX_AVATAR_BYTES = 4 * 1024 * 1024
 # The join form has three fields; a body of thousands of empty parts would only cost parsing time.
@@ -97,7 +99,7 @@ def join(event, campaign_id):
     visitor_id = _visitor(event)
     new_visitor = visitor_id is None
     visitor_id = visitor_id or new_visitor_id()
-    address = address_hash(ADDRESS_KEY, source_ip(event))
+    address = address_hash(address_key(SIGNING_KEY.get()), source_ip(event))
     wants_json = "application/json" in (event.get("headers") or {}).get("accept", "")
     try:
         form = _form(event)

@@ -2,10 +2,12 @@
 
 Kept light on purpose: no Pillow, no pydantic, no QR library, no Powertools (its import costs
 ~50 ms of cold start, a fifth of boto3's): this is the function that cold-starts under a
-livestream burst. A visitor id cookie (random, first-party) makes unique-visitor counts and "same staff member
-again" work; HEAD requests and bots see the page but are not counted. Logs are one JSON line;
-routine counted scans log at DEBUG so a burst of
-thousands of scans a second does not turn into a CloudWatch bill.
+livestream burst. A visitor id cookie (random, first-party) and a signed memory cookie per code (the target
+given, the statistic dimensions seen) make unique-visitor counts and "same staff member again"
+work without a read or a write; HEAD requests and bots see the page but are not counted. Logs are one JSON line;
+routine pages (a target's QR, a grouped code's choices: first-time or
+returning) log at DEBUG and template.yaml's LoggingConfig drops Lambda's own START/END/REPORT lines, so a
+burst of thousands of scans a second does not turn into a CloudWatch bill.
 """
 
 import json
@@ -14,9 +16,9 @@ import os
 
 from siyu.live_codes import landing_page
 from siyu.live_codes.scan import ScanService, Visit
+from siyu.web.scan_memory import cookie_name, memory_cookie
 from siyu.web.visitors import (
     VISITOR_COOKIE,
-    address_hash,
     cookie_value,
     is_bot,
     is_wechat,
@@ -27,7 +29,6 @@ from siyu.web.visitors import (
 logger = logging.getLogger("siyu.live_codes.scan")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = ScanService.from_environment()
-ADDRESS_KEY = os.environ.get("CLIENT_HASH_KEY", "")
 
 
 def lambda_handler(event, context):
@@ -36,25 +37,31 @@ def lambda_handler(event, context):
     query = event.get("queryStringParameters") or {}
     user_agent = headers.get("user-agent", "")
     method = (event.get("requestContext") or {}).get("http", {}).get("method", "GET")
+    cookies = event.get("cookies") or []
     try:
         visit = Visit(
             code_id,
             channel_id=query.get("ch"),
             option_id=query.get("o"),
-            visitor_id=cookie_value(event.get("cookies") or [], VISITOR_COOKIE),
+            visitor_id=cookie_value(cookies, VISITOR_COOKIE),
             count=method == "GET" and not is_bot(user_agent),
             in_wechat=is_wechat(user_agent),
             referral=query.get("r"),
-            address_hash=address_hash(ADDRESS_KEY, source_ip(event)) if query.get("r") else "",
+            address=source_ip(event),  # hashed with the stack's secret key by the service, never kept
+            memory=cookie_value(cookies, cookie_name(code_id)) if code_id.isalnum() else None,
         )
         result = service.visit(visit)
     except Exception:  # the scan path never shows an error page
         logger.exception(json.dumps({"message": "scan failed", "code_id": code_id}))
         return landing_page.busy_page()
     page = result.page
-    if result.visitor_id:
-        page = {**page, "cookies": [visitor_cookie_for(event, result.visitor_id)]}
-    level = logging.DEBUG if result.counted else logging.INFO
+    set_cookies = [visitor_cookie_for(event, result.visitor_id)] if result.visitor_id else []
+    if result.memory_cookie:  # what the browser remembers of this code: its target, the dimensions seen
+        secure = headers.get("x-forwarded-proto", "https") == "https"
+        set_cookies.append(memory_cookie(*result.memory_cookie, secure=secure))
+    if set_cookies:
+        page = {**page, "cookies": set_cookies}
+    level = logging.DEBUG if result.routine else logging.INFO
     if not logger.isEnabledFor(level):
         return page
     record = {

@@ -133,6 +133,13 @@ def refused_bare(answer: dict) -> None:
     assert answer["headers"]["content-type"].startswith("text/plain") and answer["body"] == "forbidden"
 
 
+def console_app_page(answer: dict) -> None:
+    """A client-side route of the console: its index.html as built (make console), never cached."""
+    assert answer["statusCode"] == 200, answer
+    assert answer["headers"]["Content-Type"].startswith("text/html")
+    assert answer["headers"]["Cache-Control"] == "no-cache"
+
+
 def no_failed_records(answer: dict) -> None:
     """An SQS batch whose records refer to nothing: each is settled, none is retried."""
     assert answer == {"batchItemFailures": []}
@@ -142,6 +149,7 @@ def no_failed_records(answer: dict) -> None:
 EXPECTED = {
     "admin_api_function_create_code.json": created_code,
     "scan_function_scan.json": not_found_page,
+    "console_function_client_route.json": console_app_page,
     "campaign_page_function_home.json": not_found_page,
     "sop_task_function_forged_token.json": refused_link_page,
     "rotate_function_schedule.json": job_report,

@@ -3,9 +3,11 @@ out, and waiting for what arrives through a queue."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -37,3 +39,16 @@ def wait_for(check: Callable[[], Any], seconds: float = 20) -> Any:
             return found
         time.sleep(0.3)
     raise AssertionError(f"not within {seconds} s")
+
+
+def get_from(url: str, address: str, headers: dict | None = None) -> tuple[int, str]:
+    """GET as a client of its own network address (any 127.x.y.z reaches the local stack): the
+    stack's per-client limit sees another phone, as it would another scanner's address."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30, source_address=(address, 0))
+    try:
+        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.demo import call
+from tests.e2e.http import get_from
 from tests.helpers import WECHAT_UA, b64, fixture_bytes, new_group_screenshot, qr_data_uri
 
 
@@ -90,7 +91,8 @@ def test_concurrent_scans_over_http_all_get_pages(running_stack, api):
     # 8 at a time: concurrent, yet within what the one-call-at-a-time emulator answers inside the
     # scan path's half-second timeout on a loaded 2-core CI box.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda _: get(code["scan_url"]), range(250)))
+        phones = [f"127.0.{1 + n // 200}.{1 + n % 200}" for n in range(250)]  # 250 scanners, each its own address
+        answers = list(pool.map(lambda phone: get_from(code["scan_url"], phone, {"User-Agent": WECHAT_UA}), phones))
     assert all(status == 200 for status, _ in answers)
     # Storage is the truth: each target counted exactly its threshold, never more. (Pages cannot
     # be: a count that outlives the scan path's 0.5 s timeout under this load is served the
@@ -189,3 +191,23 @@ def test_a_broken_chunked_body_is_a_400_and_a_too_big_event_a_413(running_stack)
     campaign = running_stack.info["campaign_url"]
     status, kind, text = post_raw(campaign + "/join", b"\x89" * (5 * 1024 * 1024), "application/octet-stream")
     assert status == 413 and json.loads(text)["message"]
+
+
+def test_one_laptop_cannot_drain_a_code_whatever_its_headers(running_stack, api):
+    """The attack replayed over HTTP: cookie-less requests with ever-changing User-Agents and forged
+    X-Forwarded-For from one address. They all get a group QR; only 10 move the code (the hourly
+    per-client limit), so real scanners never see "groups full"."""
+    status, code = api("POST", "/admin/codes", {"name": "drain me", "switch_threshold": 5})
+    urls = []
+    for _ in range(3):
+        url, image = new_group_screenshot()
+        api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)})
+        urls.append(url)
+    for n in range(20):
+        headers = {"User-Agent": f"{WECHAT_UA} build/{n}", "X-Forwarded-For": f"10.1.2.{n}", "X-Real-IP": f"10.9.9.{n}"}
+        status, page = get(code["scan_url"], headers)
+        assert status == 200 and any(qr_data_uri(url) in page for url in urls)
+    _, read = api("GET", f"/admin/codes/{code['id']}")
+    assert [t["scans"] for t in read["targets"]] == [5, 5, 0] and read["fallback_scans"] == 0
+    status, page = get_from(code["scan_url"], "127.0.9.9", {"User-Agent": WECHAT_UA})  # another scanner
+    assert status == 200 and qr_data_uri(urls[2]) in page

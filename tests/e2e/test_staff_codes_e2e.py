@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import urllib.error
 import urllib.request
 from http.cookies import SimpleCookie
@@ -89,10 +90,16 @@ def test_staff_code_with_channels_caps_returning_scanners_and_statistics(running
         "小李": (4, 4),
     }
 
-    # ...and the statistics attribute the parcel card, count people once, and skip the bots
-    status, stats = api("GET", f"/admin/codes/{code['id']}/stats")
-    today = {(r["dimension"], r["key"]): r for r in stats["rows"] if r["date"] == stats["to"]}
-    whole = today[("code", code["id"])]
+    # ...and the statistics attribute the parcel card, count people once, and skip the bots: within 10 s
+    # of the last scan, with no further traffic (the scan container's flusher writes them)
+    deadline = time.monotonic() + 10
+    while True:
+        status, stats = api("GET", f"/admin/codes/{code['id']}/stats")
+        today = {(r["dimension"], r["key"]): r for r in stats["rows"] if r["date"] == stats["to"]}
+        whole = today[("code", code["id"])]
+        if whole["views"] >= 8 or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     assert (whole["views"], whole["unique_visitors"], whole["wechat"], whole["other_browsers"]) == (8, 5, 7, 1)
     card = today[("channel", parcel["id"])]
     assert (card["views"], card["unique_visitors"], card["assigned"]) == (7, 4, 4)
@@ -127,8 +134,13 @@ def test_grouped_code_pick_routes_to_the_options_pool_and_becomes_a_tag(api):
 
     status, visitor = api("GET", f"/admin/visitors/{phone.cookies['siyu_vid']}")
     assert status == 200 and visitor["codes"][0]["tags"] == ["skin:oily"]
-    status, stats = api("GET", f"/admin/codes/{code['id']}/stats")
-    picks = {r["key"]: r["views"] for r in stats["rows"] if r["dimension"] == "option"}
+    deadline = time.monotonic() + 10  # the statistics are written within 10 s of the last scan
+    while True:
+        status, stats = api("GET", f"/admin/codes/{code['id']}/stats")
+        picks = {r["key"]: r["views"] for r in stats["rows"] if r["dimension"] == "option"}
+        if picks or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     assert picks == {oily["id"]: 1}
 
 

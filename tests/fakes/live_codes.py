@@ -137,10 +137,13 @@ class FakeVisitorStore:
     dims: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     days: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)
     failing: Exception | None = None
+    reads: int = 0
+    writes: int = 0
 
     def get(self, visitor_id: str, code_id: str) -> VisitorRecord | None:
         if self.failing is not None:
             raise self.failing
+        self.reads += 1
         return self.records.get((visitor_id, code_id))
 
     def record_visit(self, visit: VisitEntry) -> NewInVisit:
@@ -168,6 +171,12 @@ class FakeVisitorStore:
         new = NewInVisit(counted - today, counted - ever)
         ever |= counted
         today |= counted
+        self.records[key] = replace(
+            self.records[key],
+            dims=frozenset(ever),
+            seen={d: frozenset(self.days.get((visit.visitor_id, visit.code_id, d), ())) for d in seen_days},
+        )
+        self.writes += 1
         return new
 
 
@@ -244,3 +253,23 @@ class FakeWayMaker:
     def live(self, code_id: str | None = None) -> dict[str, tuple[str, WayOwner, str]]:
         """Test helper: the ways WeCom still has (of one code)."""
         return {k: v for k, v in self.ways.items() if code_id is None or v[1].code_id == code_id}
+
+
+class FakeClientCounts:
+    """The per-client limit's shared hourly counters, with the repository's condition: nothing is
+    added when it would take the total past the limit."""
+
+    def __init__(self, fail: bool = False):
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.writes = 0
+        self.fail = fail
+
+    def add_client_visits(self, code_id: str, address: str, hour: str, count: int, limit: int, now) -> bool:
+        if self.fail:
+            raise storage_error()
+        self.writes += 1
+        key = (code_id, address, hour)
+        if self.counts.get(key, 0) + count > limit:
+            return False
+        self.counts[key] = self.counts.get(key, 0) + count
+        return True

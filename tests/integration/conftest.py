@@ -43,6 +43,14 @@ def scan(stack):
 
 
 @pytest.fixture(scope="session")
+def flush_stats(stack):
+    """Write the scan container's buffered statistics now (what its flusher does within 5 s)."""
+    import sys
+
+    return lambda: sys.modules["lambda_ScanFunction"].service.stats.flush()
+
+
+@pytest.fixture(scope="session")
 def storage(stack):
     return Storage(stack)
 

@@ -38,6 +38,12 @@ SCAN_PATH_MODULES = {
     "siyu.live_codes.repository",
     "siyu.live_codes.counters_repository",
     "siyu.live_codes.scan",
+    "siyu.live_codes.scan_pages",
+    "siyu.live_codes.client_limit",
+    "siyu.statistics.buffer",
+    "siyu.storage.signing_key",
+    "siyu.web.scan_memory",
+    "siyu.web.signed_links",
     "siyu.statistics.rules",
     "siyu.statistics.repository",
     "siyu.statistics.visitors_repository",
@@ -95,7 +101,10 @@ def test_core_imports_only_core():
 
 # The scan service reads a failed storage call's error (throttled, unreachable) to back off and serve
 # the last good page; it catches botocore's exceptions but never calls AWS itself.
-CATCHES_STORAGE_ERRORS = {"siyu.live_codes.scan": {"botocore.exceptions"}}
+CATCHES_STORAGE_ERRORS = {
+    "siyu.live_codes.scan": {"botocore.exceptions"},
+    "siyu.statistics.buffer": {"botocore.exceptions"},
+}
 
 
 def test_only_storage_and_repositories_talk_to_aws():

@@ -246,3 +246,36 @@ def test_another_browser_is_told_to_open_wechat_and_still_sees_the_qr(admin, sta
     assert "请在微信中打开" not in stack.functions["ScanFunction"].invoke(scan_event(code["id"]))["body"]
     _, read = admin("GET", f"/admin/codes/{code['id']}")
     assert read["targets"][0]["scans"] == 2  # people in other browsers are scanners too
+
+
+def test_one_client_cannot_drain_a_group_code_whatever_its_cookies_and_headers(admin, stack, code_with_targets):
+    """The attack: cookie-less requests with a phone's User-Agent from one laptop used to mark every
+    group full (3 groups x 5 places: 15 requests). Now one address moves the code by 10 an hour."""
+    code, urls = code_with_targets(3, switch_threshold=5)
+    function = stack.functions["ScanFunction"]
+    pages = []
+    for n in range(20):
+        event = scan_event(code["id"], source_ip="203.0.113.66", user_agent=f"Mozilla/5.0 MicroMessenger/8.0.{n}")
+        event["headers"]["x-forwarded-for"] = f"10.0.0.{n}"  # a forged header changes nothing
+        pages.append(function.invoke(event))
+    assert all(page["statusCode"] == 200 and shown_url(page, urls) for page in pages)  # always a group QR
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert [t["scans"] for t in read["targets"]] == [5, 5, 0] and read["fallback_scans"] == 0
+    other = function.invoke(scan_event(code["id"], source_ip="198.51.100.23"))
+    assert shown_url(other, urls) == urls[2]
+    _, read = admin("GET", f"/admin/codes/{code['id']}")
+    assert [t["scans"] for t in read["targets"]] == [5, 5, 1]  # a real scanner still counts
+
+
+def test_the_client_counter_holds_its_limit_under_concurrent_writers(stack):
+    from siyu.live_codes.counters_repository import ClientCounts
+    from siyu.storage import aws
+
+    counts = ClientCounts(aws.dynamodb(), next(iter(stack.template.tables())))
+    now = datetime(2026, 11, 25, 4, tzinfo=UTC)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tries = [("codeX", "addr1", "2026112504", 1, 10, now)] * 40
+        added = list(pool.map(lambda args: counts.add_client_visits(*args), tries))
+    assert sum(added) == 10
+    assert counts.add_client_visits("codeX", "addr1", "2026112505", 3, 10, now)  # another hour
+    assert not counts.add_client_visits("codeX", "addr2", "2026112504", 11, 10, now)  # never past the limit

@@ -18,7 +18,8 @@ BUCKET = TEMPLATE.resolve({"Fn::GetAtt": ["UploadsBucket", "Arn"]})
 
 # function -> (table partition keys, index partition keys, object prefixes) it may touch at all.
 DECLARED: dict[str, tuple[set[str], set[str], set[str]]] = {
-    "ScanFunction": ({"CODE#*", "STATS#*", "VISITOR#*"}, set(), set()),
+    "ScanFunction": ({"CODE#*", "STATS#*", "VISITOR#*", "RATE#SCAN#*"}, set(), set()),
+    "ConsoleFunction": (set(), set(), set()),
     "AdminApiFunction": (
         {"CODE#*", "STATS#*", "VISITOR#*", "ALERT#*", "ALERT_CHANNELS", "PLAN#*", "SOPCAP#*", "CAMPAIGN#*"}
         | {"ERASE#*", "WECOM", "WECOM#*"},
@@ -44,7 +45,14 @@ DECLARED: dict[str, tuple[set[str], set[str], set[str]]] = {
     "WecomCallbackFunction": ({"WECOM", "WECOM#SEEN#*"}, set(), set()),
     "WecomWorkerFunction": ({"WECOM", "WECOM#*", "STATS#*", "CODE#*"}, {"WECOM#*"}, set()),
 }
-PUBLIC = {"ScanFunction", "CampaignPageFunction", "PosterFunction", "WecomCallbackFunction", "SopTaskFunction"}
+PUBLIC = {
+    "ConsoleFunction",
+    "ScanFunction",
+    "CampaignPageFunction",
+    "PosterFunction",
+    "WecomCallbackFunction",
+    "SopTaskFunction",
+}
 DELETES = {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "s3:DeleteObject", "s3:DeleteObjectVersion"}
 
 

@@ -41,7 +41,8 @@ def test_bucket_is_private_encrypted_versioned_and_retained():
 
 def test_china_gaps_are_behind_conditions():
     assert TEMPLATE.doc["Globals"]["Function"]["Tracing"] == {"Fn::If": ["InChina", "PassThrough", "Active"]}
-    for pool in of_type("AWS::Cognito::UserPool") + of_type("AWS::Cognito::UserPoolClient"):
+    cognito = ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolDomain")
+    for pool in [resource for kind in cognito for resource in of_type(kind)]:
         assert pool["Condition"] == "CreateUserPool"
 
 
@@ -52,6 +53,9 @@ def test_admin_routes_need_the_jwt_authorizer_and_scans_are_public_and_throttled
     api = of_type("AWS::Serverless::HttpApi")[0]["Properties"]
     assert "GET /s/{code_id}" in api["RouteSettings"]
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    # The console's files are public (the app signs in and sends its token to /admin/* itself).
+    for key in ("GET /console", "GET /console/", "GET /console/{proxy+}"):
+        assert routes[key].authorizer is None and routes[key].function_id == "ConsoleFunction"
 
 
 def test_local_reading_of_the_authorizer_follows_the_parameters():
@@ -115,6 +119,8 @@ def test_queue_consumers_read_the_queues_the_template_defines():
         assert dead_letters in TEMPLATE.queues()[queue]["RedrivePolicy"]
 
 
-def test_client_addresses_are_hashed_with_a_key_of_the_stack():
-    key = TEMPLATE.functions()["ScanFunction"].environment["CLIENT_HASH_KEY"]
-    assert key and "/" not in key and key in TEMPLATE.resolve({"Ref": "AWS::StackId"})
+def test_client_addresses_are_hashed_with_a_generated_secret_never_the_stack_id():
+    for name in ("ScanFunction", "CampaignPageFunction"):
+        environment = TEMPLATE.functions()[name].environment
+        assert "CLIENT_HASH_KEY" not in environment  # the stack id is readable by anyone allowed DescribeStacks
+        assert environment["SIGNING_KEY_PARAMETER"].endswith("/signing-key")  # the key is derived from this secret

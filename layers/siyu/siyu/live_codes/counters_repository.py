@@ -2,6 +2,8 @@
 
     pk = CODE#<code_id>   sk = SCANS#<target_id>#<k> counter shard k of a target: scans, day:<date>
     pk = CODE#<code_id>   sk = SCANS#fallback#<k>    scans that found no usable target
+    pk = RATE#SCAN#<code_id>#<address_hash>#<hour>   sk = RATE   one client's counted visits
+         that hour (``client_limit``), TTL ``expires_at`` a day later
 
 They live apart from the code's config item so scans never contend with edits, and each
 target's count is spread over up to 16 shard items (see ``assignment``): a hot code never
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -130,3 +133,35 @@ class ScanCounters:
             UpdateExpression="ADD scans :one",
             ExpressionAttributeValues={":one": n(1)},
         )
+
+
+CLIENT_COUNT_RETENTION = timedelta(days=1)
+
+
+class ClientCounts:
+    """The per-client limit's shared hourly counters (written only for clients that come back often)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str):
+        self._client = client
+        self._table = table_name
+
+    def add_client_visits(self, code_id: str, address: str, hour: str, count: int, limit: int, now: datetime) -> bool:
+        if count > limit:
+            return False
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": s(f"RATE#SCAN#{code_id}#{address}#{hour}"), "sk": s("RATE")},
+                UpdateExpression="ADD visits :count SET expires_at = :expires",
+                ConditionExpression="attribute_not_exists(visits) OR visits <= :most",
+                ExpressionAttributeValues={
+                    ":count": n(count),
+                    ":most": n(limit - count),
+                    ":expires": n(int((now + CLIENT_COUNT_RETENTION).timestamp())),
+                },
+            )
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True

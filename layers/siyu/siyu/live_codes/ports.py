@@ -77,6 +77,14 @@ class VisitorStore(Protocol):
         ...
 
 
+class ClientCountStore(Protocol):
+    """Hourly counts of one client's counted visits to one code (the per-client limit)."""
+
+    def add_client_visits(self, code_id: str, address: str, hour: str, count: int, limit: int, now: datetime) -> bool:
+        """Add `count` visits unless that would take the hour's total past `limit` (then nothing is added)."""
+        ...
+
+
 class StatsStore(Protocol):
     """Daily scan statistics."""
 

@@ -1,12 +1,16 @@
 """Resolving a scan of a live code to the page the scanner sees.
 
-Steady path for a scanner's first visit: one conditional UpdateItem on a counter shard
-(assign them to a target), one on their visitor record (which dimensions they are new in)
-and one on a statistics shard. A returning scanner (cookie) costs one GetItem more and keeps
-the target they were given. The code's config and counters are cached per container for a
-few seconds and refreshed with one Query; every count answer keeps the cached counters
-honest. When storage fails, the scanner still gets a page: the last target this container
-served, or the fallback, never an error.
+Steady path for a scanner's first visit: one conditional UpdateItem on a counter shard (assign
+them to a target: the one write that decides thresholds and caps). What the scanner must be
+remembered by (who they were given, which statistic dimensions they counted in, today and ever)
+goes back to their browser in a signed cookie of its own (``siyu.web.scan_memory``), so a
+returning scanner costs no read and no write. The day's statistics are added up in the container
+and written as one ADD every few seconds (``siyu.statistics.buffer``). The visitor record is
+written only where something must be remembered server-side: a grouped code's pick (its tag) and
+a referral scan; and when the signing key cannot be read, the visitor record does it all, as
+before. The code's config and counters are cached per container for a few seconds and refreshed
+with one Query; every count answer keeps the cached counters honest. When storage fails, the
+scanner still gets a page: the last target this container served, or the fallback, never an error.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ import os
 import random
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,7 +40,8 @@ from siyu.live_codes.assignment import (
     ranked,
     stale_days,
 )
-from siyu.live_codes.counters_repository import ScanCount
+from siyu.live_codes.client_limit import DEFAULT_LIMIT, ClientLimit
+from siyu.live_codes.counters_repository import ClientCounts, ScanCount
 from siyu.live_codes.model import (
     ARCHIVED,
     CODE_ID_PATTERN,
@@ -47,15 +52,21 @@ from siyu.live_codes.model import (
     Target,
     pool_of,
     takes_threshold,
-    uses_threshold,
-    way_for,
 )
 from siyu.live_codes.repository import CodesTable
+from siyu.live_codes.scan_pages import fallback_page as _fallback_page
+from siyu.live_codes.scan_pages import last_good_page
+from siyu.live_codes.scan_pages import target_page as _target_page
 from siyu.statistics import rules as scan_stats
+from siyu.statistics.buffer import StatsBuffer
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitEntry, VisitorRecord, VisitorsTable
+from siyu.storage import aws
 from siyu.storage.codec import error_code
-from siyu.web.visitors import is_visitor_id, new_visitor_id
+from siyu.storage.signing_key import SigningKey
+from siyu.web import scan_memory
+from siyu.web.scan_memory import CodeMemory
+from siyu.web.visitors import address_hash, address_key, is_visitor_id, new_visitor_id
 
 if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not run
     from siyu.live_codes.ports import CodeStore, StatsStore, VisitorStore
@@ -63,15 +74,13 @@ if TYPE_CHECKING:  # interfaces only: the scan path imports nothing it does not 
 logger = logging.getLogger(__name__)
 
 MAX_CACHED_CODES = 2_000
-# When everything looks full, re-read at most this often: new targets show up at once, but a
-# burst of scans on an exhausted code does not turn into one Query per scan.
+# When everything looks full, re-read at most this often (new targets show up, a burst is not a Query each).
 FALLBACK_RECHECK_SECONDS = 1.0
-# After storage failed, serve last known good pages without asking it for this long: one slow
-# scan per container, not every scan waiting through the timeouts again.
+# After storage failed, serve last known good pages for this long: one slow scan per container, not every one.
 STORAGE_BACKOFF_SECONDS = 5.0
+# When the signing key cannot be read, the visitor record remembers scanners; try again after this.
+KEY_BACKOFF_SECONDS = 60.0
 StorageError = (ClientError, BotoCoreError)
-JOIN_GROUP = "长按识别二维码加入群聊"
-ADD_STAFF = "长按识别二维码添加好友"
 
 
 @dataclass
@@ -91,6 +100,12 @@ class ScanResult:
     target_id: str | None = None
     counted: bool = False  # assigned a new scanner to the target (what caps and thresholds count)
     visitor_id: str | None = None  # a new visitor id to set as the cookie
+    memory_cookie: tuple[str, str] | None = None  # (name, value) of the code's memory cookie to set
+
+    @property
+    def routine(self) -> bool:
+        """A page served as planned (a target's QR, a grouped code's choices): logged at DEBUG, others at INFO."""
+        return self.outcome in ("target", "choices")
 
 
 @dataclass(frozen=True)
@@ -104,7 +119,13 @@ class Visit:
     count: bool = True  # False for bots, link previews and HEAD requests: same page, nothing written
     in_wechat: bool = True
     referral: str | None = None  # ?r=<campaign>.<participant>: came through a participant's poster
-    address_hash: str = ""  # keyed hash of the client address (rate limits on referrals)
+    address: str = ""  # the client's network address: hashed with a secret key here, never kept
+    address_hash: str = ""  # its keyed hash (per-client limit, rate limits on referrals)
+    memory: str | None = None  # the code's memory cookie, as the browser sent it
+
+
+class KeySource(Protocol):
+    def get(self) -> bytes: ...
 
 
 @dataclass
@@ -116,17 +137,26 @@ class ScanService:
     referrals: ReferralQueue | None = None
     clock: Callable[[], datetime] = utcnow
     monotonic: Callable[[], float] = time.monotonic
+    signing_key: KeySource | None = None  # None: the visitor record remembers scanners (no memory cookie)
+    client_limit: ClientLimit | None = None  # how far one client may move a code's counters an hour
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
     _storage_down_until: float = 0.0
+    _key_down_until: float = 0.0
 
     @classmethod
     def from_environment(cls) -> ScanService:
+        parameter = os.environ.get("SIGNING_KEY_PARAMETER")
         return cls(
             CodesTable.from_environment(fast=True),
             float(os.environ.get("SCAN_CACHE_SECONDS", "3")),
             VisitorsTable.from_environment(fast=True),
-            StatsTable.from_environment(fast=True),
+            StatsBuffer(StatsTable.from_environment(fast=True), background=True),
             ReferralQueue.from_environment(),
+            signing_key=SigningKey(parameter, aws.ssm_for_scans) if parameter else None,
+            client_limit=ClientLimit(
+                ClientCounts(aws.dynamodb_for_scans(), os.environ["TABLE_NAME"]),
+                int(os.environ.get("SCAN_CLIENT_LIMIT_PER_HOUR") or DEFAULT_LIMIT),
+            ),
         )
 
     def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit: Any) -> ScanResult:
@@ -135,14 +165,18 @@ class ScanService:
     def visit(self, visit: Visit) -> ScanResult:
         """The page for one visit. Bots (`count=False`) see the same page and write nothing;
         another browser (`in_wechat=False`) also gets the "open this in WeChat" notice."""
+        if isinstance(self.stats, StatsBuffer):
+            self.stats.flush_if_due()  # a frozen container's statistics go out on its next invocation
         if not CODE_ID_PATTERN.match(visit.code_id or ""):
             return ScanResult("not_found", landing_page.not_found_page())
         now = self.clock()
+        visit = self._screened(visit, now)
         cached = self._cache.get(visit.code_id)
         if cached is not None and self.monotonic() < self._storage_down_until:
             return self._uncounted(cached, visit, now)  # a code never seen here still tries storage
         try:
-            fresh = cached is None or self.monotonic() - cached.loaded_at >= self.cache_seconds
+            age = self.monotonic() - cached.loaded_at if cached else 0.0
+            fresh = cached is None or age >= self.cache_seconds or _new_channel(cached.code, visit, age)
             if cached is None or fresh:
                 cached = self._load(visit.code_id)
             code = cached.code
@@ -167,8 +201,9 @@ class ScanService:
     ) -> ScanResult:
         pool = pool_of(code, option)
         visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
-        record = self.visitors.get(visitor_id, code.id) if visitor_id and self.visitors else None
-        target = self._returning(code, pool, record, now)
+        key = self._key()
+        known, record = self._known(code.id, visitor_id, visit, key, now)
+        target = self._returning(code, pool, known, now)
         assigned = target is None
         if assigned:
             target = self._assign(cached, code, pool, now)
@@ -188,18 +223,23 @@ class ScanService:
         dims = [f"o:{option.id}"] if option else [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         if target is None:
             self._count_fallback(code)
-            self._record(code, visitor_id, visit, now, dims, record, fallback=True)
+            cookie = self._record(code, visitor_id, visit, now, dims, known, record, key, fallback=True)
             return ScanResult(
-                "fallback", _fallback_page(code, visit.in_wechat), visitor_id=_if(new_visitor, visitor_id)
+                "fallback",
+                _fallback_page(code, visit.in_wechat),
+                visitor_id=visitor_id if new_visitor else None,
+                memory_cookie=cookie,
             )
         cached.last_served[pool.key] = target
-        self._record(
+        cookie = self._record(
             code,
             visitor_id,
             visit,
             now,
             [*dims, f"t:{target.id}"],
+            known,
             record,
+            key,
             assignment=(pool.key, target.id) if assigned else None,
             tags=[option.tag] if option else (),
         )
@@ -208,14 +248,52 @@ class ScanService:
             _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit)),
             target.id,
             counted=assigned,
-            visitor_id=_if(new_visitor, visitor_id),
+            visitor_id=visitor_id if new_visitor else None,
+            memory_cookie=cookie,
         )
 
-    def _returning(self, code: LiveCode, pool: Pool, record: VisitorRecord | None, now: datetime) -> Target | None:
-        """The target a returning scanner was given before, if they should see it again."""
-        if record is None or pool.key not in record.assignments:
+    def _screened(self, visit: Visit, now: datetime) -> Visit:
+        """The visit with its address hashed (the address is dropped) and, for a client over its
+        hourly limit on this code, uncounted: the same page, nothing written."""
+        key = self._key() if visit.address else None
+        hashed = address_hash(address_key(key), visit.address) if key else ""
+        held = (
+            visit.count and self.client_limit is not None and not self.client_limit.allows(visit.code_id, hashed, now)
+        )
+        visit = replace(visit, address="", address_hash=hashed or visit.address_hash, count=visit.count and not held)
+        if held and visit.referral:  # the campaign worker still judges (and records) the referral
+            known = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
+            self._hand_over_referral(visit, known or new_visitor_id(), known is None, now)
+        return visit
+
+    def _key(self) -> bytes | None:
+        """The signing key of memory cookies; None while it cannot be read (the visitor record
+        then remembers scanners, as before memory cookies)."""
+        if self.signing_key is None or self.monotonic() < self._key_down_until:
             return None
-        target_id, assigned_at = record.assignments[pool.key]
+        try:
+            return self.signing_key.get()
+        except Exception as error:  # SSM down or denied: scans go on without memory cookies
+            self._key_down_until = self.monotonic() + KEY_BACKOFF_SECONDS
+            logger.warning("could not read the signing key (%s); the visitor record remembers scanners", error)
+            return None
+
+    def _known(
+        self, code_id: str, visitor_id: str | None, visit: Visit, key: bytes | None, now: datetime
+    ) -> tuple[CodeMemory | None, VisitorRecord | None]:
+        """What is known of this scanner and code: their memory cookie; without one (an older
+        visitor, another code's visitor, no key) their visitor record, if they have one."""
+        memory = scan_memory.decode(visit.memory, visitor_id, code_id, key, now) if key else None
+        if memory is not None or visitor_id is None or self.visitors is None:
+            return memory, None
+        record = self.visitors.get(visitor_id, code_id)
+        return (CodeMemory.of_record(record.seen, record.dims, record.assignments), record) if record else (None, None)
+
+    def _returning(self, code: LiveCode, pool: Pool, known: CodeMemory | None, now: datetime) -> Target | None:
+        """The target a returning scanner was given before, if they should see it again."""
+        if known is None or pool.key not in known.assignments:
+            return None
+        target_id, assigned_at = known.assignments[pool.key]
         return is_sticky(code, pool, target_id, assigned_at, now)
 
     def _assign(self, cached: _CachedCode, code: LiveCode, pool: Pool, now: datetime) -> Target | None:
@@ -246,16 +324,18 @@ class ScanService:
         """A grouped code's first page: the options, each a link that keeps the channel."""
         visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
         new_visitor = visitor_id is None
+        key = self._key()
+        known, record = self._known(code.id, visitor_id, visit, key, now)
         visitor_id = visitor_id or new_visitor_id()
         self._hand_over_referral(visit, visitor_id, new_visitor, now)
         dims = [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
-        self._record(code, visitor_id, visit, now, dims, None)
+        cookie = self._record(code, visitor_id, visit, now, dims, known, record, key)
         channel = {"ch": visit.channel_id} if self._channel(code, visit) else {}
         if campaign_href(visit.referral):  # the pick keeps the referral: its page links to the campaign
             channel["r"] = visit.referral
         choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
         page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)
-        return ScanResult("choices", page, visitor_id=_if(new_visitor, visitor_id))
+        return ScanResult("choices", page, visitor_id=visitor_id if new_visitor else None, memory_cookie=cookie)
 
     def _record(
         self,
@@ -264,22 +344,36 @@ class ScanService:
         visit: Visit,
         now: datetime,
         dims: list[str],
+        known: CodeMemory | None,
         record: VisitorRecord | None,
+        key: bytes | None,
         assignment: tuple[str, str] | None = None,
         tags: Collection[str] = (),
         fallback: bool = False,
-    ) -> None:
-        """The visitor record and the day's statistics. The scanner's page never waits on a
-        failure here: it is logged, and the statistics miss one visit."""
+    ) -> tuple[str, str] | None:
+        """The day's statistics, the scanner's memory cookie (returned: name and value, None when
+        it does not change) and, where something must be remembered server-side (a pick's tag, a
+        referral, no signing key), the visitor record. A visit is new in a dimension when neither
+        memory has seen it there. The scanner's page never waits on a failure here: it is logged,
+        and the statistics miss one visit."""
         day = local_day(code, now)
+        from_cookie = known is not None and record is None
+        known = known or CodeMemory()
         new_today: Collection[str] = ()
         new_ever: Collection[str] = ()
+        if key is not None:
+            new_today, new_ever = known.new_in(dims, day)
         try:
-            if self.visitors:
-                stale = stale_days(record.seen_days, day) if record else ()
+            # A pick's tag is kept server-side once; a browser whose cookie shows the pick is not re-recorded.
+            tags_known = from_cookie and {d for d in dims if d.startswith("o:")} <= known.ever
+            if self.visitors and (key is None or (tags and not tags_known) or campaign_href(visit.referral)):
+                stale = stale_days(record.seen_days if record else [known.day] if known.day else [], day)
                 entry = VisitEntry(visitor_id, code.id, now, day, dims, assignment, tags, stale)
                 new = self.visitors.record_visit(entry)
-                new_today, new_ever = new.today, new.ever
+                if key is None:
+                    new_today, new_ever = new.today, new.ever
+                else:
+                    new_today, new_ever = new.today & frozenset(new_today), new.ever & frozenset(new_ever)
             if self.stats:
                 added = scan_stats.increments(
                     dims, visit.in_wechat, new_today, new_ever, assigned=assignment is not None, fallback=fallback
@@ -287,6 +381,13 @@ class ScanService:
                 self.stats.add(code.id, day, added)
         except StorageError as error:
             logger.warning("could not record a visit to %s (%s)", code.id, error)
+        if key is None:
+            return None
+        after = known.after(dims, day, (assignment[0], assignment[1], now) if assignment else None)
+        if from_cookie and after == known:  # the browser already holds exactly this
+            return None
+        value = scan_memory.encode(after, visitor_id, code.id, key, now)
+        return (scan_memory.cookie_name(code.id), value) if value else None
 
     def _hand_over_referral(self, visit: Visit, visitor_id: str, new_visitor: bool, now: datetime) -> None:
         """Through a participant's poster: the campaign worker decides whether it is an
@@ -332,55 +433,18 @@ class ScanService:
         """A page that writes nothing: for bots, and the last known good one when storage fails."""
         if cached is None:
             return ScanResult("busy", landing_page.busy_page())
-        code = cached.code
-        if code is None:
+        if (code := cached.code) is None:
             return ScanResult("not_found", landing_page.not_found_page())
-        if code.status == ARCHIVED:
-            return ScanResult("ended", landing_page.ended_page(code.title))
-        option = code.option(visit.option_id)
-        if code.kind == GROUPED and option is None:
-            choices = [(f"?{urlencode({'o': o.id})}", o.label, o.description) for o in code.options]
-            return ScanResult("choices", landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat))
-        pool = pool_of(code, option)
-        live = ranked(code, pool, cached.counters, now)
-        target = cached.last_served.get(pool.key)
-        if target is None or target not in live:
-            target = next(iter(live), None)
-        if target is None:
-            return ScanResult("fallback", _fallback_page(code, visit.in_wechat))
-        page = _target_page(code, pool, target, visit.in_wechat, visit.referral, self._channel(code, visit))
-        return ScanResult("target", page, target.id, counted=False)
+        channel_id = self._channel(code, visit)
+        outcome, page, target_id = last_good_page(code, cached.counters, cached.last_served, visit, channel_id, now)
+        return ScanResult(outcome, page, target_id, counted=False)
 
 
-def _if(condition: bool, value: str) -> str | None:
-    return value if condition else None
+def _new_channel(code: LiveCode | None, visit: Visit, age: float) -> bool:
+    """A channel this copy of the code does not know (made since it was read): re-read it, at most once a second."""
+    return bool(visit.channel_id and code and not code.channel(visit.channel_id) and age >= FALLBACK_RECHECK_SECONDS)
 
 
 def _throttled(error: Exception) -> bool:
     code = error_code(error) if isinstance(error, ClientError) else ""
     return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
-
-
-def _target_page(
-    code: LiveCode,
-    pool: Pool,
-    target: Target,
-    in_wechat: bool,
-    referral: str | None = None,
-    channel_id: str | None = None,
-) -> dict[str, Any]:
-    guidance = code.guidance
-    joins = uses_threshold(pool.strategy)
-    if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
-        guidance = JOIN_GROUP if joins else ADD_STAFF
-    href = campaign_href(referral)
-    way = way_for(target, channel_id)  # a WeCom-backed target: the way of the channel scanned
-    if way is None:
-        return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
-    link = (way.url, landing_page.TAP_TO_JOIN if target.wecom_chat_ids else landing_page.TAP_TO_ADD)
-    return landing_page.target_page(code.title, guidance, way.qr_png, in_wechat, target.staff_name, href, link)
-
-
-def _fallback_page(code: LiveCode, in_wechat: bool) -> dict[str, Any]:
-    backup = code.backup_qr.qr_png if code.backup_qr else None
-    return landing_page.fallback_page(code.title, code.fallback_text, backup, in_wechat)

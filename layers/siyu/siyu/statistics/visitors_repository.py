@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,8 @@ class VisitorRecord:
     assignments: dict[str, tuple[str, datetime]]  # pool key -> (target id, when)
     tags: frozenset[str]
     seen_days: tuple[str, ...]
+    dims: frozenset[str] = frozenset()  # every statistic dimension they counted in
+    seen: dict[str, frozenset[str]] = field(default_factory=dict)  # day -> the dimensions of that day
 
 
 @dataclass(frozen=True)
@@ -143,4 +145,6 @@ def _record(item: Item) -> VisitorRecord:
         assignments=assignments,
         tags=frozenset(item.get("tags", {}).get("SS", [])),
         seen_days=tuple(sorted(n[len(SEEN_PREFIX) :] for n in item if n.startswith(SEEN_PREFIX))),
+        dims=frozenset(item.get("dims", {}).get("SS", [])),
+        seen={n[len(SEEN_PREFIX) :]: frozenset(v.get("SS", [])) for n, v in item.items() if n.startswith(SEEN_PREFIX)},
     )

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:  # the client types, for the type checker only (see client_types.pyi)
-    from siyu.storage.client_types import DynamoDBClient, S3Client, SNSClient, SQSClient
+    from siyu.storage.client_types import DynamoDBClient, S3Client, SNSClient, SQSClient, SSMClient
 
 # The scan path must answer within a second even when DynamoDB is slow: at most two attempts
 # of half a second, then the caller serves its last known good page. (total_max_attempts
@@ -52,3 +52,14 @@ def sqs() -> SQSClient:
 def sqs_for_scans() -> SQSClient:
     """The scan path's queue client (referral hand-overs): fail fast like its table client."""
     return boto3.client("sqs", config=FAST)
+
+
+@functools.cache
+def ssm() -> SSMClient:
+    return boto3.client("ssm", config=PATIENT)
+
+
+@functools.cache
+def ssm_for_scans() -> SSMClient:
+    """The scan path's parameter client (the signing key, read once an hour per container)."""
+    return boto3.client("ssm", config=FAST)

@@ -7,3 +7,4 @@ from mypy_boto3_s3 import S3Client as S3Client
 from mypy_boto3_sns import SNSClient as SNSClient
 from mypy_boto3_sqs import SQSClient as SQSClient
 from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef as SendMessageBatchRequestEntryTypeDef
+from mypy_boto3_ssm import SSMClient as SSMClient

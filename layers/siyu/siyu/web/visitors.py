@@ -63,6 +63,15 @@ def is_visitor_id(value: str | None) -> bool:
     return value is not None and len(value) == VISITOR_ID_LENGTH and all(c in "0123456789abcdef" for c in value)
 
 
+ADDRESS_KEY_LABEL = b"siyu client address hash v1"
+
+
+def address_key(signing_key: bytes) -> str:
+    """The key of client address hashes, derived from the stack's generated signing key (never the
+    stack id, which anyone allowed DescribeStacks can read): the same in every function."""
+    return hmac.new(signing_key, ADDRESS_KEY_LABEL, hashlib.sha256).hexdigest()
+
+
 def address_hash(key: str, address: str) -> str:
     """A network address as a keyed hash: rate limits work on it, the address is never stored."""
     return hmac.new(key.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
