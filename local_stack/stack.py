@@ -59,6 +59,9 @@ class LocalStack:
 
     def start(self) -> dict:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # moto's request recorder (`<emulator_url>/moto-api/recorder/start-recording`, then
+        # `download-recording`) counts a scan's AWS calls; it writes into the data folder.
+        os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(self.data_dir / "moto_recording"))
         self.emulator = Emulator(self.host).start()
         os.environ.update(self.emulator.client_environment())
         # Outbound calls may reach receivers on this machine (test servers, over http): deployed,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from local_stack.demo import call
+from tests.e2e.http import wait_for
 from tests.helpers import ROOT, WECHAT_UA, b64, new_group_screenshot
 from tests.receiver import Receiver
 
@@ -238,9 +240,16 @@ def test_statistics_draw_their_charts(console, running_stack):
     status, channel = admin(info, "POST", f"/admin/codes/{code_id}/channels", {"name": "E2E 包裹卡"})
     assert status == 201
     # A few scans, so the charts have a day with data, without and with the channel.
+    time.sleep(1.1)  # a channel made since the scan container read the code is read again after a second
     for url in [code["scan_url"]] * 3 + [channel["scan_url"]] * 2:
         request = urllib.request.Request(url, headers={"User-Agent": WECHAT_UA})
         urllib.request.urlopen(request, timeout=30).read()
+
+    def channel_counted() -> bool:  # statistics are flushed from the scan container within about 5 s
+        rows = admin(info, "GET", f"/admin/codes/{code_id}/stats")[1]["rows"]
+        return any(row["key"] == channel["id"] and row["views"] for row in rows)
+
+    wait_for(channel_counted, seconds=20)
     open_console(console, info, f"stats?code={code_id}")
     page = console.page
     canvases = page.locator('[data-test="chart"] canvas')

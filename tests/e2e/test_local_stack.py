@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.error
@@ -211,3 +212,29 @@ def test_one_laptop_cannot_drain_a_code_whatever_its_headers(running_stack, api)
     assert [t["scans"] for t in read["targets"]] == [5, 5, 0] and read["fallback_scans"] == 0
     status, page = get_from(code["scan_url"], "127.0.9.9", {"User-Agent": WECHAT_UA})  # another scanner
     assert status == 200 and qr_data_uri(urls[2]) in page
+
+
+def test_the_aws_emulators_recorder_counts_one_write_for_a_first_time_scan(running_stack, api):
+    """Anyone can count a scan's AWS calls on `make run`: moto's recorder at `emulator_url`."""
+    emulator = running_stack.info["emulator_url"]
+    status, code = api("POST", "/admin/codes", {"name": "recorded", "switch_threshold": 100})
+    _, image = new_group_screenshot()
+    api("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(image)})
+    get_from(code["scan_url"], "127.0.7.1", {"User-Agent": WECHAT_UA})  # the container has read the code
+    urllib.request.urlopen(f"{emulator}/moto-api/recorder/reset-recording", data=b"", timeout=10).close()
+    urllib.request.urlopen(f"{emulator}/moto-api/recorder/start-recording", data=b"", timeout=10).close()
+    try:
+        assert get_from(code["scan_url"], "127.0.7.2", {"User-Agent": WECHAT_UA})[0] == 200  # a first-time scanner
+    finally:
+        urllib.request.urlopen(f"{emulator}/moto-api/recorder/stop-recording", data=b"", timeout=10).close()
+    with urllib.request.urlopen(f"{emulator}/moto-api/recorder/download-recording", timeout=10) as answer:
+        calls = [json.loads(line) for line in answer.read().decode().splitlines() if line.strip()]
+    for call_ in calls:  # bodies are recorded base64-encoded
+        call_["body"] = base64.b64decode(call_["body"]).decode() if call_.get("body_encoded") else call_["body"] or ""
+    kinds = [c["headers"].get("X-Amz-Target", "").split(".")[-1] for c in calls]
+    writes = [  # this scan's own writes (scheduled jobs and the statistics flusher run beside it)
+        c["body"]
+        for c, kind in zip(calls, kinds, strict=True)
+        if kind in ("UpdateItem", "PutItem", "TransactWriteItems", "BatchWriteItem") and "STATS#" not in c["body"]
+    ]
+    assert len(writes) == 1 and f"CODE#{code['id']}" in writes[0], kinds  # the counter shard, nothing else
