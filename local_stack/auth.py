@@ -28,9 +28,17 @@ class LocalIssuer:
             )
             key_file.chmod(0o600)
 
-    def mint(self, authorizer: JwtAuthorizer, subject: str = "local-operator", hours: float = 24 * 30) -> str:
+    def mint(
+        self,
+        authorizer: JwtAuthorizer,
+        subject: str = "local-operator",
+        hours: float = 24 * 30,
+        operator_claim: tuple[str, str] | None = ("cognito:groups", "siyu-admin"),
+    ) -> str:
+        """A token as the stack's user pool would issue to `subject`; `operator_claim` is the
+        template's AdminClaimName and AdminClaimValue (None: a valid user who is no operator)."""
         now = int(time.time())
-        claims = {
+        claims: dict = {
             "iss": authorizer.issuer,
             "aud": authorizer.audience[0],
             "sub": subject,
@@ -39,6 +47,10 @@ class LocalIssuer:
             "exp": now + int(hours * 3600),
             "token_use": "id",
         }
+        if operator_claim is not None:
+            name, value = operator_claim
+            # Cognito puts groups in a list; an OIDC scope is one space-separated string.
+            claims[name] = value if name in ("scope", "scp") else [value]
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": "local"})
 
     def verify(self, authorizer: JwtAuthorizer, authorization: str | None) -> dict | None:

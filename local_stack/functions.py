@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local_stack.iam import current_function
 from local_stack.template import FunctionSpec, Template
 
 
@@ -48,10 +49,15 @@ class LocalFunction:
     turn: threading.Lock | None = None  # held while handling, for handlers that keep request state
 
     def invoke(self, event: dict) -> dict:
-        if self.turn is None:
-            return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
-        with self.turn:
-            return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+        # The calls the handler makes are judged against this function's policy (local_stack/iam.py).
+        token = current_function.set(self.spec.logical_id)
+        try:
+            if self.turn is None:
+                return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+            with self.turn:
+                return self.handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout))
+        finally:
+            current_function.reset(token)
 
 
 def keeps_request_state(handler: Callable) -> bool:

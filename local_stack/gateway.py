@@ -156,7 +156,9 @@ def http_api_event(request: Request, route: Route, params: dict, claims: dict | 
     if params:
         event["pathParameters"] = params
     if claims is not None:
-        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        # HTTP APIs pass an array claim (cognito:groups) flattened into one string: "[a b]".
+        flat = {k: f"[{' '.join(map(str, v))}]" if isinstance(v, list) else v for k, v in claims.items()}
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": flat, "scopes": None}}
     return event
 
 

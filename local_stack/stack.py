@@ -25,6 +25,7 @@ from local_stack.demo import (
 from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
+from local_stack.iam import IamGuard
 from local_stack.queues import QueuePollers
 from local_stack.scheduler import Scheduler
 from local_stack.snapshot import Snapshot
@@ -63,11 +64,22 @@ class LocalStack:
         os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(self.data_dir / "moto_recording"))
         self.emulator = Emulator(self.host).start()
         os.environ.update(self.emulator.client_environment())
+        # Outbound calls may reach receivers on this machine (test servers, over http): deployed,
+        # nothing sets this, and the sender refuses loopback and plain http (delivery/addresses.py).
+        os.environ["SIYU_RUNS_LOCALLY"] = "1"
         self._create_resources()
         self.snapshot = Snapshot(self.data_dir / "data")
         if self.persist:
             self.snapshot.restore(list(self.template.tables()), self.template.buckets())
         self.functions = load_functions(self.template)
+        # Each function may touch only the items and objects its template policy allows.
+        # SIYU_LOCAL_IAM=record only records (with SIYU_LOCAL_IAM_RECORD=<file>: every access, at stop).
+        self.iam = IamGuard(
+            self.template,
+            enforce=os.environ.get("SIYU_LOCAL_IAM", "enforce") != "record",
+            record=bool(os.environ.get("SIYU_LOCAL_IAM_RECORD")),
+        )
+        self.iam.install()
         # WeCom: the handlers talk to the emulator through their one base-URL setting.
         state = self.data_dir / "wecom_emulator.pickle" if self.persist else None
         self.wecom = WecomEmulator(self._wecom_callback_config, self.host, state_file=state).start()
@@ -88,7 +100,7 @@ class LocalStack:
             self.scheduler.start()
             self.queues.start()
         authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
-        token = self.issuer.mint(self.template.jwt_authorizer(authorizer))
+        token = self.issuer.mint(self.template.jwt_authorizer(authorizer), operator_claim=self.operator_claim())
         self.info = {
             "api_url": self.api.url,
             "admin_token": token,
@@ -114,7 +126,16 @@ class LocalStack:
             threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()
         return self.info
 
+    def operator_claim(self) -> tuple[str, str]:
+        """The claim an admin token must carry (AdminClaimName, AdminClaimValue in the template)."""
+        return os.environ.get("ADMIN_CLAIM_NAME", "cognito:groups"), os.environ.get("ADMIN_CLAIM_VALUE", "siyu-admin")
+
     def stop(self) -> None:
+        if record := os.environ.get("SIYU_LOCAL_IAM_RECORD"):  # every judged access, for policy work
+            with open(record, "a") as out:
+                out.writelines(
+                    f"{fn}\t{a.action}\t{a.resource}\t{'|'.join(a.leading_keys)}\n" for fn, a in self.iam.seen
+                )
         self._stopping.set()
         self.scheduler.stop()
         self.queues.stop()
@@ -219,7 +240,9 @@ class LocalStack:
 
     def _console_sign_in(self, request: Request, params: dict) -> Response:
         authorizer = next(r.authorizer for r in self.template.routes() if r.authorizer)
-        token = self.issuer.mint(self.template.jwt_authorizer(authorizer), hours=12)
+        token = self.issuer.mint(
+            self.template.jwt_authorizer(authorizer), hours=12, operator_claim=self.operator_claim()
+        )
         body = json.dumps({"id_token": token, "operator": "local-operator@localhost"})
         return Response(body, content_type="application/json", headers={"Cache-Control": "no-store"})
 

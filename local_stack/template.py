@@ -324,6 +324,8 @@ class Template:
     def _get_att(self, lid: str, attribute: str) -> str:
         if attribute == "Arn" and self.resources.get(lid, {}).get("Type") == "AWS::SQS::Queue":
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.local_name(lid)}"
+        if attribute == "Arn" and self.resources.get(lid, {}).get("Type") == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{self.local_name(lid)}"  # as IAM names the bucket (local_stack/iam.py)
         if attribute == "Arn":
             return f"arn:aws:local:{REGION}:{ACCOUNT}:{self.local_name(lid)}"
         return self.local_name(lid)

@@ -15,6 +15,10 @@ import sys
 
 import pytest
 
+# Receivers in the tests are local servers (tests/receiver.py), as under the local stack, which sets
+# the same: outbound calls may reach loopback over http. Tests of the guard itself unset it.
+os.environ.setdefault("SIYU_RUNS_LOCALLY", "1")
+
 DEFAULT_CEILING_MB = 2048
 SHOWN = 5
 

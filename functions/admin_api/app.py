@@ -20,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from routers import alerts, campaigns, channels, codes, sop, stats, targets, wecom
 from routers.contract import AdminResolver, body_refusal
 from siyu.core.errors import SiyuError
+from siyu.web.admin_claims import admin_refusal, required_claim
 from siyu.web.http_status import http_status
 from siyu.web.request_bodies import MAX_JSON_DEPTH
 
@@ -121,6 +122,14 @@ def _json_error(status: int, message: str, **extra) -> Response:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event, context):
+    if (not_operator := admin_refusal(event, required_claim())) is not None:
+        logger.info("refused token", extra={"status": 403, "reason": "no operator claim"})
+        return {
+            "statusCode": 403,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps({"message": not_operator}, ensure_ascii=False),
+            "isBase64Encoded": False,
+        }
     refusal = body_refusal(event)
     if refusal is not None:
         logger.info("refused body", extra={"status": http_status(refusal), "reason": refusal.message})

@@ -7,8 +7,10 @@ import os
 from siyu.alerts.admin import AlertAdmin
 from siyu.alerts.repository import AlertsTable, AlertTopic
 from siyu.campaigns.admin import CampaignAdmin
+from siyu.campaigns.erasure import CampaignErasure, retention_from_environment
 from siyu.campaigns.poster_jobs import PosterRenderer
 from siyu.campaigns.repository import CampaignsTable
+from siyu.campaigns.repository.erasure import ErasureRecords
 from siyu.campaigns.service import CampaignService
 from siyu.live_codes.admin import CodeAdmin
 from siyu.live_codes.repository import CodesTable
@@ -24,7 +26,7 @@ from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
 from siyu.wecom.group_messages import WecomGroupMessages
 from siyu.wecom.repository import WecomTable
-from siyu.wecom.ways import WecomWays
+from siyu.wecom.ways import ReferralWays, WecomWays
 
 
 @functools.cache
@@ -80,6 +82,17 @@ def campaign_admin() -> CampaignAdmin:
         service,
         PosterRenderer(table, bucket),
         wecom_connected=lambda: wecom_connections().current() is not None,
+    )
+
+
+@functools.cache
+def campaign_erasure() -> CampaignErasure:
+    return CampaignErasure(
+        CampaignsTable.from_environment(),
+        ErasureRecords.from_environment(),
+        UploadsBucket.from_environment(),
+        ways=ReferralWays(wecom_connections(), wecom_table()),
+        retention=retention_from_environment(),
     )
 
 

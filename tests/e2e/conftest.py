@@ -89,6 +89,9 @@ def running_stack(tmp_path_factory):
     if stack.process and stack.process.poll() is None:
         stack.stop()
     stack.kill()
+    # The stack judged every DynamoDB and S3 call against the template's policies (local_stack/iam.py).
+    refused = [line for line in stack.log.read_text().splitlines() if "not allowed by template.yaml" in line]
+    assert not refused, "calls template.yaml's policies do not allow:\n" + "\n".join(refused[:20])
 
 
 @pytest.fixture(scope="session")

@@ -331,3 +331,72 @@ class FakeFiles:
 
     def get(self, key: str) -> bytes:
         return self.objects[key]
+
+
+class FakeErasure:
+    """An in-memory ErasureStore over a FakeCampaignStore: deletes what the DynamoDB repository deletes
+    (the participant, their visitor link, rewards, their invite and those they made, refusals naming
+    them; a whole campaign's records, the campaign first) and keeps the erasure markers."""
+
+    def __init__(self, store: FakeCampaignStore) -> None:
+        self.store = store
+        self.markers: dict[str, datetime] = {}
+
+    def erase_participant(self, participant: Participant) -> int:
+        s, pid, vid, cid = self.store, participant.id, participant.visitor_id, participant.campaign_id
+        with s.lock:
+            before = len(s.participants_) + len(s.visitors) + len(s.rewards_) + len(s.invites_) + len(s.refusals_)
+            s.participants_.pop((cid, pid), None)
+            s.visitors.pop((cid, vid), None)
+            s.rewards_ = {k: r for k, r in s.rewards_.items() if not (k[0] == cid and r.participant_id == pid)}
+            s.invites_ = {
+                k: i for k, i in s.invites_.items() if not (k[0] == cid and (k[1] == vid or i.referrer_id == pid))
+            }
+            s.refusals_ = [
+                (c, r) for c, r in s.refusals_ if not (c == cid and (pid == r.referrer_id or vid == r.visitor_id))
+            ]
+            after = len(s.participants_) + len(s.visitors) + len(s.rewards_) + len(s.invites_) + len(s.refusals_)
+            for key, other in list(s.participants_.items()):
+                if key[0] == cid and other.referred_by == pid:
+                    s.participants_[key] = replace(other, referred_by=None)
+            return before - after
+
+    def mark_erasing(self, campaign_id: str, now: datetime) -> None:
+        self.markers[campaign_id] = now
+
+    def erasing(self) -> list[str]:
+        return list(self.markers)
+
+    def finish_erasing(self, campaign_id: str) -> None:
+        self.markers.pop(campaign_id, None)
+
+    def erase_campaign_items(self, campaign_id: str, seconds: float) -> tuple[int, bool]:
+        s = self.store
+        with s.lock:
+            deleted = 1 if s.campaigns.pop(campaign_id, None) else 0
+            if seconds <= 0:
+                return deleted, False
+            for table in (s.participants_, s.visitors, s.invites_, s.rewards_, s.tiers):
+                for key in [k for k in table if k[0] == campaign_id]:
+                    del table[key]
+                    deleted += 1
+            s.refusals_ = [(c, r) for c, r in s.refusals_ if c != campaign_id]
+            return deleted, True
+
+
+class FakeVersionedFiles(FakeFiles):
+    """A versioned bucket: a put keeps the older versions, erase_prefix removes every one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.versions: dict[str, int] = {}
+
+    def put(self, key: str, body: bytes, content_type: str) -> str | None:
+        self.versions[key] = self.versions.get(key, 0) + 1
+        return super().put(key, body, content_type)
+
+    def erase_prefix(self, prefix: str) -> int:
+        doomed = [k for k in self.versions if k.startswith(prefix)]
+        for key in doomed:
+            self.objects.pop(key, None)
+        return sum(self.versions.pop(k) for k in doomed)

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from routers.contract import Cursor, file_response
-from services import campaign_admin, public_base
+from routers.contract import Cursor, error_response, file_response
+from services import campaign_admin, campaign_erasure, public_base
 from siyu.api.types import ImageUpload
 from siyu.campaigns.api import (
     BlockIn,
@@ -16,6 +16,7 @@ from siyu.campaigns.api import (
     CampaignList,
     CampaignUpdate,
     CampaignView,
+    ErasedView,
     ParticipantList,
     ParticipantView,
     RecordList,
@@ -155,3 +156,36 @@ def list_rewards(campaign_id: str, limit: Limit = 100, cursor: Cursor = None) ->
 )
 def resend_reward(campaign_id: str, participant_id: str, level: int) -> dict:
     return campaign_admin().resend(campaign_id, participant_id, level).to_json()
+
+
+# -- erasure of personal data (campaigns/erasure.py) -------------------------------------------
+
+
+@router.delete(
+    "/admin/campaigns/<campaign_id>/participants/<participant_id>",
+    tags=["campaigns"],
+    summary="Erase one participant's personal data for good",
+    description="Their nickname, avatar and every poster version, their visitor link, invites, rewards and the "
+    "refusals that name them; those they referred lose the link to them. Their WeCom contact way is deleted too. "
+    "404 when there is no such participant (erased already).",
+    responses={503: error_response(503)},
+)
+def erase_participant(campaign_id: str, participant_id: str) -> ErasedView:
+    erased = campaign_erasure().erase_participant(campaign_id, participant_id)
+    return ErasedView(items=erased.items, objects=erased.objects, finished=erased.finished)
+
+
+@router.delete(
+    "/admin/campaigns/<campaign_id>",
+    status_code=202,
+    tags=["campaigns"],
+    summary="Erase an ended campaign and all its data for good",
+    description="The campaign, its participants, invites, rewards, refusals, and every version of its avatars, "
+    "posters and backgrounds. 409 while it has not ended (PATCH ends_at first) or while its WeCom contact ways "
+    "are still being deleted. The campaign is gone at once; `finished: false` means the campaign worker erases "
+    "the rest within minutes (calling again goes on with it). Campaigns are also erased on their own "
+    "CampaignDataRetentionDays after they end.",
+)
+def erase_campaign(campaign_id: str) -> ErasedView:
+    erased = campaign_erasure().erase_campaign(campaign_id)
+    return ErasedView(items=erased.items, objects=erased.objects, finished=erased.finished)

@@ -29,6 +29,8 @@ JSON_MEDIA_TYPE = "application/json"
 _ERRORS = {
     400: f"The body is not UTF-8 JSON, or is nested deeper than {MAX_JSON_DEPTH} levels.",
     401: "No valid bearer token: sign in again (Authorization: Bearer <JWT>).",
+    403: "The token is valid but not an operator's: its AdminClaimName claim lacks AdminClaimValue "
+    "(with the stack's user pool: the user is not in the siyu-admin group).",
     404: "No such resource (or no such route).",
     409: "Conflicts with the current state, or someone else changed it at the same time: read it again.",
     413: "The body (or an image in it) is larger than the limit the message states.",
@@ -58,7 +60,7 @@ def common_responses(method: str, rule: str, status_code: int, names_a_code: boo
     success: dict = {"description": _SUCCESS.get(status_code, "OK")}
     if status_code == 204:
         success["content"] = {}
-    statuses = [401, 422, 429]
+    statuses = [401, 403, 422, 429]
     if "<" in rule or names_a_code:  # a path id, or a body naming a code, that does not exist
         statuses.append(404)
     # Changes race with other changes (optimistic versions); creating a new top-level item races with nothing.

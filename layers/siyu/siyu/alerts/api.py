@@ -10,16 +10,7 @@ from pydantic import BaseModel, Field
 
 from siyu.alerts.destinations import AlertDestination
 from siyu.alerts.records import AlertRecord, delivery_document
-from siyu.api.types import Text, _Input, view_of
-
-ReceiverUrl = Annotated[
-    str,
-    Field(
-        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#]\S*)?$",
-        max_length=2000,
-        description="The receiver's full http(s) URL.",
-    ),
-]
+from siyu.api.types import ReceiverUrl, Text, _Input, view_of
 
 
 class _ChannelCreate(_Input):

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.fields import FieldInfo
 
+from siyu.delivery.addresses import runs_locally, url_refusal
+
 CHINA_TIME = timezone(timedelta(hours=8))
 
 
@@ -44,6 +46,28 @@ Instant = Annotated[
 ]
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _receiver(url: str) -> str:
+    """A URL siyu will call: refused at once when no send could ever reach it (delivery/addresses.py)."""
+    refusal = url_refusal(url, runs_locally())
+    if refusal:
+        raise ValueError(f"this receiver URL cannot be used: {refusal}")
+    return url
+
+
+# A URL siyu sends to (webhooks, WeCom group robots). Beyond the pattern: https only (http only on a
+# local stack), and no private, loopback, link-local or carrier-grade NAT address (422 saying which).
+ReceiverUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#]\S*)?$",
+        max_length=2000,
+        description="The receiver's full https:// URL (a name or address on the public internet; "
+        "a private, loopback or link-local address is refused with 422).",
+    ),
+    AfterValidator(_receiver),
+]
 LongText = Annotated[str, Field(min_length=1, max_length=1000)]
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from siyu.api.types import Instant, Text, _Input, view_of
+from siyu.api.types import Instant, ReceiverUrl, Text, _Input, view_of
 from siyu.campaigns.posters import POSTER_SIZE
 from siyu.campaigns.rules import MAX_TIERS, Campaign, Participant
 
@@ -72,7 +72,7 @@ class PosterIn(_Input):
 
 
 class WebhookIn(_Input):
-    url: str = Field(pattern=r"^https?://\S+$", max_length=2000, description="The coupon system's endpoint.")
+    url: ReceiverUrl = Field(description="The coupon system's endpoint (https, on the public internet).")
     secret: str = Field(min_length=16, max_length=200, description="Key of the X-Siyu-Signature HMAC.")
 
 
@@ -225,3 +225,13 @@ def campaign_view(
 
 def participant_view(participant: Participant, referral_url: str | None) -> ParticipantView:
     return view_of(ParticipantView, participant, poster_ready=bool(participant.poster_key), referral_url=referral_url)
+
+
+class ErasedView(BaseModel):
+    """What an erasure removed for good (personal data: PIPL)."""
+
+    items: int = Field(description="Table records deleted or unlinked.")
+    objects: int = Field(description="Object versions and delete markers deleted from the bucket.")
+    finished: bool = Field(
+        description="True when nothing of it is left; false: the campaign worker erases the rest within minutes."
+    )

@@ -2,7 +2,10 @@
 
 Every send goes through ``post``, which never raises anything but ``DeliveryFailed`` (an
 unreachable host, an HTTP error, a malformed URL, a broken answer are all failed deliveries the
-caller retries or records, never a crash) and never waits more than SEND_TIMEOUT_SECONDS.
+caller retries or records, never a crash) and never takes more than SEND_TIMEOUT_SECONDS in all.
+``post`` is guarded (``guarded_http``): https only (http to loopback only when the stack runs
+locally), no address inside a private network or this machine, even behind a DNS name, no redirect
+followed, at most MAX_ANSWER_BYTES of the answer read.
 Webhook bodies are JSON signed with HMAC-SHA256 (``X-Siyu-Signature``) and carry what they are
 (``X-Siyu-Event``) and, where the sender may repeat a send, an ``Idempotency-Key``.
 """
@@ -12,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from siyu.delivery.guarded_http import ExchangeFailed, exchange, shown
+
 SEND_TIMEOUT_SECONDS = 5
-ANSWER_BYTES = 4096
+ANSWER_BYTES = 4096  # what a caller sees of the answer
+MAX_ANSWER_BYTES = 64 * 1024  # what is read of it at most
 
 
 class DeliveryFailed(Exception):
@@ -32,18 +36,24 @@ def signature(secret: str, body: bytes) -> str:
 
 def post(url: str, body: bytes, headers: Mapping[str, str]) -> bytes:
     """POST `body` as JSON; the answer's first 4 KB, or DeliveryFailed saying why."""
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **headers}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_SECONDS) as answer:
-            return bytes(answer.read(ANSWER_BYTES))
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(f"HTTP {error.code} from {url}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise DeliveryFailed(f"could not reach {url}: {getattr(error, 'reason', error)}") from None
+        answer = exchange(
+            "POST",
+            url,
+            body,
+            {"Content-Type": "application/json; charset=utf-8", **headers},
+            timeout=SEND_TIMEOUT_SECONDS,
+            max_answer=MAX_ANSWER_BYTES,
+        )
+    except ExchangeFailed as error:
+        raise DeliveryFailed(str(error)) from None
     except Exception as error:  # a malformed URL or a broken answer is a failed delivery, not a crash
-        raise DeliveryFailed(f"could not deliver to {url}: {error}") from None
+        raise DeliveryFailed(f"could not deliver to {shown(url)}: {type(error).__name__}") from None
+    if 300 <= answer.status < 400:
+        raise DeliveryFailed(f"HTTP {answer.status} from {shown(url)}: a redirect, which is not followed")
+    if answer.status >= 400 or answer.status < 200:
+        raise DeliveryFailed(f"HTTP {answer.status} from {shown(url)}")
+    return answer.body[:ANSWER_BYTES]
 
 
 def send_webhook(

@@ -12,6 +12,7 @@ from siyu.alerts.watch_rules import runway
 from siyu.api.types import (
     Instant,
     LongText,
+    ReceiverUrl,
     Text,
     TimeZone,
     _Input,
@@ -187,7 +188,7 @@ class StaffFields(_Input):
     )
     working_hours: list[WorkingHours] | None = Field(None, max_length=14, description="Empty: always on duty.")
     backup: bool | None = Field(None, description="Only used when every regular target is capped or off duty.")
-    robot_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = Field(
+    robot_url: ReceiverUrl | None = Field(
         None, description="A group's WeCom group robot webhook: SOP plans over this code push into the group."
     )
 

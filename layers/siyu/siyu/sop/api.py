@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from siyu.api.types import CalendarDay, LocalDateTime, TimeZone, _Input, view_of
+from siyu.api.types import CalendarDay, LocalDateTime, ReceiverUrl, TimeZone, _Input, view_of
 from siyu.core.clock import to_precise_iso
 from siyu.sop.rules import (
     AWAITING_STAFF,
@@ -57,7 +57,7 @@ class StepIn(_Input):
 class DestinationIn(_Input):
     name: Name
     channel: Literal["wecom_robot", "webhook"]
-    url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
+    url: ReceiverUrl
     secret: Annotated[str, Field(min_length=16, max_length=200)] | None = Field(
         None, description="webhook signing secret (X-Siyu-Signature); generated if absent."
     )
@@ -97,7 +97,7 @@ class RemindIn(_Input):
         description="The guides (WeCom userids) who get a WeCom app message (textcard) with the task page "
         "link; needs WeCom connected (409 otherwise).",
     )
-    robot_url: Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)] | None = Field(
+    robot_url: ReceiverUrl | None = Field(
         None,
         description="Or a WeCom group robot webhook (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...) "
         "of an internal staff group: a markdown message with the task page link.",

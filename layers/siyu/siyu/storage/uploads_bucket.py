@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from siyu.storage import aws
 
@@ -43,3 +43,24 @@ class UploadsBucket:
         return self._client.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=seconds
         )
+
+    def erase_prefix(self, prefix: str) -> int:
+        """Delete for good every object under `prefix`: every version and every delete marker (a
+        plain delete in a versioned bucket only hides the bytes). How many versions went."""
+        if not prefix or not prefix.endswith(("/", "-v", ".")):
+            raise ValueError(f"refusing to erase under {prefix!r}: not a folder or a file family")
+        erased = 0
+        paginator = self._client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            versions: list[Any] = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            for start in range(0, len(versions), 1000):  # DeleteObjects' most
+                batch = versions[start : start + 1000]
+                answer = self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+                if answer.get("Errors"):
+                    first = answer["Errors"][0]
+                    raise RuntimeError(f"S3 did not delete {first.get('Key')}: {first.get('Code')}")
+                erased += len(batch)
+        return erased

@@ -69,8 +69,19 @@ class TokenCache(Protocol):
     def drop_token(self, token: str) -> None: ...
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """WeCom's API never redirects: a 3xx comes back as an HTTPError instead of being followed
+    (to wherever it points, the Lambda runtime API on 127.0.0.1 included)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def urlopen(request: urllib.request.Request, timeout: float) -> bytes:
-    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (https or the emulator)
+    with _OPENER.open(request, timeout=timeout) as answer:  # https or the emulator, never redirected
         body: bytes = answer.read(MAX_IMAGE_BYTES + 1)
         return body
 
