@@ -12,9 +12,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from siyu.campaigns.referral_ways import ParticipantWays
-from siyu.campaigns.referrals import wecom_add_of
+from siyu.campaigns.referrals import referral_visit_of, wecom_add_of
 from siyu.campaigns.repository import CampaignsTable
-from siyu.campaigns.rules import ReferralVisit
 from siyu.campaigns.service import CampaignService, way_limit_from_environment
 from siyu.core.clock import from_iso
 from siyu.wecom.connection import WecomConnections
@@ -42,15 +41,7 @@ def handle_message(record) -> str:
             message["campaign_id"], message["participant_id"], message["external_userid"], from_iso(message["at"])
         )
     else:
-        visit = ReferralVisit(
-            message["campaign_id"],
-            message["referrer_id"],
-            message["visitor_id"],
-            bool(message["first_visit"]),
-            message.get("address_hash", ""),
-            from_iso(message["at"]),
-        )
-        outcome = service.register_referral(visit)
+        outcome = service.register_referral(referral_visit_of(message))
     logger.info(kind, extra={"campaign_id": message.get("campaign_id"), "outcome": outcome})
     return outcome
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ import zxingcpp
 from PIL import Image
 
 from siyu.campaigns.repository import CampaignsTable
-from siyu.campaigns.rules import Participant, ReferralVisit
+from siyu.campaigns.rules import PAGE_TARGET, Participant, ReferralVisit
 from siyu.campaigns.service import CampaignService
 from siyu.storage.uploads_bucket import UploadsBucket
 from tests.helpers import Clock, b64, new_group_screenshot, scan_event, visitor_id_of
@@ -29,6 +30,12 @@ def service_on_a_clock() -> tuple[CampaignService, Clock]:
     """The campaign service the worker runs, on a clock the test moves (stay times, retries)."""
     clock = Clock(datetime.now(UTC))
     return CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment(), clock=clock), clock
+
+
+def page_view(fission, referrer_id: str, visitor_id: str, address: str, at: datetime) -> ReferralVisit:
+    """A first scan of a referral URL in WeChat's browser that showed the code's group QR."""
+    code_id = fission.campaign["code_id"]
+    return ReferralVisit(fission.id, referrer_id, visitor_id, True, address, at, code_id, PAGE_TARGET, True)
 
 
 def page_event(method: str, path: str, visitor_id=None, body=None, ip="203.0.113.9", content_type="application/json"):
@@ -46,6 +53,8 @@ def page_event(method: str, path: str, visitor_id=None, body=None, ip="203.0.113
         "isBase64Encoded": False,
         "body": json.dumps(body) if body is not None else None,
     }
+    if visitor_id is None and method == "POST":  # the browser got its cookie with the page (GET /c/{id})
+        visitor_id = secrets.token_hex(10)
     if visitor_id:
         event["cookies"] = [f"siyu_vid={visitor_id}"]
     return event
@@ -65,9 +74,11 @@ class Fission:
         self.referral_queue, self.poster_queue = env["CAMPAIGN_QUEUE_URL"], env["POSTER_QUEUE_URL"]
 
     def join(self, nickname: str, visitor_id=None, ip="203.0.113.9", **extra) -> tuple[int, dict, str | None]:
+        visitor_id = visitor_id or secrets.token_hex(10)  # the cookie the campaign page (GET) set
         event = page_event("POST", f"/c/{self.id}/join", visitor_id, {"nickname": nickname, **extra}, ip)
         answer = self.functions["CampaignPageFunction"].invoke(event)
-        return answer["statusCode"], json.loads(answer["body"]), visitor_id_of(answer) or visitor_id
+        assert "cookies" not in answer  # a POST never sets (or replaces) the visitor cookie
+        return answer["statusCode"], json.loads(answer["body"]), visitor_id
 
     def scan(self, referral_url: str, visitor_id=None, ip="203.0.113.50") -> str | None:
         """Scan a poster's QR (the URL it decodes to); returns the scanner's visitor id."""
@@ -272,12 +283,12 @@ def test_a_new_layout_and_bulk_pre_render_refresh_every_poster(new_campaign):
 
 
 def test_stock_is_never_oversold_under_500_concurrent_qualifying_invites(stack, new_campaign):
-    fission = new_campaign(tiers=[{"invites": 1, "reward": "限量礼盒", "stock": 100}])
+    fission = new_campaign(tiers=[{"invites": 2, "reward": "限量礼盒", "stock": 100}])
     service, _ = service_on_a_clock()
     now = datetime.now(UTC)
     table = service.table
-    for n in range(500):
-        referrer = Participant(f"ref{n:05d}", fission.id, f"{n:020x}", f"参与者{n}", now)
+    for n in range(500):  # each one invite short of the tier
+        referrer = Participant(f"ref{n:05d}", fission.id, f"{n:020x}", f"参与者{n}", now, invites=1)
         table.join(referrer)
         table.register_invite(fission.id, f"{n + 10**6:020x}", referrer.id, now, now, "h")
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -301,7 +312,7 @@ def test_the_reward_webhook_is_signed_retried_and_sent_once(new_campaign):
         service, clock = service_on_a_clock()
         _, alice, _ = fission.join("Alice")
         for n in range(2):
-            visit = ReferralVisit(fission.id, alice["participant_id"], f"{n:020x}", True, "h", clock.now)
+            visit = page_view(fission, alice["participant_id"], f"{n:020x}", f"h{n}", clock.now)
             assert service.register_referral(visit) == "credited"
         assert len(receiver.requests) == 1  # sent at once, failed
         for minutes in (1, 3, 10, 30):
@@ -328,7 +339,7 @@ def test_the_stay_time_credits_only_after_it_passed_and_a_revoked_invite_stops_c
     service, clock = service_on_a_clock()
     _, alice, alice_vid = fission.join("Alice")
     for n in range(2):
-        visit = ReferralVisit(fission.id, alice["participant_id"], f"{n + 500:020x}", True, "h", clock.now)
+        visit = page_view(fission, alice["participant_id"], f"{n + 500:020x}", f"h{n}", clock.now)
         assert service.register_referral(visit) == "pending"
     service.credit_due()
     assert fission.progress(alice_vid)["invites"] == 0
@@ -374,22 +385,30 @@ def test_campaign_input_errors_say_what_to_fix_and_write_nothing(admin, group_co
 def test_bad_joins_are_refused_with_a_reason_and_nothing_is_written(new_campaign, storage):
     fission = new_campaign()
     before, objects = storage.item_count(), len(storage.keys("campaigns/"))
-    for body, message in (
-        ({"nickname": "  \u200b "}, "empty"),
-        ({"nickname": "名" * 65}, "at most 64"),
-        ({"nickname": "ok", "avatar_base64": base64.b64encode(b"MZ\x90\x00 not a photo").decode()}, "not an image"),
-        ({"nickname": "ok", "avatar_base64": "this is not base64!"}, "avatar_base64 is not valid base64"),
-        ({"nickname": "ok", "avatar": "a string"}, "avatar must be an image file"),
+    for body, status, message in (
+        ({"nickname": "  \u200b "}, 422, "empty or invisible"),
+        ({"nickname": "\u3164\u2800\u200d"}, 422, "empty or invisible"),
+        ({"nickname": "名" * 65}, 422, "at most 64"),
+        ({"nickname": "ok", "avatar_base64": b64(b"MZ\x90\x00 not a photo")}, 415, "not a JPEG, PNG or WebP"),
+        ({"nickname": "ok", "avatar_base64": b64(b"GIF89a" + b"\x00" * 40)}, 415, "not a JPEG, PNG or WebP"),
+        ({"nickname": "ok", "avatar_base64": "this is not base64!"}, 422, "avatar_base64 is not valid base64"),
+        ({"nickname": "ok", "avatar": "a string"}, 422, "avatar must be an image file"),
     ):
         event = page_event("POST", f"/c/{fission.id}/join", None, body)
         answer = fission.functions["CampaignPageFunction"].invoke(event)
-        assert answer["statusCode"] == 422 and message in json.loads(answer["body"])["message"]
+        assert answer["statusCode"] == status and message in json.loads(answer["body"])["message"], answer
     assert storage.item_count() == before and len(storage.keys("campaigns/")) == objects
+    # A broken photo is decoded only after the cheap checks: it costs one of the address's joins this hour.
+    broken = {"nickname": "ok", "avatar_base64": b64(b"\x89PNG\r\n\x1a\n" + b"\x00" * 9)}
+    answer = fission.functions["CampaignPageFunction"].invoke(page_event("POST", f"/c/{fission.id}/join", None, broken))
+    assert answer["statusCode"] == 422 and "not a readable" in json.loads(answer["body"])["message"]
+    assert storage.item_count() == before + 1 and len(storage.keys("campaigns/")) == objects  # the join counter
     form = page_event("POST", f"/c/{fission.id}/join", None, None, content_type="application/x-www-form-urlencoded")
     form["headers"]["accept"] = "text/html"
     form["body"] = "nickname="
     page = fission.functions["CampaignPageFunction"].invoke(form)
     assert page["statusCode"] == 422 and "nickname is empty" in page["body"] and "<form" in page["body"]
+    assert "frame-ancestors 'none'" in page["headers"]["Content-Security-Policy"]
     not_an_object = page_event("POST", f"/c/{fission.id}/join", None, ["nickname"])
     answer = fission.functions["CampaignPageFunction"].invoke(not_an_object)
     assert answer["statusCode"] == 400 and "JSON object" in json.loads(answer["body"])["message"]
