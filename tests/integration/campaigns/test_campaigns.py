@@ -44,12 +44,12 @@ def test_invites_count_once_and_every_anti_fraud_rule_is_recorded(new_campaign, 
 
 def test_a_tier_unlocks_once_and_the_leaderboard_ranks_by_invites(new_campaign):
     fission = new_campaign(
-        tiers=[{"invites": 1, "reward": "小样", "stock": 5}, {"invites": 2, "reward": "正装", "stock": 5}]
+        tiers=[{"invites": 2, "reward": "小样", "stock": 5}, {"invites": 3, "reward": "正装", "stock": 5}]
     )
     _, alice, alice_vid = fission.join("Alice")
     _, _, bella_vid = fission.join("Bella")
-    for _ in range(3):
-        fission.scan(alice["referral_url"])
+    for n in range(3):  # three friends, three phones
+        fission.scan(alice["referral_url"], ip=f"203.0.113.{60 + n}")
     fission.work()
     progress = fission.progress(alice_vid)
     assert progress["invites"] == 3 and progress["next_tier"] is None and progress["rank"] == 1
@@ -62,7 +62,10 @@ def test_a_tier_unlocks_once_and_the_leaderboard_ranks_by_invites(new_campaign):
 
 
 def test_hourly_limits_per_address_and_per_referrer(new_campaign):
-    fission = new_campaign(rules={"invites_per_address_per_hour": 2, "invites_per_referrer_per_hour": 3})
+    fission = new_campaign(
+        tiers=[{"invites": 5, "reward": "券", "stock": 5}],  # one address may bring 3 over the campaign
+        rules={"invites_per_address_per_hour": 2, "invites_per_referrer_per_hour": 3},
+    )
     _, alice, alice_vid = fission.join("Alice")
     for _ in range(3):
         fission.scan(alice["referral_url"], ip="192.0.2.7")  # one phone farm

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siyu.campaigns.referrals import ScanFacts, referral_message, referral_visit_of, scan_facts_of
+from siyu.campaigns.referrals import ScanFacts, referral_message, referral_visit_of, scan_facts
 from siyu.campaigns.rules import (
     ADDRESS_CAP,
     ADDRESS_RATE,
@@ -140,7 +140,7 @@ def test_refused_visits_do_not_use_up_the_address_limit():
 
 
 def test_the_message_carries_the_scan_facts_and_a_message_without_them_counts_against_the_invite():
-    facts = scan_facts_of("code01", PAGE_TARGET, True, {"sec-fetch-dest": "Document", "sec-fetch-mode": "navigate"})
+    facts = scan_facts("code01", True, True, ("Document", "navigate"))
     message = referral_message("camp01.alice00001", "v" * 20, True, "h", NOW, facts)
     visit = referral_visit_of(message)
     assert (visit.code_id, visit.page, visit.in_wechat) == ("code01", PAGE_TARGET, True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from siyu.campaigns.rules import ReferralVisit, WecomAdd, parse_referral
+from siyu.campaigns.rules import PAGE_FALLBACK, PAGE_TARGET, PAGE_UNCOUNTED, ReferralVisit, WecomAdd, parse_referral
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.storage import aws
 
@@ -37,9 +37,14 @@ class ScanFacts:
     sec_fetch_mode: str | None = None
 
 
-def scan_facts_of(code_id: str, page: str, in_wechat: bool, headers: dict[str, str]) -> ScanFacts:
-    """The facts of one scan request (`headers` lower-cased, as API Gateway's HTTP API gives them)."""
-    return ScanFacts(code_id, page, in_wechat, headers.get("sec-fetch-dest"), headers.get("sec-fetch-mode"))
+def scan_facts(
+    code_id: str, showed_target: bool | None, in_wechat: bool, fetch: tuple[str | None, str | None]
+) -> ScanFacts:
+    """The facts of one scan: the code, whether its page showed a target (False: the fallback; None:
+    the scan was not counted, its client over the scan path's hourly limit), the browser, and the
+    request's (Sec-Fetch-Dest, Sec-Fetch-Mode) as sent."""
+    page = PAGE_UNCOUNTED if showed_target is None else PAGE_TARGET if showed_target else PAGE_FALLBACK
+    return ScanFacts(code_id, page, in_wechat, *fetch)
 
 
 def referral_message(

@@ -40,8 +40,11 @@ NOT_WECHAT = "not_wechat_browser"  # another browser: the scanner cannot add the
 NO_USABLE_TARGET = "no_usable_target"  # the scan showed the fallback ("groups full") or choices page
 ADDRESS_CAP = "address_limit_reached"  # the campaign's per-address limit (see address_limit)
 
-# What a referral scan showed (the scan path says it in the campaign queue's message).
-PAGE_TARGET, PAGE_FALLBACK, PAGE_CHOICES = "target", "fallback", "choices"
+CLIENT_LIMITED = "client_over_scan_limit"  # the scan path did not count the scan: its client is over its limit
+
+# What a referral scan showed (the scan path says it in the campaign queue's message); uncounted: the
+# client was over the scan path's per-client hourly limit, so its scan moved no counter.
+PAGE_TARGET, PAGE_FALLBACK, PAGE_CHOICES, PAGE_UNCOUNTED = "target", "fallback", "choices", "uncounted"
 # The default per-address limit per campaign, for cookie proof: at most this many invites from one
 # address, and always fewer than the lowest tier needs (see address_limit).
 DEFAULT_INVITES_PER_ADDRESS = 3
@@ -223,6 +226,8 @@ def page_view_refusal(visit: ReferralVisit) -> str | None:
         return NOT_A_PAGE_VIEW
     if not visit.in_wechat:
         return NOT_WECHAT
+    if visit.page == PAGE_UNCOUNTED:
+        return CLIENT_LIMITED
     if visit.page != PAGE_TARGET:
         return NO_USABLE_TARGET
     return None
