@@ -122,19 +122,19 @@ def join(event, campaign_id):
             return _json(403, {"message": refusal})
         return campaign_pages.message_page("请在活动页面参加", "请打开活动页面后再参加。", 403)
     visitor_id = _visitor(event)
-    if visitor_id is None:  # the cookie comes with the page (GET); a POST never sets or replaces it
-        if wants_json:
-            return _json(400, {"message": f"no visitor cookie: GET /c/{campaign_id} first (it sets it), then join"})
-        return _see_other(f"/c/{campaign_id}" + (f"?r={quote(r)}" if (r := _query_referral(event)) else ""))
     joined = service.participant_of(campaign_id, visitor_id)
     if joined is not None:  # joined already: the body is not read
         return _joined(campaign, joined, wants_json)
-    address = address_hash(address_key(SIGNING_KEY.get()), source_ip(event))
     try:
-        form = _form(event)
+        form = _form(event)  # parsed, not decoded: the avatar stays bytes
     except SiyuError as error:  # the body could not be read: the person sees what to do, a client why
         return _refused(error, campaign, None, wants_json, UNREADABLE_FORM.get(http_status(error), error.message))
     referral = form.get("r") if isinstance(form.get("r"), str) and parse_referral(form.get("r")) else None
+    if visitor_id is None:  # the cookie comes with the page (GET); a POST never sets or replaces it
+        if wants_json:
+            return _json(400, {"message": f"no visitor cookie: GET /c/{campaign_id} first (it sets it), then join"})
+        return _see_other(f"/c/{campaign_id}" + (f"?r={quote(referral)}" if referral else ""))
+    address = address_hash(address_key(SIGNING_KEY.get()), source_ip(event))
     current = notice_version(notice_text(campaign))
     if form.get("notice") not in (None, current):  # the notice changed since the page was shown
         return _refused(
@@ -163,11 +163,6 @@ def _joined(campaign, participant, wants_json: bool) -> dict:
 
 def _see_other(location: str) -> dict:
     return {"statusCode": 303, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
-
-
-def _query_referral(event) -> str | None:
-    value = (event.get("queryStringParameters") or {}).get("r")
-    return value if parse_referral(value) else None
 
 
 def me(event, campaign_id):
