@@ -80,3 +80,15 @@ def test_a_scan_that_landed_on_the_groups_full_page_is_no_invite(new_campaign, a
     assert page["statusCode"] == 200
     fission.work()
     assert fission.progress(alice_vid)["invites"] == 0 and reasons(fission) == Counter({"no_usable_target": 1})
+
+
+def test_the_per_address_limit_is_set_per_campaign_below_the_lowest_tier(new_campaign):
+    fission = new_campaign(tiers=[{"invites": 6, "reward": "券", "stock": 5}], rules={"invites_per_address": 5})
+    _, view = fission.admin("GET", f"/admin/campaigns/{fission.id}")
+    assert view["invites_per_address_limit"] == 5 and view["rules"]["invites_per_address"] == 5
+    status, answer = fission.admin("PATCH", f"/admin/campaigns/{fission.id}", {"rules": {"invites_per_address": 6}})
+    assert status == 422 and "set at most 5" in answer["message"]
+    status, changed = fission.admin("PATCH", f"/admin/campaigns/{fission.id}", {"rules": {"invites_per_address": 1}})
+    assert status == 200 and changed["invites_per_address_limit"] == 1
+    status, renamed = fission.admin("PATCH", f"/admin/campaigns/{fission.id}", {"name": "改名"})
+    assert status == 200 and renamed["invites_per_address_limit"] == 1

@@ -111,7 +111,8 @@ class CampaignAdmin:
                 changed = _with_webhook(changed, body.reward_webhook)
             if body.privacy_notice is not None:
                 changed = replace(changed, privacy_notice=body.privacy_notice)
-            _check_address_limit(changed.tiers, changed.rules.invites_per_address, not changed.wecom_users)
+            if body.rules is not None and body.rules.invites_per_address is not None:  # other edits never refused
+                _check_address_limit(changed.tiers, body.rules.invites_per_address, not changed.wecom_users)
             return changed, stock
 
         try:
