@@ -17,6 +17,7 @@ from siyu.campaigns.rules import (
     ADDRESS_RATE,
     ALREADY_INVITED,
     CAMPAIGN_NOT_ON_CODE,
+    CLIENT_LIMITED,
     CREDITED,
     DEFAULT_INVITES_PER_ADDRESS,
     NO_USABLE_TARGET,
@@ -25,6 +26,7 @@ from siyu.campaigns.rules import (
     PAGE_CHOICES,
     PAGE_FALLBACK,
     PAGE_TARGET,
+    PAGE_UNCOUNTED,
     SELF_INVITE,
     Campaign,
     Participant,
@@ -101,6 +103,7 @@ def test_the_limit_is_per_campaign_not_per_hour():
         ({"page": PAGE_FALLBACK}, NO_USABLE_TARGET),  # "groups full": nothing to add
         ({"page": PAGE_CHOICES}, NO_USABLE_TARGET),
         ({"page": ""}, NO_USABLE_TARGET),  # the scan side did not say
+        ({"page": PAGE_UNCOUNTED}, CLIENT_LIMITED),  # its client was over the scan path's hourly limit
         ({"in_wechat": False}, NOT_WECHAT),  # another browser cannot add the group
         ({"sec_fetch_dest": "image", "sec_fetch_mode": "no-cors"}, NOT_A_PAGE_VIEW),  # <img src=".../s/x?r=">
         ({"sec_fetch_dest": "iframe", "sec_fetch_mode": "navigate"}, NOT_A_PAGE_VIEW),
