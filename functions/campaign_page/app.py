@@ -22,13 +22,16 @@ import email.policy
 import json
 import logging
 import os
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from siyu.campaigns import pages as campaign_pages
-from siyu.campaigns.rules import ReferralVisit, parse_referral
+from siyu.campaigns.avatars import MAX_AVATAR_BYTES, avatar_format
+from siyu.campaigns.join_checks import cross_site_refusal, host_of
+from siyu.campaigns.privacy import notice_text, notice_version
+from siyu.campaigns.rules import WAIT, parse_referral
 from siyu.campaigns.service import CampaignService
 from siyu.core.clock import utcnow
-from siyu.core.errors import InvalidInput, SiyuError, TooLarge, UnreadableBody, UnsupportedMediaType
+from siyu.core.errors import Conflict, InvalidInput, SiyuError, TooLarge, UnreadableBody, UnsupportedMediaType
 from siyu.storage.signing_key import SigningKey
 from siyu.web.base64_files import decode_base64_file
 from siyu.web.http_status import http_status
@@ -48,11 +51,10 @@ logger = logging.getLogger("siyu.campaign_page")
 logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 service = CampaignService.from_environment()
 SIGNING_KEY = SigningKey.from_environment()  # read lazily: the address-hash key is derived from it
-# A photo a browser posts reaches Lambda base64-encoded inside the event, whose limit is 6 MB: 4 MB stays under it.
-MAX_AVATAR_BYTES = 4 * 1024 * 1024
 # The join form has three fields; a body of thousands of empty parts would only cost parsing time.
 MAX_FORM_PARTS = 10
-TEXT_FIELDS = ("nickname", "r", "avatar_base64")
+TEXT_FIELDS = ("nickname", "r", "avatar_base64", "notice")
+NOTICE_CHANGED = "the privacy notice changed since the page was loaded; load the page again, read it, and join"
 # What the join page tells a person whose browser sent a form that could not be read (a client asking for
 # JSON gets the technical reason instead).
 UNREADABLE_FORM = {
@@ -61,6 +63,10 @@ UNREADABLE_FORM = {
     415: "表单没有提交成功，请刷新页面后重新填写。",
     422: "表单内容有误，请刷新页面后重新填写。",
 }
+
+
+class NoticeChanged(Conflict):
+    """The join page's privacy notice changed between showing the form and submitting it."""
 
 
 def lambda_handler(event, context):
@@ -84,46 +90,79 @@ def lambda_handler(event, context):
 
 
 def home(event, campaign_id):
+    """The join page, or the participant's progress. A visitor without the cookie gets it here, on
+    a GET: the join's POST never sets one (see join)."""
     campaign = service.campaign(campaign_id)
-    participant = service.participant_of(campaign_id, _visitor(event))
+    visitor_id = _visitor(event)
+    participant = service.participant_of(campaign_id, visitor_id)
     if participant is None:
         referral = (event.get("queryStringParameters") or {}).get("r")
         if not campaign.running(utcnow()):
             return campaign_pages.message_page(campaign.name, "活动未开始或已结束，感谢关注。")
-        return campaign_pages.join_page(campaign, referral if parse_referral(referral) else None)
-    return campaign_pages.progress_page(service.progress(campaign, participant), participant.poster_version)
+        page = campaign_pages.join_page(campaign, referral if parse_referral(referral) else None)
+        return page if visitor_id else {**page, "cookies": [visitor_cookie_for(event, new_visitor_id())]}
+    wait = service.poster_wait(participant) if not participant.poster_key else None
+    progress = service.progress(campaign, participant)
+    return campaign_pages.progress_page(progress, participant.poster_version, wait or WAIT)
 
 
 def join(event, campaign_id):
+    """Cheap checks first: where the form came from, the visitor cookie, already joined, the body
+    as sent; then the service's (running, nickname, hourly limit), and only then the avatar is
+    decoded. A join registers no invite: invites come from scans of the campaign's code that showed
+    a usable target (the campaign worker judges them), so no reward webhook is ever sent from here."""
+    headers = event.get("headers") or {}
+    wants_json = "application/json" in headers.get("accept", "")
     campaign = service.campaign(campaign_id)
+    own_hosts = (headers.get("host", ""), (event.get("requestContext") or {}).get("domainName", ""))
+    refusal = cross_site_refusal(headers, (*own_hosts, host_of(campaign.scan_base_url)))
+    if refusal is not None:
+        logger.warning(json.dumps({"message": "cross-site join refused", "campaign_id": campaign_id}))
+        if wants_json:
+            return _json(403, {"message": refusal})
+        return campaign_pages.message_page("请在活动页面参加", "请打开活动页面后再参加。", 403)
     visitor_id = _visitor(event)
-    new_visitor = visitor_id is None
-    visitor_id = visitor_id or new_visitor_id()
-    address = address_hash(address_key(SIGNING_KEY.get()), source_ip(event))
-    wants_json = "application/json" in (event.get("headers") or {}).get("accept", "")
+    joined = service.participant_of(campaign_id, visitor_id)
+    if joined is not None:  # joined already: the body is not read
+        return _joined(campaign, joined, wants_json)
     try:
-        form = _form(event)
+        form = _form(event)  # parsed, not decoded: the avatar stays bytes
     except SiyuError as error:  # the body could not be read: the person sees what to do, a client why
         return _refused(error, campaign, None, wants_json, UNREADABLE_FORM.get(http_status(error), error.message))
+    referral = form.get("r") if isinstance(form.get("r"), str) and parse_referral(form.get("r")) else None
+    if visitor_id is None:  # the cookie comes with the page (GET); a POST never sets or replaces it
+        if wants_json:
+            return _json(400, {"message": f"no visitor cookie: GET /c/{campaign_id} first (it sets it), then join"})
+        return _see_other(f"/c/{campaign_id}" + (f"?r={quote(referral)}" if referral else ""))
+    address = address_hash(address_key(SIGNING_KEY.get()), source_ip(event))
+    current = notice_version(notice_text(campaign))
+    if form.get("notice") not in (None, current):  # the notice changed since the page was shown
+        return _refused(
+            NoticeChanged(NOTICE_CHANGED), campaign, referral, wants_json, "隐私说明已更新，请阅读后重新提交。"
+        )
     try:
-        avatar = _avatar(form.get("avatar"))
-        referral = parse_referral(form.get("r"))
-        if referral and referral[0] == campaign_id:
-            # Came to the campaign page with a friend's link, not through the code: same rules.
-            visit = ReferralVisit(campaign_id, referral[1], visitor_id, new_visitor, address, utcnow())
-            service.register_referral(visit)
-        participant = service.join(campaign_id, visitor_id, str(form.get("nickname") or ""), address, avatar)
+        upload = _checked_upload(form.get("avatar"))
+        participant = service.join(
+            campaign_id,
+            visitor_id,
+            form.get("nickname", ""),
+            address,
+            (lambda: _avatar(upload)) if upload else None,
+            notice_version=current,
+        )
     except SiyuError as error:
-        return _refused(error, campaign, form.get("r"), wants_json, campaign_pages.customer_message(error))
-    cookies = [visitor_cookie_for(event, visitor_id)] if new_visitor else []
+        return _refused(error, campaign, referral, wants_json, campaign_pages.customer_message(error))
+    return _joined(campaign, participant, wants_json)
+
+
+def _joined(campaign, participant, wants_json: bool) -> dict:
     if wants_json:
-        return {**_json(201, service.progress(campaign, participant).to_json()), "cookies": cookies}
-    return {
-        "statusCode": 303,
-        "headers": {"Location": f"/c/{campaign_id}", "Cache-Control": "no-store"},
-        "cookies": cookies,
-        "body": "",
-    }
+        return _json(201, service.progress(campaign, participant).to_json())
+    return _see_other(f"/c/{campaign.id}")
+
+
+def _see_other(location: str) -> dict:
+    return {"statusCode": 303, "headers": {"Location": location, "Cache-Control": "no-store"}, "body": ""}
 
 
 def me(event, campaign_id):
@@ -159,14 +198,22 @@ def _visitor(event) -> str | None:
     return value if is_visitor_id(value) else None
 
 
-def _avatar(upload) -> bytes | None:
-    """The uploaded avatar, checked and re-encoded, or a 4xx saying what to change."""
+def _checked_upload(upload) -> bytes | None:
+    """The uploaded avatar's cheap checks (no decoding): a file, at most 4 MB, JPEG, PNG or WebP by
+    its first bytes; or a 4xx saying what to change."""
     if not upload:
         return None
     if not isinstance(upload, bytes):
         raise InvalidInput("avatar must be an image file (or avatar_base64 in JSON)")
     if len(upload) > MAX_AVATAR_BYTES:
         raise TooLarge(f"the avatar is larger than {MAX_AVATAR_BYTES // 1024 // 1024} MB; choose a smaller photo")
+    if avatar_format(upload) is None:
+        raise UnsupportedMediaType("the avatar is not a JPEG, PNG or WebP photo; choose one of those")
+    return upload
+
+
+def _avatar(upload: bytes) -> bytes:
+    """The avatar, its pixels checked from its header, then decoded and re-encoded (after every cheap check)."""
     from siyu.campaigns.posters import avatar_jpeg  # Pillow only for joins that bring a photo
 
     try:

@@ -14,10 +14,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 
 from siyu.campaigns.erasure import CampaignErasure, retention_from_environment
 from siyu.campaigns.referral_ways import ParticipantWays
-from siyu.campaigns.referrals import wecom_add_of
+from siyu.campaigns.referrals import referral_visit_of, wecom_add_of
 from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.repository.erasure import ErasureRecords
-from siyu.campaigns.rules import ReferralVisit
 from siyu.campaigns.service import CampaignService, way_limit_from_environment
 from siyu.core.clock import from_iso
 from siyu.storage.uploads_bucket import UploadsBucket
@@ -53,15 +52,7 @@ def handle_message(record) -> str:
             message["campaign_id"], message["participant_id"], message["external_userid"], from_iso(message["at"])
         )
     else:
-        visit = ReferralVisit(
-            message["campaign_id"],
-            message["referrer_id"],
-            message["visitor_id"],
-            bool(message["first_visit"]),
-            message.get("address_hash", ""),
-            from_iso(message["at"]),
-        )
-        outcome = service.register_referral(visit)
+        outcome = service.register_referral(referral_visit_of(message))
     logger.info(kind, extra={"campaign_id": message.get("campaign_id"), "outcome": outcome})
     return outcome
 

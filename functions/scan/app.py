@@ -48,6 +48,8 @@ def lambda_handler(event, context):
             in_wechat=is_wechat(user_agent),
             referral=query.get("r"),
             address=source_ip(event),  # hashed with the stack's secret key by the service, never kept
+            fetch=(headers.get("sec-fetch-dest"), headers.get("sec-fetch-mode")),
+            first_pick=query.get("n") == "1",
             memory=cookie_value(cookies, cookie_name(code_id)) if code_id.isalnum() else None,
         )
         result = service.visit(visit)

@@ -64,6 +64,7 @@ def test_invites_are_proven_by_wecom_adds(running_stack, api):
 
     # When A joins, A's poster carries A's own contact way, and /me says its URL
     a = Phone()
+    a.get(join_url)  # the campaign page sets the visitor cookie; the join's POST never does
     assert a.post_form(f"{join_url}/join", {"nickname": "阿花🌼"}, {})[0] == 200
     assert wait_until(lambda: a.get(f"{join_url}/poster.jpg")[0] == 200, 60), "no poster arrived"
     me = json.loads(a.get(f"{join_url}/me")[1])

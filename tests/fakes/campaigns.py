@@ -107,9 +107,6 @@ class FakeCampaignStore:
         ranked = [p for p in self.all_participants(campaign_id) if not p.blocked]
         return sorted(ranked, key=lambda p: p.rank_key)[:limit]
 
-    def rank(self, campaign_id: str, participant: Participant) -> int:
-        return 1 + sum(p.rank_key < participant.rank_key for p in self.leaderboard(campaign_id, 10**9))
-
     def set_blocked(self, participant: Participant, blocked: bool, reason: str | None) -> None:
         with self.lock:
             key = (participant.campaign_id, participant.id)
@@ -117,6 +114,17 @@ class FakeCampaignStore:
             self.participants_[key] = replace(
                 current, blocked=blocked, blocked_reason=(reason or "") if blocked else None
             )
+
+    def note_poster_request(self, participant: Participant, at: datetime) -> bool:
+        with self.lock:
+            pkey = (participant.campaign_id, participant.id)
+            current = self.participants_[pkey]
+            if current.poster_requests != participant.poster_requests:
+                return False
+            self.participants_[pkey] = replace(
+                current, poster_requests=current.poster_requests + 1, poster_requested_at=at
+            )
+            return True
 
     def set_poster(self, participant: Participant, key: str, version: int) -> None:
         with self.lock:
@@ -303,7 +311,9 @@ class FakeCampaignStore:
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:
         return [r for c, r in reversed(self.refusals_) if c == campaign_id][:limit], None
 
-    def within_limit(self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime) -> bool:
+    def within_limit(
+        self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime, until: datetime | None = None
+    ) -> bool:
         with self.lock:
             counter = f"{campaign_id}#{kind}#{key}#{hour}"
             if self.counters.get(counter, 0) >= limit:

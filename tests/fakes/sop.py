@@ -14,6 +14,7 @@ from siyu.core.errors import StaleVersion, Unavailable
 from siyu.delivery.outcome import SendOutcome
 from siyu.sop.group_rules import recipient_result
 from siyu.sop.ports import GroupMessageRefused, GroupTask, PlanProgress
+from siyu.sop.repository.plans import stored_document
 from siyu.sop.rules import (
     AWAITING_STAFF,
     HELD,
@@ -58,6 +59,7 @@ class FakeSopStore:
     def create_plan(self, plan: Plan) -> None:
         if plan.id in self.plans:
             raise ConditionFailed(f"plan {plan.id} exists")
+        stored_document(plan)  # the repository's size limit
         self.plans[plan.id] = _PlanRecord(plan, plan.created_at, to_precise_iso(plan.created_at))
 
     def plan(self, plan_id: str) -> tuple[Plan, PlanProgress] | None:
@@ -71,6 +73,7 @@ class FakeSopStore:
         record = self.plans.get(plan.id)
         if record is None or record.plan.version != plan.version:
             raise StaleVersion(plan.id)
+        stored_document(plan)
         record.plan = replace(plan, version=plan.version + 1)
         if due_now is not None:
             record.due_at = to_precise_iso(due_now)

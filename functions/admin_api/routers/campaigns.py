@@ -50,7 +50,9 @@ def _participant(campaign_id: str, participant) -> ParticipantView:
     tags=["campaigns"],
     summary="Create a fission campaign",
     description="Not idempotent: every call creates a new campaign (201 each time). With `wecom.users`, invites are "
-    "proven by WeCom adds through each participant's own contact way (409 if WeCom is not connected).",
+    "proven by WeCom adds through each participant's own contact way (409 if WeCom is not connected). Without it "
+    "(cookie proof), the lowest tier must need at least 2 invites and `rules.invites_per_address` be below it (422 "
+    "otherwise), so that one network address alone never reaches a reward.",
 )
 def create_campaign(body: Annotated[CampaignCreate, Body()]) -> CampaignView:
     campaign = campaign_admin().create(body, public_base(router.current_event))
@@ -68,7 +70,12 @@ def get_campaign(campaign_id: str) -> CampaignView:
     return view(campaign_id)
 
 
-@router.patch("/admin/campaigns/<campaign_id>", tags=["campaigns"], summary="Change name, end, stock, rules, poster")
+@router.patch(
+    "/admin/campaigns/<campaign_id>",
+    tags=["campaigns"],
+    summary="Change name, end, stock, rules, poster, privacy notice",
+    description="A cookie-proof campaign's `rules.invites_per_address` must be below its lowest tier's invites (422).",
+)
 def update_campaign(campaign_id: str, body: Annotated[CampaignUpdate, Body()]) -> CampaignView:
     return view(campaign_id, campaign_admin().update(campaign_id, body))
 

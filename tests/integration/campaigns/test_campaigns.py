@@ -10,141 +10,14 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 import zxingcpp
 from PIL import Image
 
-from siyu.campaigns.repository import CampaignsTable
-from siyu.campaigns.rules import Participant, ReferralVisit
-from siyu.campaigns.service import CampaignService
-from siyu.storage.uploads_bucket import UploadsBucket
-from tests.helpers import Clock, b64, new_group_screenshot, scan_event, visitor_id_of
+from siyu.campaigns.rules import Participant
+from tests.helpers import b64, visitor_id_of
+from tests.integration.campaigns.fission import ALICE_IP, page_event, page_view, service_on_a_clock
 from tests.receiver import Receiver
-
-ALICE_IP = "198.51.100.1"
-
-
-def service_on_a_clock() -> tuple[CampaignService, Clock]:
-    """The campaign service the worker runs, on a clock the test moves (stay times, retries)."""
-    clock = Clock(datetime.now(UTC))
-    return CampaignService(CampaignsTable.from_environment(), UploadsBucket.from_environment(), clock=clock), clock
-
-
-def page_event(method: str, path: str, visitor_id=None, body=None, ip="203.0.113.9", content_type="application/json"):
-    route = {"join": "POST /c/{campaign_id}/join", "me": "GET /c/{campaign_id}/me"}
-    parts = path.strip("/").split("/")
-    route_key = route.get(parts[2], "GET /c/{campaign_id}/poster.jpg") if len(parts) > 2 else "GET /c/{campaign_id}"
-    event = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": content_type, "accept": "application/json", "x-forwarded-proto": "https"},
-        "pathParameters": {"campaign_id": parts[1]},
-        "requestContext": {"http": {"method": method, "path": path, "sourceIp": ip}, "domainName": "qr.example.cn"},
-        "isBase64Encoded": False,
-        "body": json.dumps(body) if body is not None else None,
-    }
-    if visitor_id:
-        event["cookies"] = [f"siyu_vid={visitor_id}"]
-    return event
-
-
-class Fission:
-    """One campaign driven through the real functions: joins on the campaign page, referral
-    scans on the scan function, the worker draining the referral queue, the poster function
-    draining the poster queue."""
-
-    def __init__(self, stack, admin, campaign: dict):
-        self.stack, self.admin, self.campaign = stack, admin, campaign
-        self.id = campaign["id"]
-        self.functions = stack.functions
-        self.sqs = boto3.client("sqs")
-        env = stack.template.functions()["ScanFunction"].environment
-        self.referral_queue, self.poster_queue = env["CAMPAIGN_QUEUE_URL"], env["POSTER_QUEUE_URL"]
-
-    def join(self, nickname: str, visitor_id=None, ip="203.0.113.9", **extra) -> tuple[int, dict, str | None]:
-        event = page_event("POST", f"/c/{self.id}/join", visitor_id, {"nickname": nickname, **extra}, ip)
-        answer = self.functions["CampaignPageFunction"].invoke(event)
-        return answer["statusCode"], json.loads(answer["body"]), visitor_id_of(answer) or visitor_id
-
-    def scan(self, referral_url: str, visitor_id=None, ip="203.0.113.50") -> str | None:
-        """Scan a poster's QR (the URL it decodes to); returns the scanner's visitor id."""
-        query = dict(p.split("=", 1) for p in referral_url.split("?", 1)[1].split("&"))
-        event = scan_event(self.campaign["code_id"], query, visitor_id)
-        event["requestContext"]["http"]["sourceIp"] = ip
-        page = self.functions["ScanFunction"].invoke(event)
-        assert page["statusCode"] == 200 and "我也要参加" in page["body"]
-        return visitor_id_of(page) or visitor_id
-
-    def work(self) -> list[str]:
-        """Drain the referral queue into the worker function, as Lambda's poller would."""
-        return self._drain(self.referral_queue, "CampaignWorkerFunction")
-
-    def render(self) -> list[str]:
-        return self._drain(self.poster_queue, "PosterFunction")
-
-    def _drain(self, queue: str, function: str) -> list[str]:
-        bodies = []
-        while messages := self.sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                }
-                for m in messages
-            ]
-            answer = self.functions[function].invoke({"Records": records})
-            assert answer == {"batchItemFailures": []}, answer
-            for m in messages:
-                bodies.append(m["Body"])
-                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-        return bodies
-
-    def progress(self, visitor_id: str) -> dict:
-        answer = self.functions["CampaignPageFunction"].invoke(page_event("GET", f"/c/{self.id}/me", visitor_id))
-        assert answer["statusCode"] == 200, answer
-        return json.loads(answer["body"])
-
-    def get(self, what: str) -> list[dict]:
-        status, body = self.admin("GET", f"/admin/campaigns/{self.id}/{what}")
-        assert status == 200, body
-        return body["items"]
-
-
-@pytest.fixture
-def group_code(admin):
-    status, code = admin("POST", "/admin/codes", {"name": "fission landing"})
-    assert status == 201, code
-    _, screenshot = new_group_screenshot("裂变群")
-    status, body = admin("POST", f"/admin/codes/{code['id']}/targets", {"image_base64": b64(screenshot)})
-    assert status == 201, body
-    return code
-
-
-@pytest.fixture
-def new_campaign(stack, admin, group_code):
-    def create(tiers=None, rules=None, **extra) -> Fission:
-        body = {
-            "name": "双十二老带新",
-            "code_id": group_code["id"],
-            "ends_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-            "tiers": tiers or [{"invites": 2, "reward": "¥30 无门槛券", "stock": 100}],
-            "rules": rules or {},
-            **extra,
-        }
-        status, campaign = admin("POST", "/admin/campaigns", body)
-        assert status == 201, campaign
-        fission = Fission(stack, admin, campaign)
-        fission.work(), fission.render()  # nothing left over from other tests
-        return fission
-
-    return create
 
 
 def test_invites_count_once_and_every_anti_fraud_rule_is_recorded(new_campaign, scan):
@@ -171,12 +44,12 @@ def test_invites_count_once_and_every_anti_fraud_rule_is_recorded(new_campaign, 
 
 def test_a_tier_unlocks_once_and_the_leaderboard_ranks_by_invites(new_campaign):
     fission = new_campaign(
-        tiers=[{"invites": 1, "reward": "小样", "stock": 5}, {"invites": 2, "reward": "正装", "stock": 5}]
+        tiers=[{"invites": 2, "reward": "小样", "stock": 5}, {"invites": 3, "reward": "正装", "stock": 5}]
     )
     _, alice, alice_vid = fission.join("Alice")
     _, _, bella_vid = fission.join("Bella")
-    for _ in range(3):
-        fission.scan(alice["referral_url"])
+    for n in range(3):  # three friends, three phones
+        fission.scan(alice["referral_url"], ip=f"203.0.113.{60 + n}")
     fission.work()
     progress = fission.progress(alice_vid)
     assert progress["invites"] == 3 and progress["next_tier"] is None and progress["rank"] == 1
@@ -189,7 +62,10 @@ def test_a_tier_unlocks_once_and_the_leaderboard_ranks_by_invites(new_campaign):
 
 
 def test_hourly_limits_per_address_and_per_referrer(new_campaign):
-    fission = new_campaign(rules={"invites_per_address_per_hour": 2, "invites_per_referrer_per_hour": 3})
+    fission = new_campaign(
+        tiers=[{"invites": 5, "reward": "券", "stock": 5}],  # one address may bring 3 over the campaign
+        rules={"invites_per_address_per_hour": 2, "invites_per_referrer_per_hour": 3},
+    )
     _, alice, alice_vid = fission.join("Alice")
     for _ in range(3):
         fission.scan(alice["referral_url"], ip="192.0.2.7")  # one phone farm
@@ -272,12 +148,12 @@ def test_a_new_layout_and_bulk_pre_render_refresh_every_poster(new_campaign):
 
 
 def test_stock_is_never_oversold_under_500_concurrent_qualifying_invites(stack, new_campaign):
-    fission = new_campaign(tiers=[{"invites": 1, "reward": "限量礼盒", "stock": 100}])
+    fission = new_campaign(tiers=[{"invites": 2, "reward": "限量礼盒", "stock": 100}])
     service, _ = service_on_a_clock()
     now = datetime.now(UTC)
     table = service.table
-    for n in range(500):
-        referrer = Participant(f"ref{n:05d}", fission.id, f"{n:020x}", f"参与者{n}", now)
+    for n in range(500):  # each one invite short of the tier
+        referrer = Participant(f"ref{n:05d}", fission.id, f"{n:020x}", f"参与者{n}", now, invites=1)
         table.join(referrer)
         table.register_invite(fission.id, f"{n + 10**6:020x}", referrer.id, now, now, "h")
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -301,7 +177,7 @@ def test_the_reward_webhook_is_signed_retried_and_sent_once(new_campaign):
         service, clock = service_on_a_clock()
         _, alice, _ = fission.join("Alice")
         for n in range(2):
-            visit = ReferralVisit(fission.id, alice["participant_id"], f"{n:020x}", True, "h", clock.now)
+            visit = page_view(fission, alice["participant_id"], f"{n:020x}", f"h{n}", clock.now)
             assert service.register_referral(visit) == "credited"
         assert len(receiver.requests) == 1  # sent at once, failed
         for minutes in (1, 3, 10, 30):
@@ -328,7 +204,7 @@ def test_the_stay_time_credits_only_after_it_passed_and_a_revoked_invite_stops_c
     service, clock = service_on_a_clock()
     _, alice, alice_vid = fission.join("Alice")
     for n in range(2):
-        visit = ReferralVisit(fission.id, alice["participant_id"], f"{n + 500:020x}", True, "h", clock.now)
+        visit = page_view(fission, alice["participant_id"], f"{n + 500:020x}", f"h{n}", clock.now)
         assert service.register_referral(visit) == "pending"
     service.credit_due()
     assert fission.progress(alice_vid)["invites"] == 0
@@ -355,6 +231,9 @@ def test_the_stay_time_credits_only_after_it_passed_and_a_revoked_invite_stops_c
         ({"poster": {"qr": {"x": 10, "y": 100, "size": 100}}}, "smaller than 160"),
         ({"ends_at": "2020-01-01T00:00:00+08:00"}, "not after starts_at"),
         ({"reward_webhook": {"url": "ftp://x", "secret": "s" * 20}}, "reward_webhook.url"),
+        ({"tiers": [{"invites": 1, "reward": "券", "stock": 1}]}, "one address alone could reach it"),
+        ({"rules": {"invites_per_address": 2}}, "set at most 1"),
+        ({"privacy_notice": " \n "}, "privacy_notice"),
     ],
 )
 def test_campaign_input_errors_say_what_to_fix_and_write_nothing(admin, group_code, storage, change, message):
@@ -374,22 +253,30 @@ def test_campaign_input_errors_say_what_to_fix_and_write_nothing(admin, group_co
 def test_bad_joins_are_refused_with_a_reason_and_nothing_is_written(new_campaign, storage):
     fission = new_campaign()
     before, objects = storage.item_count(), len(storage.keys("campaigns/"))
-    for body, message in (
-        ({"nickname": "  \u200b "}, "empty"),
-        ({"nickname": "名" * 65}, "at most 64"),
-        ({"nickname": "ok", "avatar_base64": base64.b64encode(b"MZ\x90\x00 not a photo").decode()}, "not an image"),
-        ({"nickname": "ok", "avatar_base64": "this is not base64!"}, "avatar_base64 is not valid base64"),
-        ({"nickname": "ok", "avatar": "a string"}, "avatar must be an image file"),
+    for body, status, message in (
+        ({"nickname": "  \u200b "}, 422, "empty or invisible"),
+        ({"nickname": "\u3164\u2800\u200d"}, 422, "empty or invisible"),
+        ({"nickname": "名" * 65}, 422, "at most 64"),
+        ({"nickname": "ok", "avatar_base64": b64(b"MZ\x90\x00 not a photo")}, 415, "not a JPEG, PNG or WebP"),
+        ({"nickname": "ok", "avatar_base64": b64(b"GIF89a" + b"\x00" * 40)}, 415, "not a JPEG, PNG or WebP"),
+        ({"nickname": "ok", "avatar_base64": "this is not base64!"}, 422, "avatar_base64 is not valid base64"),
+        ({"nickname": "ok", "avatar": "a string"}, 422, "avatar must be an image file"),
     ):
         event = page_event("POST", f"/c/{fission.id}/join", None, body)
         answer = fission.functions["CampaignPageFunction"].invoke(event)
-        assert answer["statusCode"] == 422 and message in json.loads(answer["body"])["message"]
+        assert answer["statusCode"] == status and message in json.loads(answer["body"])["message"], answer
     assert storage.item_count() == before and len(storage.keys("campaigns/")) == objects
+    # A broken photo is decoded only after the cheap checks: it costs one of the address's joins this hour.
+    broken = {"nickname": "ok", "avatar_base64": b64(b"\x89PNG\r\n\x1a\n" + b"\x00" * 9)}
+    answer = fission.functions["CampaignPageFunction"].invoke(page_event("POST", f"/c/{fission.id}/join", None, broken))
+    assert answer["statusCode"] == 422 and "not a readable" in json.loads(answer["body"])["message"]
+    assert storage.item_count() == before + 1 and len(storage.keys("campaigns/")) == objects  # the join counter
     form = page_event("POST", f"/c/{fission.id}/join", None, None, content_type="application/x-www-form-urlencoded")
     form["headers"]["accept"] = "text/html"
     form["body"] = "nickname="
     page = fission.functions["CampaignPageFunction"].invoke(form)
     assert page["statusCode"] == 422 and "nickname is empty" in page["body"] and "<form" in page["body"]
+    assert "frame-ancestors 'none'" in page["headers"]["Content-Security-Policy"]
     not_an_object = page_event("POST", f"/c/{fission.id}/join", None, ["nickname"])
     answer = fission.functions["CampaignPageFunction"].invoke(not_an_object)
     assert answer["statusCode"] == 400 and "JSON object" in json.loads(answer["body"])["message"]

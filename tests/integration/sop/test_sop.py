@@ -393,3 +393,20 @@ def test_a_stored_plan_whose_dates_cannot_be_computed_does_not_stop_the_others(a
     report = sop.run(T0 + timedelta(minutes=31))
     assert broken["id"] in report.failed_plans
     assert sop.send_queued(good) == ["sent"]
+
+
+def test_a_plan_too_large_for_one_item_gets_a_422_that_says_the_limit(admin, storage, receiver):
+    """The attack: a valid plan (100 steps x 5,000 Chinese characters) exceeded 400 KB and returned a 500."""
+    before = storage.item_count()
+    steps = [once_step(f"step {n}", f"2026-12-{n % 28 + 1:02d}T10:00", text="字" * 5000) for n in range(100)]
+    body = {
+        "name": "too large",
+        "target": {
+            "kind": "destinations",
+            "destinations": [{"name": "crm", "channel": "webhook", "url": receiver.url}],
+        },
+        "steps": steps,
+    }
+    status, answer = admin("POST", "/admin/sop/plans", body)
+    assert status == 422 and "400 KB" in answer["message"] and "at most" in answer["message"], answer
+    assert storage.item_count() == before

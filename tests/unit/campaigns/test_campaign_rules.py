@@ -11,6 +11,7 @@ from siyu.campaigns.rules import (
     ALREADY_PARTICIPANT,
     NOT_NEW,
     NOT_RUNNING,
+    PAGE_TARGET,
     REFERRER_BLOCKED,
     SELF_INVITE,
     UNKNOWN_REFERRER,
@@ -21,6 +22,7 @@ from siyu.campaigns.rules import (
     clean_nickname,
     credit_at,
     invite_refusal,
+    is_visible,
     next_tier,
     numbered_tiers,
     parse_referral,
@@ -52,7 +54,9 @@ def participant(pid="alice1", vid="a" * 20, **fields) -> Participant:
 
 
 def visit(vid="b" * 20, first=True, at=T0) -> ReferralVisit:
-    return ReferralVisit("camp01", "alice1", vid, first, "hash", at)
+    return ReferralVisit(
+        "camp01", "alice1", vid, first, "hash", at, "code01", PAGE_TARGET, True, "document", "navigate"
+    )
 
 
 def test_a_new_visitor_through_a_poster_is_an_invite():
@@ -133,3 +137,39 @@ def test_nicknames_keep_chinese_and_emoji_and_lose_hidden_characters():
 def test_unusable_nicknames_say_what_to_change(raw, message):
     with pytest.raises(ValueError, match=message):
         clean_nickname(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u200b\u200c\u200d",  # zero-width space, non-joiner, joiner
+        "\u3164\u3164",  # Hangul filler: a "letter" that draws nothing
+        "\u2800",  # blank braille pattern
+        "\u115f\u1160\uffa0",
+        "\ufe0f\ufe0e",  # variation selectors alone
+        "\U000e0041\U000e007f",  # tag characters alone
+        "\u0301\u0308",  # combining marks with nothing to sit on
+        "\u3000\u00a0\u2003\t\r\n",  # ideographic, no-break and em spaces, controls
+        "\u2066\u2069\u061c\u180e\u034f",  # bidi isolates, the Arabic letter mark, separators, CGJ
+    ],
+)
+def test_an_invisible_nickname_is_refused(raw):
+    """The attack: invisible-only names made a blank name on the poster."""
+    with pytest.raises(ValueError, match="empty or invisible"):
+        clean_nickname(raw)
+
+
+@pytest.mark.parametrize("raw", [{"a": 1}, ["小美"], 42, None, True])
+def test_a_nickname_that_is_not_text_is_refused(raw):
+    """The attack: JSON objects and lists were stored as their Python repr."""
+    with pytest.raises(ValueError, match="must be text"):
+        clean_nickname(raw)
+
+
+@given(st.text(min_size=1, max_size=64))
+def test_every_accepted_nickname_has_a_visible_character(raw):
+    try:
+        cleaned = clean_nickname(raw)
+    except ValueError:
+        return
+    assert any(is_visible(c) for c in cleaned) and cleaned == cleaned.strip()

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from siyu.campaigns import pages
-from siyu.campaigns import service as service_module
+from siyu.campaigns import rewards as rewards_module
 from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached
 from siyu.campaigns.rules import (
     ADDRESS_RATE,
@@ -102,10 +102,14 @@ def test_a_blocked_referrers_invite_is_revoked_and_recorded_not_counted():
 
 
 def test_hourly_limits_per_address_and_per_referrer_refuse_and_record():
-    service, store, _ = service_with(campaign(invites_per_address_per_hour=2, invites_per_referrer_per_hour=3))
+    service, store, _ = service_with(
+        campaign(tiers=((5, 10),), invites_per_address_per_hour=2, invites_per_referrer_per_hour=3)
+    )
     alice = referrer(store)
     outcomes = [
-        service.register_referral(ReferralVisit("camp01", alice.id, f"{n + 99:020x}", True, address, NOW))
+        service.register_referral(
+            ReferralVisit("camp01", alice.id, f"{n + 99:020x}", True, address, NOW, "code01", "target", True)
+        )
         for n, address in enumerate(["farm", "farm", "farm", "a", "b"])
     ]
     assert outcomes == [CREDITED, CREDITED, ADDRESS_RATE, CREDITED, REFERRER_RATE]
@@ -146,7 +150,7 @@ def test_a_failing_webhook_retries_with_backoff_then_fails(monkeypatch):
         sent.append(idempotency_key)
         raise DeliveryFailed("HTTP 500")
 
-    monkeypatch.setattr(service_module, "send_webhook", refuse)
+    monkeypatch.setattr(rewards_module, "send_webhook", refuse)
     service, store, clock = service_with(
         campaign(webhook="https://coupons.example.cn/hook"), retry=RetryPolicy(attempts=3, base_seconds=60)
     )
@@ -170,7 +174,7 @@ def test_a_failing_webhook_retries_with_backoff_then_fails(monkeypatch):
 
 
 def test_a_notification_another_sender_holds_is_not_sent_twice(monkeypatch):
-    monkeypatch.setattr(service_module, "send_webhook", lambda *a, **k: None)
+    monkeypatch.setattr(rewards_module, "send_webhook", lambda *a, **k: None)
     service, store, _ = service_with(campaign(webhook="https://coupons.example.cn/hook"))
     alice = referrer(store)
     store.grant_reward(store.campaign("camp01"), alice, store.campaign("camp01").tiers[0], NOW)

@@ -173,7 +173,7 @@ def test_cookie_scans_of_a_wecom_campaign_credit_nothing():
     service, store, _ = setup(campaign(stay=0))
     a = participant(store, 1)
     for n in range(20):
-        visit = ReferralVisit("camp01", a.id, f"{n + 99:020x}", True, f"addr{n}", NOW)
+        visit = ReferralVisit("camp01", a.id, f"{n + 99:020x}", True, f"addr{n}", NOW, "code01", "target", True)
         assert service.register_referral(visit) == WECOM_ADD_REQUIRED
     assert store.invites("camp01", 100, None)[0] == [] and store.participant("camp01", a.id).invites == 0
     assert reasons(store) == [WECOM_ADD_REQUIRED] * 20

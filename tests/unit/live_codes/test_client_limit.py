@@ -101,8 +101,8 @@ def test_a_held_referral_scan_is_still_handed_to_the_campaign_worker():
         def __init__(self):
             self.sent = []
 
-        def hand_over(self, referral, visitor_id, first_visit, address_hash, at):
-            self.sent.append((referral, first_visit, address_hash))
+        def hand_over(self, referral, visitor_id, first_visit, address_hash, at, facts=None):
+            self.sent.append((referral, first_visit, address_hash, facts.page))
             return True
 
     clocks, queue = Clocks(), Queue()
@@ -114,3 +114,4 @@ def test_a_held_referral_scan_is_still_handed_to_the_campaign_worker():
     pages = [service.visit(Visit("code1", address="203.0.113.7", referral="spring26.guide01")) for _ in range(6)]
     assert [page.counted for page in pages] == [True] * 3 + [False] * 3
     assert len(queue.sent) == 6 and len({sent[2] for sent in queue.sent}) == 1  # its own reasons, one address
+    assert [sent[3] for sent in queue.sent] == ["target"] * 3 + ["uncounted"] * 3  # the worker: client_over_scan_limit

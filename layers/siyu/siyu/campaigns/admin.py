@@ -17,7 +17,7 @@ from siyu.campaigns.ports import CampaignStore, Files
 from siyu.campaigns.poster_jobs import PosterRenderer
 from siyu.campaigns.records import Invite, Refusal, Reward
 from siyu.campaigns.repository import StockBelowGranted
-from siyu.campaigns.rules import Campaign, Participant, Rules, numbered_tiers
+from siyu.campaigns.rules import Campaign, Participant, Rules, Tier, address_limit_refusal, numbered_tiers
 from siyu.campaigns.service import ID_LENGTH, CampaignService
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, UploadRefused
@@ -52,6 +52,7 @@ class CampaignAdmin:
             tiers = numbered_tiers([(t.invites, t.reward, t.stock) for t in body.tiers])
         except ValueError as error:
             raise InvalidInput(str(error)) from None
+        _check_address_limit(tiers, body.rules.invites_per_address, body.wecom is None)
         if body.wecom is not None and not self.wecom_connected():
             raise Conflict("wecom: WeCom is not connected: connect it with PUT /admin/wecom first")
         campaign = Campaign(
@@ -68,6 +69,7 @@ class CampaignAdmin:
             reward_webhook_secret=body.reward_webhook.secret if body.reward_webhook else None,
             scan_base_url=scan_base_url.rstrip("/"),
             wecom_users=tuple(body.wecom.users) if body.wecom else (),
+            privacy_notice=body.privacy_notice,
         )
         self.table.create_campaign(campaign)
         return campaign
@@ -107,6 +109,10 @@ class CampaignAdmin:
                 )
             if body.reward_webhook is not None:
                 changed = _with_webhook(changed, body.reward_webhook)
+            if body.privacy_notice is not None:
+                changed = replace(changed, privacy_notice=body.privacy_notice)
+            if body.rules is not None and body.rules.invites_per_address is not None:  # other edits never refused
+                _check_address_limit(changed.tiers, body.rules.invites_per_address, not changed.wecom_users)
             return changed, stock
 
         try:
@@ -220,6 +226,12 @@ class CampaignAdmin:
         return modify(
             lambda: self.get(campaign_id), lambda campaign: self.table.save_campaign(*change(campaign)), "the campaign"
         )
+
+
+def _check_address_limit(tiers: tuple[Tier, ...], configured: int | None, cookie_proof: bool) -> None:
+    refusal = address_limit_refusal(tiers, configured, cookie_proof)
+    if refusal is not None:
+        raise InvalidInput(refusal)
 
 
 def _rules(body: RulesIn) -> Rules:

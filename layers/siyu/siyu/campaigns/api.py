@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from siyu.api.types import Instant, ReceiverUrl, Text, _Input, view_of
 from siyu.campaigns.posters import POSTER_SIZE
-from siyu.campaigns.rules import MAX_TIERS, Campaign, Participant
+from siyu.campaigns.privacy import MAX_NOTICE_CHARS, notice_text, notice_version
+from siyu.campaigns.rules import DEFAULT_INVITES_PER_ADDRESS, MAX_TIERS, Campaign, Participant, address_limit
 
 WIDTH, HEIGHT = POSTER_SIZE
 Colour = Field(pattern=r"^#[0-9A-Fa-f]{6}$", description="#RRGGBB")
@@ -27,6 +28,14 @@ class RulesIn(_Input):
     invites_per_referrer_per_hour: int = Field(30, ge=1, le=100_000)
     invites_per_address_per_hour: int = Field(10, ge=1, le=100_000)
     joins_per_address_per_hour: int = Field(20, ge=1, le=100_000)
+    invites_per_address: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="Cookie proof: invites credited from one network address over the whole campaign. It must be "
+        f"below the lowest tier's invites, so that one address alone never reaches a reward (422 otherwise). "
+        f"Default: {DEFAULT_INVITES_PER_ADDRESS}, or the lowest tier's invites - 1 if that is less.",
+    )
 
 
 class BoxIn(_Input):
@@ -94,6 +103,20 @@ class WecomIn(_Input):
         return self
 
 
+PrivacyNotice = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_NOTICE_CHARS,
+        pattern=r"\S",
+        description="The privacy notice shown beside the join button (submitting the form is the agreement; each "
+        "participant keeps the version they agreed to). Default: a notice in Chinese saying what is collected "
+        "(nickname, avatar, the device's visitor id, a keyed hash of its network address, the invite graph), why, "
+        "for how long, and how to ask for it to be erased.",
+    ),
+]
+
+
 class CampaignCreate(_Input):
     name: Text
     code_id: str = Field(min_length=1, max_length=40, description="The live code new people land on.")
@@ -103,6 +126,7 @@ class CampaignCreate(_Input):
     rules: RulesIn = RulesIn()
     poster: PosterIn = PosterIn()
     reward_webhook: WebhookIn | None = None
+    privacy_notice: PrivacyNotice | None = None
     wecom: WecomIn | None = Field(
         None,
         description="Prove invites by WeCom adds (strong: one invite per customer, new to the brand, revoked if "
@@ -123,6 +147,7 @@ class CampaignUpdate(_Input):
     rules: RulesIn | None = None
     poster: PosterIn | None = Field(None, description="A new layout: every poster re-renders on next request.")
     reward_webhook: WebhookIn | None = None
+    privacy_notice: PrivacyNotice | None = Field(None, description="A new notice; joins from now on agree to it.")
 
 
 class BlockIn(_Input):
@@ -165,6 +190,12 @@ class CampaignView(BaseModel):
     live_ways: int = Field(
         description="Participants' contact ways live in WeCom (they count against the corp's quota)."
     )
+    invites_per_address_limit: int = Field(
+        description="Cookie proof: the most invites one network address can bring over the campaign (always below "
+        "the lowest tier's invites)."
+    )
+    privacy_notice: str = Field(description="The privacy notice the join page shows (the default if none was set).")
+    privacy_notice_version: str = Field(description="Its version (a hash of the text), kept on each participant.")
 
 
 class CampaignList(BaseModel):
@@ -184,6 +215,7 @@ class ParticipantView(BaseModel):
     poster_ready: bool
     referral_url: str | None = Field(description="What the poster's QR encodes (None until a WeCom way is made).")
     way_config_id: str | None = Field(None, description="The participant's own WeCom contact way, while it is live.")
+    privacy_notice_version: str | None = Field(None, description="The privacy notice version agreed to on joining.")
 
 
 class ParticipantList(BaseModel):
@@ -220,6 +252,9 @@ def campaign_view(
         proof=campaign.proof,
         wecom_users=list(campaign.wecom_users),
         live_ways=live_ways,
+        invites_per_address_limit=address_limit(campaign),
+        privacy_notice=notice_text(campaign),
+        privacy_notice_version=notice_version(notice_text(campaign)),
     )
 
 

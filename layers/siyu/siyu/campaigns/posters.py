@@ -21,6 +21,7 @@ from typing import Any
 import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from siyu.campaigns.avatars import MAX_AVATAR_PIXELS, avatar_format
 from siyu.campaigns.rules import VS16, ZWJ, clean_text, is_tag
 
 FONTS = Path(__file__).with_name("fonts")
@@ -31,7 +32,9 @@ POSTER_SIZE = (750, 1334)
 JPEG_QUALITY = 88
 MISSING = "·"
 ELLIPSIS = "…"
-MAX_IMAGE_PIXELS = 40_000_000  # a background or avatar larger than this is refused, not decoded
+MAX_IMAGE_PIXELS = 40_000_000  # a background larger than this is refused, not decoded (avatars: 8 MP)
+# Pillow's own bomb guard: it warns past this and refuses past twice this, whatever the caller checks.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 KEYCAP = "\u20e3"
 
@@ -268,11 +271,27 @@ def open_image(data: bytes) -> Image.Image:
 
 def avatar_jpeg(data: bytes, size: int = 256) -> bytes:
     """An uploaded avatar, checked, cropped square and re-encoded (no EXIF, no surprises left
-    in the file), or ValueError saying why it cannot be used."""
+    in the file), or ValueError saying why it cannot be used. JPEG, PNG or WebP only (by its
+    magic bytes), at most MAX_AVATAR_PIXELS as its header declares them, before any decoding."""
+    kind = avatar_format(data)
+    if kind is None:
+        raise ValueError("the avatar is not a JPEG, PNG or WebP photo; choose one of those")
     try:
-        image = open_image(data)
+        image: Image.Image = Image.open(io.BytesIO(data), formats=[kind])  # the header only
+        width, height = image.size
+        if width * height > MAX_AVATAR_PIXELS:
+            raise ValueError(
+                f"the avatar is {width}x{height}; at most {MAX_AVATAR_PIXELS // 1_000_000} megapixels, "
+                "choose a smaller photo"
+            )
+        if kind == "JPEG":
+            image.draft("RGB", (size * 2, size * 2))  # let the JPEG decoder scale down while it decodes
+        image = ImageOps.exif_transpose(image)
+        image.load()
+    except Image.DecompressionBombError as error:
+        raise ValueError(f"the avatar has too many pixels ({error})") from None
     except (OSError, SyntaxError) as error:  # what Pillow raises on files that are no image
-        raise ValueError("the avatar is not an image (send a JPEG, PNG or WebP photo)") from error
+        raise ValueError("the avatar is not a readable JPEG, PNG or WebP photo") from error
     square = ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     square.save(out, "JPEG", quality=90)

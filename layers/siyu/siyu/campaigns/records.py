@@ -115,7 +115,8 @@ class Progress:
     next_tier: NextTier | None
     tiers: tuple[TierLine, ...]
     rewards: tuple[RewardLine, ...]
-    rank: int | None
+    rank: int | None  # within the top `ranked_within` only (None: further down, or blocked)
+    ranked_within: int
     blocked: bool
     poster_ready: bool
     referral_url: str | None  # the poster QR's content (None while a WeCom campaign's way is being made)

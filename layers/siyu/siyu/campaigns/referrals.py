@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from siyu.campaigns.rules import WecomAdd, parse_referral
+from siyu.campaigns.rules import PAGE_FALLBACK, PAGE_TARGET, PAGE_UNCOUNTED, ReferralVisit, WecomAdd, parse_referral
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.storage import aws
 
@@ -23,14 +24,38 @@ def campaign_href(referral: str | None) -> str | None:
     return f"/c/{parsed[0]}?r={quote(referral or '')}" if parsed else None
 
 
+@dataclass(frozen=True)
+class ScanFacts:
+    """What the scan path knows about a referral scan that decides whether it can be an invite
+    (see rules.page_view_refusal): the code scanned, the page it showed, the browser, and the
+    Sec-Fetch headers as sent (None when absent). The defaults are what counts against an invite."""
+
+    code_id: str = ""
+    page: str = ""  # rules.PAGE_TARGET | PAGE_FALLBACK | PAGE_CHOICES
+    in_wechat: bool = False
+    sec_fetch_dest: str | None = None
+    sec_fetch_mode: str | None = None
+
+
+def scan_facts(
+    code_id: str, showed_target: bool | None, in_wechat: bool, fetch: tuple[str | None, str | None]
+) -> ScanFacts:
+    """The facts of one scan: the code, whether its page showed a target (False: the fallback; None:
+    the scan was not counted, its client over the scan path's hourly limit), the browser, and the
+    request's (Sec-Fetch-Dest, Sec-Fetch-Mode) as sent."""
+    page = PAGE_UNCOUNTED if showed_target is None else PAGE_TARGET if showed_target else PAGE_FALLBACK
+    return ScanFacts(code_id, page, in_wechat, *fetch)
+
+
 def referral_message(
-    referral: str, visitor_id: str, first_visit: bool, address_hash: str, at: datetime
-) -> dict[str, str | bool]:
+    referral: str, visitor_id: str, first_visit: bool, address_hash: str, at: datetime, facts: ScanFacts | None = None
+) -> dict[str, str | bool | None]:
     """The worker's message for a referral scan (`referral` parses: ReferralQueue checked it)."""
     parsed = parse_referral(referral)
     if parsed is None:
         raise ValueError(f"not a referral: {referral[:80]!r}")
     campaign_id, referrer_id = parsed
+    facts = facts or ScanFacts()
     return {
         "kind": "referral",
         "campaign_id": campaign_id,
@@ -39,7 +64,39 @@ def referral_message(
         "first_visit": first_visit,
         "address_hash": address_hash,
         "at": to_precise_iso(at),
+        "code_id": facts.code_id,
+        "page": facts.page,
+        "in_wechat": facts.in_wechat,
+        "sec_fetch_dest": _header(facts.sec_fetch_dest),
+        "sec_fetch_mode": _header(facts.sec_fetch_mode),
     }
+
+
+def _header(value: str | None) -> str | None:
+    return None if value is None else value.strip().lower()[:40]
+
+
+def referral_visit_of(message: dict[str, Any]) -> ReferralVisit:
+    """The visit a ``referral`` message carries; a field it lacks (a message from before these
+    fields) counts against the invite."""
+
+    def optional(name: str) -> str | None:
+        value = message.get(name)
+        return None if value is None else str(value)
+
+    return ReferralVisit(
+        campaign_id=str(message["campaign_id"]),
+        referrer_id=str(message["referrer_id"]),
+        visitor_id=str(message["visitor_id"]),
+        first_visit=message.get("first_visit") is True,
+        address_hash=str(message.get("address_hash") or ""),
+        at=from_iso(str(message["at"])),
+        code_id=str(message.get("code_id") or ""),
+        page=str(message.get("page") or ""),
+        in_wechat=message.get("in_wechat") is True,
+        sec_fetch_dest=optional("sec_fetch_dest"),
+        sec_fetch_mode=optional("sec_fetch_mode"),
+    )
 
 
 def wecom_message(
@@ -75,11 +132,19 @@ class ReferralQueue:
     def from_environment(cls) -> ReferralQueue:
         return cls(os.environ.get("CAMPAIGN_QUEUE_URL") or None)
 
-    def hand_over(self, referral: str, visitor_id: str, first_visit: bool, address_hash: str, at: datetime) -> bool:
+    def hand_over(
+        self,
+        referral: str,
+        visitor_id: str,
+        first_visit: bool,
+        address_hash: str,
+        at: datetime,
+        facts: ScanFacts | None = None,
+    ) -> bool:
         """Send one referral scan to the campaign worker; False if it names no campaign."""
         if not self.queue_url or parse_referral(referral) is None:
             return False
-        body = referral_message(referral, visitor_id, first_visit, address_hash, at)
+        body = referral_message(referral, visitor_id, first_visit, address_hash, at, facts)
         aws.sqs_for_scans().send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
         return True
 
@@ -96,7 +161,7 @@ class ReferralQueue:
         """That follow was deleted (by the customer or the guide)."""
         self._send(wecom_message("wecom_delete", campaign_id, participant_id, external_user_id, user_id, at))
 
-    def _send(self, body: dict[str, str | bool]) -> None:
+    def _send(self, body: Mapping[str, str | bool | None]) -> None:
         if not self.queue_url:
             raise RuntimeError("CAMPAIGN_QUEUE_URL is not set: the campaign worker cannot be told of WeCom adds")
         aws.sqs().send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))

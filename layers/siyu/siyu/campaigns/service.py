@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
+from siyu.campaigns import privacy, rewards
 from siyu.campaigns.errors import CampaignNotRunning, JoinLimitReached, WayQuotaReached
 from siyu.campaigns.ports import CampaignStore, Files, PosterRequests, RefusalDetails
 from siyu.campaigns.records import (
@@ -33,27 +34,34 @@ from siyu.campaigns.records import (
 )
 from siyu.campaigns.repository import CampaignsTable, PosterQueue
 from siyu.campaigns.rules import (
+    ADDRESS_CAP,
     ADDRESS_RATE,
     ALREADY_INVITED,
     CREDITED,
+    GAVE_UP,
     GRANTED,
     LEFT_BEFORE_STAY,
+    MAX_POSTER_REQUESTS,
     PENDING,
     REFERRER_BLOCKED,
     REFERRER_RATE,
+    REQUEST_AGAIN,
     REVOKED,
+    WAIT,
     WECOM_ADD_REQUIRED,
     Campaign,
     Participant,
     ReferralVisit,
     Tier,
     WecomAdd,
+    address_limit,
     clean_nickname,
     credit_at,
     hour_of,
     invite_refusal,
     left_within_stay,
     next_tier,
+    poster_wait_state,
     referral_param,
     tiers_reached,
     way_limit,
@@ -63,18 +71,17 @@ from siyu.campaigns.rules import (
 from siyu.core.clock import from_iso, to_precise_iso, utcnow
 from siyu.core.errors import Conflict, InvalidInput, NotFound, StaleVersion
 from siyu.core.ids import new_id
-from siyu.delivery.outcome import SendOutcome
 from siyu.delivery.retry import REWARD_WEBHOOK_RETRY, RetryPolicy
-from siyu.delivery.sender import DeliveryFailed, send_webhook
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.storage.versioned import modify
 
 logger = logging.getLogger(__name__)
 
 CREDIT_ATTEMPTS = 20  # optimistic retries when many invites credit one referrer at once
-NOTIFY_LEASE = timedelta(minutes=1)
 CAMPAIGN_CACHE_SECONDS = 5.0
 LEADERBOARD_SIZE = 10
+RANK_TOP_K = 50  # a participant's rank is shown within the top 50 (one Query of at most 50 items)
+MAX_CACHED_CAMPAIGNS = 128
 ID_LENGTH = 12  # campaign and participant ids (older ones are 12 hex digits)
 DEFAULT_WAY_SHARE = 0.5  # of WeCom's per-corp contact way quota, for participants' referral ways
 
@@ -105,7 +112,7 @@ class CampaignService:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Callable[[], datetime] = utcnow
     way_limit: int = field(default_factory=lambda: way_limit(DEFAULT_WAY_SHARE))
-    _cache: dict[str, tuple[float, Campaign | None]] = field(default_factory=dict)
+    _cache: OrderedDict[str, tuple[float, Campaign]] = field(default_factory=OrderedDict)
 
     @classmethod
     def from_environment(cls) -> CampaignService:
@@ -118,12 +125,19 @@ class CampaignService:
         )
 
     def campaign(self, campaign_id: str, fresh: bool = False) -> Campaign:
+        """The campaign, from a small per-container LRU cache (CAMPAIGN_CACHE_SECONDS old at most).
+        A miss is never remembered: invented ids cannot fill the cache or push real campaigns out."""
         cached = self._cache.get(campaign_id)
         if fresh or cached is None or time.monotonic() - cached[0] > CAMPAIGN_CACHE_SECONDS:
-            cached = (time.monotonic(), self.table.campaign(campaign_id))
+            found = self.table.campaign(campaign_id)
+            if found is None:
+                self._cache.pop(campaign_id, None)
+                raise NotFound(f"campaign {campaign_id} does not exist")
+            cached = (time.monotonic(), found)
             self._cache[campaign_id] = cached
-        if cached[1] is None:
-            raise NotFound(f"campaign {campaign_id} does not exist")
+            while len(self._cache) > MAX_CACHED_CAMPAIGNS:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(campaign_id)
         return cached[1]
 
     # -- participation (public) --------------------------------------------------------
@@ -132,11 +146,14 @@ class CampaignService:
         self,
         campaign_id: str,
         visitor_id: str,
-        nickname: str,
+        nickname: object,
         address_hash: str,
-        avatar_jpeg: bytes | None = None,
+        avatar: bytes | Callable[[], bytes | None] | None = None,
+        notice_version: str | None = None,
     ) -> Participant:
-        """Join the campaign (once per visitor: joining again returns the same participant)."""
+        """Join the campaign (once per visitor: joining again returns the same participant).
+        The cheap checks come first: already joined, running, the nickname, the hourly limit;
+        `avatar` (the photo, or what decodes it) is made only after they all passed."""
         campaign = self.campaign(campaign_id)
         now = self.clock()
         existing = self.table.participant_of_visitor(campaign_id, visitor_id)
@@ -161,6 +178,7 @@ class CampaignService:
         invite = self.table.invite(campaign_id, visitor_id)
         participant_id = new_id(ID_LENGTH)
         avatar_key = None
+        avatar_jpeg = avatar() if callable(avatar) else avatar
         if avatar_jpeg:
             avatar_key = f"campaigns/{campaign_id}/avatars/{participant_id}.jpg"
             self.bucket.put(avatar_key, avatar_jpeg, "image/jpeg")
@@ -172,6 +190,7 @@ class CampaignService:
             joined_at=now,
             referred_by=invite.referrer_id if invite and invite.status != REVOKED else None,
             avatar_key=avatar_key,
+            privacy_notice_version=notice_version or privacy.notice_version(privacy.notice_text(campaign)),
         )
         joined = self.table.join(participant)
         if joined.id == participant_id:
@@ -182,10 +201,13 @@ class CampaignService:
         return self.table.participant_of_visitor(campaign_id, visitor_id) if visitor_id else None
 
     def progress(self, campaign: Campaign, participant: Participant) -> Progress:
-        """What a participant sees: invites, the next tier, rewards, rank, the leaderboard."""
+        """What a participant sees: invites, the next tier, rewards, rank, the leaderboard. The rank
+        is shown within the top RANK_TOP_K only: one Query of at most that many items gives both it
+        and the leaderboard, whatever the campaign's size (never a count over everyone ahead)."""
         upcoming = next_tier(campaign, participant.invites)
         rewards = self.table.rewards_of(campaign.id, participant.id)
-        board = self.table.leaderboard(campaign.id, LEADERBOARD_SIZE)
+        top = self.table.leaderboard(campaign.id, RANK_TOP_K)
+        rank = next((i + 1 for i, p in enumerate(top) if p.id == participant.id), None)
         return Progress(
             campaign_id=campaign.id,
             campaign_name=campaign.name,
@@ -197,12 +219,26 @@ class CampaignService:
             else NextTier(upcoming.level, upcoming.invites, upcoming.reward, upcoming.invites - participant.invites),
             tiers=tuple(TierLine(t.level, t.invites, t.reward) for t in campaign.tiers),
             rewards=tuple(RewardLine(r.level, r.reward, r.status, r.created_at) for r in rewards),
-            rank=None if participant.blocked else self.table.rank(campaign.id, participant),
+            rank=None if participant.blocked else rank,
+            ranked_within=RANK_TOP_K,
             blocked=participant.blocked,
             poster_ready=bool(participant.poster_key),
             referral_url=poster_url(campaign, participant),
-            leaderboard=tuple(LeaderboardEntry(i + 1, p.nickname, p.invites) for i, p in enumerate(board)),
+            leaderboard=tuple(
+                LeaderboardEntry(i + 1, p.nickname, p.invites) for i, p in enumerate(top[:LEADERBOARD_SIZE])
+            ),
         )
+
+    def poster_wait(self, participant: Participant) -> str:
+        """A participant's poster is not ready: WAIT (the page refreshes), or REQUESTED again (its
+        queue message was lost, or failed), once per interval whatever the refreshes and containers
+        (a conditional write), or GAVE_UP after MAX_POSTER_REQUESTS (the page stops refreshing)."""
+        now = self.clock()
+        state = poster_wait_state(participant, now)
+        if state == REQUEST_AGAIN and self.table.note_poster_request(participant, now):
+            self.request_posters(participant.campaign_id, [participant.id])
+            logger.warning("poster of %s requested again (%s)", participant.id, participant.poster_requests + 1)
+        return GAVE_UP if participant.poster_requests + (state == REQUEST_AGAIN) >= MAX_POSTER_REQUESTS else WAIT
 
     def poster(self, participant: Participant) -> bytes | None:
         return self.bucket.get(participant.poster_key) if participant.poster_key else None
@@ -237,6 +273,10 @@ class CampaignService:
             campaign.id, "referrer", visit.referrer_id, hour, rules.invites_per_referrer_per_hour, visit.at
         ):
             reason = REFERRER_RATE
+        if reason is None and not self.table.within_limit(
+            campaign.id, "address", visit.address_hash, "campaign", address_limit(campaign), visit.at, campaign.ends_at
+        ):
+            reason = ADDRESS_CAP  # judged last: a visit refused for another reason does not use it up
         due = credit_at(campaign, visit.at)
         if reason is None and not self.table.register_invite(
             campaign.id, visit.visitor_id, visit.referrer_id, visit.at, due, visit.address_hash
@@ -390,42 +430,5 @@ class CampaignService:
         return outcomes
 
     def notify(self, campaign_id: str, reward_id: str) -> str:
-        """Tell the brand's coupon system about one reward (signed; Idempotency-Key)."""
-        now = self.clock()
-        reward = self.table.claim_notify(campaign_id, reward_id, now, NOTIFY_LEASE)
-        if reward is None:
-            return "not_due"
-        campaign = self.campaign(campaign_id)
-        if not campaign.reward_webhook_url:
-            self.table.record_notify(campaign_id, reward_id, SendOutcome("none", now))
-            return "none"
-        payload: dict[str, Any] = {
-            "event": "reward.granted",
-            "reward_id": f"{campaign_id}:{reward_id}",
-            "campaign_id": campaign_id,
-            "campaign_name": campaign.name,
-            "participant_id": reward.participant_id,
-            "nickname": reward.nickname,
-            "level": reward.level,
-            "reward": reward.reward,
-            "invites": reward.invites,
-            "granted_at": reward.created_at,
-            "sent_at": to_precise_iso(now),
-        }
-        try:
-            send_webhook(
-                campaign.reward_webhook_url,
-                campaign.reward_webhook_secret,
-                "reward_granted",
-                payload,
-                idempotency_key=f"{campaign_id}:{reward_id}",
-            )
-        except DeliveryFailed as error:
-            retry_at = self.retry.next_attempt(reward.attempts + 1, now)
-            if retry_at is None:
-                self.table.record_notify(campaign_id, reward_id, SendOutcome("failed", now, str(error)))
-                return "failed"
-            self.table.record_notify(campaign_id, reward_id, SendOutcome("retry", now, str(error), retry_at))
-            return "retry"
-        self.table.record_notify(campaign_id, reward_id, SendOutcome("delivered", now))
-        return "delivered"
+        """Tell the brand's coupon system about one reward (the campaign worker; see rewards.notify)."""
+        return rewards.notify(self.table, self.campaign, self.retry, campaign_id, reward_id, self.clock())

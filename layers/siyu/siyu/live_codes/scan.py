@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from siyu.campaigns.referrals import ReferralQueue, campaign_href
+from siyu.campaigns.referrals import ReferralQueue, campaign_href, scan_facts
 from siyu.core.clock import utcnow
 from siyu.live_codes import landing_page
 from siyu.live_codes.assignment import (
@@ -121,6 +121,8 @@ class Visit:
     referral: str | None = None  # ?r=<campaign>.<participant>: came through a participant's poster
     address: str = ""  # the client's network address: hashed with a secret key here, never kept
     address_hash: str = ""  # its keyed hash (per-client limit, rate limits on referrals)
+    fetch: tuple[str | None, str | None] = (None, None)  # Sec-Fetch-Dest and -Mode as sent (referral scans)
+    first_pick: bool = False  # a grouped code's pick whose choices page minted the visitor id (n=1)
     memory: str | None = None  # the code's memory cookie, as the browser sent it
 
 
@@ -218,8 +220,7 @@ class ScanService:
                 target = self._assign(cached, code, pool, now) if code.status != ARCHIVED else None
         new_visitor = visitor_id is None
         visitor_id = visitor_id or new_visitor_id()
-        if code.kind != GROUPED or new_visitor:  # a grouped code's pick: its choices page handed it over
-            self._hand_over_referral(visit, visitor_id, new_visitor, now)
+        self._hand_over_referral(visit, visitor_id, new_visitor or visit.first_pick, now, target is not None)
         dims = [f"o:{option.id}"] if option else [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         if target is None:
             self._count_fallback(code)
@@ -263,7 +264,7 @@ class ScanService:
         visit = replace(visit, address="", address_hash=hashed or visit.address_hash, count=visit.count and not held)
         if held and visit.referral:  # the campaign worker still judges (and records) the referral
             known = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
-            self._hand_over_referral(visit, known or new_visitor_id(), known is None, now)
+            self._hand_over_referral(visit, known or new_visitor_id(), known is None, now, None)
         return visit
 
     def _key(self) -> bytes | None:
@@ -327,12 +328,11 @@ class ScanService:
         key = self._key()
         known, record = self._known(code.id, visitor_id, visit, key, now)
         visitor_id = visitor_id or new_visitor_id()
-        self._hand_over_referral(visit, visitor_id, new_visitor, now)
         dims = [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
         cookie = self._record(code, visitor_id, visit, now, dims, known, record, key)
         channel = {"ch": visit.channel_id} if self._channel(code, visit) else {}
-        if campaign_href(visit.referral):  # the pick keeps the referral: its page links to the campaign
-            channel["r"] = visit.referral
+        if campaign_href(visit.referral):  # the pick keeps the referral (and n=1: first visit), judged there
+            channel.update({"r": visit.referral, **({"n": "1"} if new_visitor else {})})
         choices = [(f"?{urlencode({**channel, 'o': o.id})}", o.label, o.description) for o in code.options]
         page = landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat)
         return ScanResult("choices", page, visitor_id=visitor_id if new_visitor else None, memory_cookie=cookie)
@@ -389,13 +389,13 @@ class ScanService:
         value = scan_memory.encode(after, visitor_id, code.id, key, now)
         return (scan_memory.cookie_name(code.id), value) if value else None
 
-    def _hand_over_referral(self, visit: Visit, visitor_id: str, new_visitor: bool, now: datetime) -> None:
-        """Through a participant's poster: the campaign worker decides whether it is an
-        invite (one SQS message; only referral scans pay for it, and never with the page)."""
+    def _hand_over_referral(self, visit: Visit, visitor_id: str, new: bool, now: datetime, target: bool | None) -> None:
+        """To the campaign worker, with what the scan showed (None: uncounted); one SQS message, never with the page."""
         if not visit.referral or self.referrals is None:
             return
         try:
-            self.referrals.hand_over(visit.referral, visitor_id, new_visitor, visit.address_hash, now)
+            facts = scan_facts(visit.code_id, target, visit.in_wechat, visit.fetch)
+            self.referrals.hand_over(visit.referral, visitor_id, new, visit.address_hash, now, facts)
         except Exception as error:  # the scanner still gets their page
             logger.warning("could not hand over referral %s (%s)", visit.referral, error)
 

@@ -38,6 +38,7 @@ from siyu.sop.audience import (
 from siyu.sop.group_rules import wecom_report
 from siyu.sop.ports import ChatDirectory, CodeGroups, GroupMessenger, ImageFiles, SopStore
 from siyu.sop.reminders import reminder_option, reminder_report
+from siyu.sop.resume import requeue_held
 from siyu.sop.rules import (
     Content,
     Delivery,
@@ -58,7 +59,6 @@ from siyu.sop.rules import (
 from siyu.storage.versioned import modify
 
 MAX_CALENDAR_DAYS = 60
-HELD_ON_RESUME = 500  # deliveries read when a plan resumes, to send the held ones
 OTHER_PLANS = 500  # plans the calendar reads for WeCom's one-a-day limit
 REPORT_DELIVERIES = 1000  # deliveries the 企业群发 report reads
 
@@ -127,11 +127,8 @@ class SopAdmin:
         # Pushes that fell in the pause stay skipped: the job goes on from now (or from where it got).
         resume_from = max(now, found[1].scanned_until) if found else now
         plan = self._save(plan_id, lambda p: replace(p, status=status), due_now=True, resume_from=resume_from)
-        if status == rules.ACTIVE:  # pushes held while paused go out now (if they are not too late)
-            deliveries, _ = self.sop.deliveries(plan_id, limit=HELD_ON_RESUME)
-            for d in deliveries:
-                if d.status == rules.HELD:
-                    self.sop.requeue(plan_id, d.id, now, (rules.HELD,))
+        if status == rules.ACTIVE:  # every push held while paused goes out now (if it is not too late)
+            requeue_held(self.sop, plan_id, now)
         return plan
 
     def get(self, plan_id: str) -> Plan:

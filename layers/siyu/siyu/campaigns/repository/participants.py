@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,8 +13,8 @@ from siyu.campaigns.repository.base import TableBase
 from siyu.campaigns.rules import Participant, rank_key
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.core.errors import StaleVersion
-from siyu.storage.codec import TRANSACTION_CANCELED, Item, error_code, n, number, s, text
-from siyu.storage.paging import query_all, query_count
+from siyu.storage.codec import TRANSACTION_CANCELED, Item, condition_failed, error_code, n, number, s, text
+from siyu.storage.paging import query_all
 from siyu.storage.table import LIST_INDEX
 
 
@@ -73,16 +74,6 @@ class ParticipantRecords(TableBase):
         )
         return [participant_of(dict(i)) for i in page["Items"]]
 
-    def rank(self, campaign_id: str, participant: Participant) -> int:
-        """1 + how many participants are ahead (more invites, or as many but sooner)."""
-        query = {
-            "TableName": self._table,
-            "IndexName": LIST_INDEX,
-            "KeyConditionExpression": "list_pk = :pk AND list_sk < :mine",
-            "ExpressionAttributeValues": {":pk": s(f"RANK#{campaign_id}"), ":mine": s(participant.rank_key)},
-        }
-        return query_count(self._client, query) + 1
-
     def set_blocked(self, participant: Participant, blocked: bool, reason: str | None) -> None:
         """Block (off the leaderboard, no invites, no rewards) or unblock a participant."""
         key = self._key(participant.campaign_id, f"PART#{participant.id}")
@@ -110,6 +101,31 @@ class ParticipantRecords(TableBase):
             ExpressionAttributeValues={":key": s(key), ":version": n(version)},
         )
 
+    def note_poster_request(self, participant: Participant, at: datetime) -> bool:
+        """One more poster request, counted once however many pages ask at the same time."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(participant.campaign_id, f"PART#{participant.id}"),
+                UpdateExpression="SET poster_requests = :next, poster_requested_at = :at",
+                ConditionExpression="attribute_exists(pk) AND "
+                + (
+                    "poster_requests = :seen"
+                    if participant.poster_requests
+                    else "attribute_not_exists(poster_requests)"
+                ),
+                ExpressionAttributeValues={
+                    ":next": n(participant.poster_requests + 1),
+                    ":at": s(to_precise_iso(at)),
+                    **({":seen": n(participant.poster_requests)} if participant.poster_requests else {}),
+                },
+            )
+            return True
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+
 
 def participant_item(p: Participant) -> Item:
     item = {
@@ -131,6 +147,7 @@ def participant_item(p: Participant) -> Item:
         ("way_url", p.way_url),
         ("way_state", p.way_state),
         ("external_user_id", p.external_user_id),
+        ("privacy_notice_version", p.privacy_notice_version),
     )
     for name, value in optional:
         if value:
@@ -157,4 +174,7 @@ def participant_of(item: Item) -> Participant:
         way_url=text(item, "way_url"),
         way_state=text(item, "way_state"),
         external_user_id=text(item, "external_user_id"),
+        privacy_notice_version=text(item, "privacy_notice_version"),
+        poster_requests=number(item, "poster_requests"),
+        poster_requested_at=from_iso(requested) if (requested := text(item, "poster_requested_at")) else None,
     )

@@ -33,8 +33,11 @@ class RefusalRecords(TableBase):
     def refusals(self, campaign_id: str, limit: int, cursor: str | None) -> tuple[list[Refusal], str | None]:
         return self._page(campaign_id, "REFUSAL#", limit, cursor, refusal_of, newest_first=True)
 
-    def within_limit(self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime) -> bool:
-        """Count one more of `kind` for `key` this hour, unless it already reached `limit`."""
+    def within_limit(
+        self, campaign_id: str, kind: str, key: str, hour: str, limit: int, now: datetime, until: datetime | None = None
+    ) -> bool:
+        """Count one more of `kind` for `key` in `hour` (or a longer period, kept `until` its end),
+        unless it already reached `limit`."""
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -44,7 +47,7 @@ class RefusalRecords(TableBase):
                 ExpressionAttributeValues={
                     ":one": n(1),
                     ":limit": n(limit),
-                    ":expires": n(int((now + RATE_RETENTION).timestamp())),
+                    ":expires": n(int(max(now + RATE_RETENTION, (until or now) + RATE_RETENTION).timestamp())),
                 },
             )
             return True

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from siyu.core.clock import from_iso, to_precise_iso
-from siyu.core.errors import StaleVersion
+from siyu.core.errors import InvalidInput, StaleVersion
 from siyu.sop.ports import PlanProgress
 from siyu.sop.repository.table import PLAN_DUE, PLAN_SK, SopTableBase, plan_key, plan_pk
 from siyu.sop.rules import Content, Destination, Guards, Plan, Reminder, Schedule, Step
@@ -26,6 +26,26 @@ from siyu.storage.table import newest_first
 
 # The document keeps the audience under its first name: plans written before still read.
 AUDIENCE_FIELD = "target"
+# DynamoDB's item limit is 400 KB, names and values; the plan's other attributes (keys, status,
+# indexes, the job's lease) take well under 2 KB.
+MAX_ITEM_BYTES = 400 * 1024
+MAX_PLAN_BYTES = MAX_ITEM_BYTES - 2048
+
+
+class PlanTooLarge(InvalidInput):
+    """The plan, as stored, would exceed DynamoDB's 400 KB item limit."""
+
+
+def stored_document(plan: Plan) -> str:
+    """The plan's document as stored, or PlanTooLarge (checked before any write)."""
+    document = plan_to_json(plan)
+    size = len(document.encode("utf-8")) + len("plan_json")
+    if size > MAX_PLAN_BYTES:
+        raise PlanTooLarge(
+            f"the plan is {size:,} bytes stored; a plan holds at most {MAX_PLAN_BYTES:,} bytes (DynamoDB's 400 KB "
+            "item limit, UTF-8: a Chinese character takes 3): shorten the texts or split the steps into two plans"
+        )
+    return document
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -103,7 +123,7 @@ class PlanRecords(SopTableBase):
             "sk": s(PLAN_SK),
             "list_pk": s("PLAN"),
             "list_sk": s(f"{created}#{plan.id}"),
-            "plan_json": s(plan_to_json(plan)),
+            "plan_json": s(stored_document(plan)),
             "status": s(plan.status),
             "version": n(plan.version),
             "scanned_until": s(created),
@@ -124,7 +144,7 @@ class PlanRecords(SopTableBase):
         `due_now` makes the job look at it at once (a resumed or edited plan)."""
         saved = replace(plan, version=plan.version + 1)
         values = {
-            ":json": s(plan_to_json(saved)),
+            ":json": s(stored_document(saved)),
             ":status": s(saved.status),
             ":version": n(saved.version),
             ":read": n(plan.version),
