@@ -102,7 +102,7 @@ def test_a_held_referral_scan_is_still_handed_to_the_campaign_worker():
             self.sent = []
 
         def hand_over(self, referral, visitor_id, first_visit, address_hash, at, facts=None):
-            self.sent.append((referral, first_visit, address_hash, facts.page))
+            self.sent.append((referral, first_visit, address_hash, facts.page, visitor_id))
             return True
 
     clocks, queue = Clocks(), Queue()
@@ -115,3 +115,5 @@ def test_a_held_referral_scan_is_still_handed_to_the_campaign_worker():
     assert [page.counted for page in pages] == [True] * 3 + [False] * 3
     assert len(queue.sent) == 6 and len({sent[2] for sent in queue.sent}) == 1  # its own reasons, one address
     assert [sent[3] for sent in queue.sent] == ["target"] * 3 + ["uncounted"] * 3  # the worker: client_over_scan_limit
+    assert all(page.visitor_id for page in pages)  # a first visit gets its visitor cookie, held or not
+    assert [page.visitor_id for page in pages] == [sent[4] for sent in queue.sent]  # the id its referral went with

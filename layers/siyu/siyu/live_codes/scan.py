@@ -124,6 +124,7 @@ class Visit:
     fetch: tuple[str | None, str | None] = (None, None)  # Sec-Fetch-Dest and -Mode as sent (referral scans)
     first_pick: bool = False  # a grouped code's pick whose choices page minted the visitor id (n=1)
     memory: str | None = None  # the code's memory cookie, as the browser sent it
+    issued_id: str | None = None  # a visitor id given to a first visit over the client's limit (its cookie)
 
 
 class KeySource(Protocol):
@@ -254,22 +255,20 @@ class ScanService:
         )
 
     def _screened(self, visit: Visit, now: datetime) -> Visit:
-        """The visit with its address hashed (the address is dropped) and, for a client over its
-        hourly limit on this code, uncounted: the same page, nothing written."""
+        """The visit with its address hashed (and dropped); over the client's hourly limit, uncounted."""
         key = self._key() if visit.address else None
         hashed = address_hash(address_key(key), visit.address) if key else ""
-        held = (
-            visit.count and self.client_limit is not None and not self.client_limit.allows(visit.code_id, hashed, now)
-        )
+        limit = self.client_limit
+        held = visit.count and limit is not None and not limit.allows(visit.code_id, hashed, now)
         visit = replace(visit, address="", address_hash=hashed or visit.address_hash, count=visit.count and not held)
-        if held and visit.referral:  # the campaign worker still judges (and records) the referral
-            known = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
-            self._hand_over_referral(visit, known or new_visitor_id(), known is None, now, None)
+        if held:  # the same page, nothing counted; a first visit still gets its id, its referral is still judged
+            issued = None if is_visitor_id(visit.visitor_id) else new_visitor_id()
+            visit = replace(visit, visitor_id=issued or visit.visitor_id, issued_id=issued)
+            self._hand_over_referral(visit, issued or visit.visitor_id or "", issued is not None, now, None)
         return visit
 
     def _key(self) -> bytes | None:
-        """The signing key of memory cookies; None while it cannot be read (the visitor record
-        then remembers scanners, as before memory cookies)."""
+        """The signing key of memory cookies; None while it cannot be read (the visitor record remembers)."""
         if self.signing_key is None or self.monotonic() < self._key_down_until:
             return None
         try:
@@ -437,7 +436,7 @@ class ScanService:
             return ScanResult("not_found", landing_page.not_found_page())
         channel_id = self._channel(code, visit)
         outcome, page, target_id = last_good_page(code, cached.counters, cached.last_served, visit, channel_id, now)
-        return ScanResult(outcome, page, target_id, counted=False)
+        return ScanResult(outcome, page, target_id, counted=False, visitor_id=visit.issued_id)
 
 
 def _new_channel(code: LiveCode | None, visit: Visit, age: float) -> bool:
