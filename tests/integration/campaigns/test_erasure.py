@@ -17,9 +17,6 @@ from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.repository.erasure import ErasureRecords
 from siyu.storage.uploads_bucket import UploadsBucket
 from tests.helpers import Clock
-from tests.integration.campaigns import test_campaigns
-
-group_code, new_campaign = test_campaigns.group_code, test_campaigns.new_campaign  # the same fixtures
 
 
 def _avatar() -> str:
