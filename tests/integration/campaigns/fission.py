@@ -71,11 +71,12 @@ class Fission:
         assert "cookies" not in answer  # a POST never sets (or replaces) the visitor cookie
         return answer["statusCode"], json.loads(answer["body"]), visitor_id
 
-    def scan(self, referral_url: str, visitor_id=None, ip="203.0.113.50") -> str | None:
-        """Scan a poster's QR (the URL it decodes to); returns the scanner's visitor id."""
+    def scan(self, referral_url: str, visitor_id=None, ip=None) -> str | None:
+        """Scan a poster's QR (the URL it decodes to); returns the scanner's visitor id. Each scan comes
+        from a phone of its own (a random address) unless `ip` pins one: one address is held to the
+        scan path's hourly per-client limit on the campaign's code."""
         query = dict(p.split("=", 1) for p in referral_url.split("?", 1)[1].split("&"))
-        event = scan_event(self.campaign["code_id"], query, visitor_id)
-        event["requestContext"]["http"]["sourceIp"] = ip
+        event = scan_event(self.campaign["code_id"], query, visitor_id, source_ip=ip)
         page = self.functions["ScanFunction"].invoke(event)
         assert page["statusCode"] == 200 and "我也要参加" in page["body"]
         return visitor_id_of(page) or visitor_id
