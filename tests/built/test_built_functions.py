@@ -151,6 +151,7 @@ EXPECTED = {
     "scan_function_scan.json": not_found_page,
     "console_function_client_route.json": console_app_page,
     "campaign_page_function_home.json": not_found_page,
+    "layering_pages_function_unknown_questionnaire.json": not_found_page,
     "sop_task_function_forged_token.json": refused_link_page,
     "rotate_function_schedule.json": job_report,
     "sop_function_schedule.json": job_report,

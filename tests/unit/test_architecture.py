@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "siyu" / "siyu"
-FEATURES = {"live_codes", "statistics", "alerts", "sop", "campaigns", "wecom"}
+FEATURES = {"live_codes", "statistics", "alerts", "sop", "campaigns", "wecom", "layering"}
 SHARED = {"core", "storage", "web", "delivery", "api"}
 MAX_MODULE_LINES = 450
 MAX_LOOSE_MODULES = 3

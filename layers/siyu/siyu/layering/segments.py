@@ -1,0 +1,97 @@
+"""Segments kept up to date incrementally: no table scan per evaluation.
+
+- When a visitor's profile changes (an answer, a tracked click that brings scan facts, an erasure),
+  ``Segments.change`` evaluates every segment's rule on that one profile (the pure
+  ``rules.matches``) and writes the difference: member items added or removed and the counts moved,
+  in the same transaction as the profile (``ProfilesTable.save``).
+- When a segment is created, ``backfill`` makes one paged pass over the profile index (ListIndex,
+  PROFILES) to add the profiles that already match: once per segment, never per evaluation.
+- Rules with ``added_within_days`` / ``joined_within_days`` change by time alone: the daily job
+  (``recheck``) re-evaluates only those segments' members, and recounts every segment from its
+  member items (what TTL dropped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from siyu.core.clock import utcnow
+from siyu.core.errors import Conflict, StaleVersion
+from siyu.layering.model import Profile
+from siyu.layering.ports import ProfileStore
+from siyu.layering.rules import matches
+
+ATTEMPTS = 5
+
+
+@dataclass
+class Segments:
+    profiles: ProfileStore
+    clock: Callable[[], datetime] = utcnow
+
+    def change(self, visitor_id: str, edit: Callable[[Profile], Profile]) -> Profile:
+        """Apply `edit` to the visitor's profile (a new one if none) and keep memberships right;
+        the profile as saved. Retried from a fresh read when someone else saved in between."""
+        saved = self._change(visitor_id, edit, create=True)
+        assert saved is not None
+        return saved
+
+    def reevaluate(self, visitor_id: str) -> Profile | None:
+        """Evaluate the segments again on an existing profile (None when it is gone)."""
+        return self._change(visitor_id, lambda p: p, create=False)
+
+    def _change(self, visitor_id: str, edit: Callable[[Profile], Profile], create: bool) -> Profile | None:
+        for _ in range(ATTEMPTS):
+            now = self.clock()
+            current = self.profiles.profile(visitor_id)
+            if current is None and not create:
+                return None
+            edited = edit(current or Profile(visitor_id=visitor_id))
+            try:
+                return self._save(edited, now)
+            except StaleVersion:
+                continue
+        raise Conflict(f"the profile of visitor {visitor_id} kept changing; try again")
+
+    def _save(self, profile: Profile, now: datetime) -> Profile:
+        segments = {segment.id: segment for segment in self.profiles.segments()}
+        now_in = frozenset(sid for sid, segment in segments.items() if matches(segment.rule, profile, now))
+        was_in = profile.segments & segments.keys()  # a deleted segment is dropped without a write
+        saved = replace(profile, segments=now_in, updated_at=now)
+        self.profiles.save(saved, now, joined=sorted(now_in - was_in), left=sorted(was_in - now_in))
+        return replace(saved, version=profile.version + 1)
+
+    def backfill(self, segment_id: str, page_size: int = 100) -> int:
+        """Add every existing profile that matches the new segment (one paged pass); how many joined."""
+        segment = self.profiles.segment(segment_id)
+        if segment is None or segment.backfilled:
+            return 0
+        joined, cursor = 0, None
+        while True:
+            page, cursor = self.profiles.profiles_page(cursor, page_size)
+            for profile in page:
+                if segment_id not in profile.segments and matches(segment.rule, profile, self.clock()):
+                    saved = self.reevaluate(profile.visitor_id)
+                    joined += saved is not None and segment_id in saved.segments
+            if cursor is None:
+                break
+        self.profiles.mark_backfilled(segment_id)
+        return joined
+
+    def recheck(self) -> dict[str, int]:
+        """The daily pass: members of time-bound segments re-evaluated (those past the window
+        leave), every count set to its member items. Per segment: its own members, no table scan."""
+        counts: dict[str, int] = {}
+        for segment in self.profiles.segments():
+            if segment.rule.time_bound:
+                cursor = None
+                while True:
+                    members, cursor = self.profiles.members(segment.id, 200, cursor)
+                    for visitor_id in members:
+                        self.reevaluate(visitor_id)
+                    if cursor is None:
+                        break
+            counts[segment.id] = self.profiles.recount(segment.id)
+        return counts
