@@ -13,8 +13,13 @@ from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.repository.erasure import ErasureRecords
 from siyu.campaigns.service import CampaignService
 from siyu.layering.admin import LayeringAdmin
+from siyu.layering.flash import FlashMetrics
+from siyu.layering.flash_repository import FlashTable
+from siyu.layering.links import LinkAdmin
+from siyu.layering.links_repository import LinksTable
 from siyu.layering.profiles_repository import ProfilesTable
 from siyu.layering.questionnaires_repository import QuestionnairesTable
+from siyu.layering.secret_repository import OrderWebhookSecret
 from siyu.layering.segments import Segments
 from siyu.live_codes.admin import CodeAdmin
 from siyu.live_codes.repository import CodesTable
@@ -128,6 +133,23 @@ def layering_admin() -> LayeringAdmin:
         scans=visitors_table(),
         tagger=lambda: contact_tagger() if contact_tagger().connected() else None,
     )
+
+
+@functools.cache
+def link_admin() -> LinkAdmin:
+    return LinkAdmin(LinksTable.from_environment())
+
+
+@functools.cache
+def flash_metrics() -> FlashMetrics:
+    return FlashMetrics(
+        FlashTable.from_environment(), LinksTable.from_environment(), StatsTable.from_environment(), wecom_contacts()
+    )
+
+
+@functools.cache
+def order_webhook_secret() -> OrderWebhookSecret:
+    return OrderWebhookSecret.from_environment()
 
 
 def api_base(event) -> str:

@@ -1,5 +1,6 @@
 """Customer layering's public routes: the questionnaire (``GET /q/{id}`` shows the form,
-``POST /q/{id}`` answers it) and tracked short links (``GET /l/{id}``: counted, then a 302 at once).
+``POST /q/{id}`` answers it), tracked short links (``GET /l/{id}``: counted, then a 302 at once),
+and the brand's signed order webhook (``POST /hooks/orders``, JSON).
 
 Hand-written like the campaign and task pages (light imports, no Powertools resolver). The visitor
 is the ``siyu_vid`` cookie the scan and campaign pages share (set here when missing). A refused
@@ -13,15 +14,20 @@ from urllib.parse import parse_qs
 
 from siyu.core.errors import SiyuError
 from siyu.layering.answers import Answering
+from siyu.layering.flash_repository import FlashTable
+from siyu.layering.flash_rules import CHINA
 from siyu.layering.links import LinkClicks
 from siyu.layering.links_repository import LinksTable
+from siyu.layering.orders import OrderWebhook, SignatureRefused
 from siyu.layering.pages import form_page, missing_page, thanks_page, trouble_page, unreadable_page
 from siyu.layering.profiles_repository import ProfilesTable
 from siyu.layering.questionnaires_repository import QuestionnairesTable
+from siyu.layering.secret_repository import OrderWebhookSecret
 from siyu.layering.segments import Segments
 from siyu.statistics.visitors_repository import VisitorsTable
 from siyu.storage.signing_key import SigningKey
-from siyu.web.request_bodies import media_type, raw_body
+from siyu.web.http_status import http_status
+from siyu.web.request_bodies import json_document, media_type, raw_body
 from siyu.web.visitors import (
     VISITOR_COOKIE,
     cookie_value,
@@ -42,6 +48,16 @@ logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"))
 MAX_FORM_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 
+flashes = FlashTable.from_environment()
+
+
+def count_signup(questionnaire, response, first: bool) -> None:
+    """A sign-up's respondent who came through a group's link counts in that group's 兴趣率."""
+    if questionnaire.signup and response.group:
+        day = response.answered_at.astimezone(CHINA).date().isoformat()
+        flashes.record_signup(response.group, response.visitor_id, day, response.answered_at)
+
+
 tagger = WecomContactTagger(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment()))
 service = Answering(
     QuestionnairesTable.from_environment(),
@@ -50,7 +66,9 @@ service = Answering(
     scans=VisitorsTable.from_environment(),
     contacts=FollowFacts(ContactsTable.from_environment()),
     tagger=lambda: tagger if tagger.connected() else None,
+    on_response=count_signup,
 )
+orders = OrderWebhook(flashes, OrderWebhookSecret.from_environment())
 clicks = LinkClicks(LinksTable.from_environment(), os.environ.get("CLIENT_HASH_KEY", ""))
 
 
@@ -59,6 +77,8 @@ def lambda_handler(event, context):
     try:
         if route == "GET /l/{link_id}":
             return _click(event)
+        if route == "POST /hooks/orders":
+            return _order(event)
         return _questionnaire(event, route.startswith("POST "))
     except Exception:
         logger.exception(json.dumps({"message": "layering page failed", "route": route}))
@@ -101,6 +121,28 @@ def _click(event):
     if url is None:
         return missing_page()
     return {"statusCode": 302, "headers": {"Location": url, "Cache-Control": "no-store"}, "body": ""}
+
+
+def _order(event):
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    try:
+        body = raw_body(event)
+        result = orders.receive(
+            body, headers.get("x-siyu-timestamp", ""), headers.get("x-siyu-signature", ""), json_document
+        )
+    except SignatureRefused as refused:
+        return _json(401, {"message": refused.message})
+    except SiyuError as refused:
+        return _json(http_status(refused), {"message": refused.message})
+    return _json(200, {"result": result})
+
+
+def _json(status: int, body: dict) -> dict:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps(body, ensure_ascii=False),
+    }
 
 
 def _visitor(event) -> tuple[str, bool]:

@@ -155,6 +155,7 @@ EXPECTED = {
     "sop_task_function_forged_token.json": refused_link_page,
     "rotate_function_schedule.json": job_report,
     "sop_function_schedule.json": job_report,
+    "layering_job_function_schedule.json": job_report,
     "campaign_worker_function_schedule.json": job_report,
     "sop_send_function_delivery.json": no_failed_records,
     "campaign_worker_function_referral.json": no_failed_records,

@@ -3,14 +3,16 @@ tags (pydantic request and response models, and the views built from records).""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from siyu.api.types import Text, _Input
+from siyu.api.types import CalendarDay, Text, _Input, view_of
 from siyu.layering.admin import VisitorTags
-from siyu.layering.model import Option, Question, Questionnaire, Rule, Segment
+from siyu.layering.flash import RATES, FlashReport
+from siyu.layering.model import FlashGroup, Option, Question, Questionnaire, Rule, Segment, TrackedLink
 from siyu.layering.rules import rule_document
 
 TagName = Annotated[
@@ -245,4 +247,123 @@ def visitor_view(found: VisitorTags) -> VisitorView:
             )
             for r in found.codes
         ],
+    )
+
+
+# -- tracked links, flash groups and their metrics, the order webhook ---------------------------
+
+ChatId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="A WeCom customer group's chat id.")]
+
+
+class LinkCreate(_Input):
+    url: HttpUrl = Field(description="Where the short link redirects to (at once, 302).")
+    plan_id: str | None = Field(None, max_length=64, description="The SOP plan the link is sent in.")
+    step: str | None = Field(None, max_length=64, description="The plan's step.")
+    group: ChatId | None = Field(None, description="The customer group it is posted in.")
+    learning: bool = Field(False, description="A learning link: its openers count in the group's 学习率.")
+
+
+class LinkView(BaseModel):
+    id: str
+    short_url: str
+    url: str
+    plan_id: str | None
+    step: str | None
+    group: str | None
+    learning: bool
+    created_at: datetime
+
+
+class LinkDay(BaseModel):
+    date: str
+    clicks: int = Field(description="Every click that was not a bot's.")
+    unique: int = Field(description="Distinct visitors (cookie, else address hash) that day.")
+
+
+class LinkStats(BaseModel):
+    link: LinkView
+    days: list[LinkDay]
+
+
+class LinkList(BaseModel):
+    items: list[LinkView]
+    next_cursor: str | None
+
+
+class FlashCreate(_Input):
+    name: Text
+    chat_ids: list[ChatId] = Field(min_length=1, max_length=50)
+    first_day: CalendarDay
+    last_day: CalendarDay
+    code_id: str | None = Field(None, max_length=40, description="The group code that fills the groups (入群率).")
+    signup_questionnaire_id: str | None = Field(None, max_length=40, description="The sign-up (兴趣率).")
+
+
+class FlashView(BaseModel):
+    id: str
+    name: str
+    chat_ids: list[str]
+    first_day: str
+    last_day: str
+    code_id: str | None
+    signup_questionnaire_id: str | None
+    created_at: datetime
+
+
+class FlashList(BaseModel):
+    items: list[FlashView]
+    next_cursor: str | None
+
+
+class FigureView(BaseModel):
+    value: float | None = Field(description="numerator ÷ denominator (4 decimals); null when it cannot be known.")
+    numerator: int | None
+    denominator: int | None
+    source: str = Field(description="Where the figure comes from.")
+    reason: str | None = Field(description="Why the value is null.")
+
+
+class FlashRow(BaseModel):
+    date: str | None = Field(description="The day (China time); null: the whole range.")
+    scope: Literal["flash", "group"]
+    key: str = Field(description="The flash group's id, or the group's chat id.")
+    members: int = Field(description="Customers in the group(s) at the end of the day (WeCom members).")
+    join_rate: FigureView = Field(description="入群率")
+    activity_rate: FigureView = Field(description="活跃率")
+    learning_rate: FigureView = Field(description="学习率")
+    interest_rate: FigureView = Field(description="兴趣率")
+    conversion: FigureView
+    orders: int
+    revenue_fen: int
+    repurchases: int
+
+
+class FlashMetricsView(BaseModel):
+    flash_id: str
+    first_day: str
+    last_day: str
+    rows: list[FlashRow]
+
+
+class OrderWebhookSecretSet(_Input):
+    secret: str = Field(pattern=r"^[\x21-\x7e]{16,200}$", description="16-200 visible characters; never returned.")
+
+
+class OrderWebhookView(BaseModel):
+    configured: bool
+    url: str = Field(description="Where the brand posts orders (signed: see the README).")
+
+
+def link_view(link: TrackedLink, base: str) -> LinkView:
+    return view_of(LinkView, link, short_url=f"{base}/l/{link.id}")
+
+
+def flash_view(flash: FlashGroup) -> FlashView:
+    return view_of(FlashView, flash, chat_ids=list(flash.chat_ids))
+
+
+def flash_metrics_view(report: FlashReport) -> FlashMetricsView:
+    rows = [{**row, **{name: FigureView(**asdict(row[name])) for name in RATES}} for row in report.rows]
+    return FlashMetricsView.model_validate(
+        {"flash_id": report.flash.id, "first_day": report.first_day, "last_day": report.last_day, "rows": rows}
     )

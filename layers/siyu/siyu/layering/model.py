@@ -145,3 +145,42 @@ class Click:
     day: str
     who: str  # "v:<visitor id>" or "a:<address hash>"
     visitor_id: str | None
+
+
+@dataclass(frozen=True)
+class FlashGroup:
+    """A flash group (快闪群) campaign: its customer groups, the group code that fills them, and the
+    date range its four rates are read over."""
+
+    id: str
+    name: str
+    chat_ids: tuple[str, ...]
+    first_day: str
+    last_day: str
+    created_at: datetime
+    code_id: str | None = None
+    signup_questionnaire_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnerActivity:
+    """One group owner's day as WeCom's ``groupchat/statistic`` reported it."""
+
+    owner: str
+    day: str
+    chat_total: int
+    member_total: int
+    member_has_msg: int
+    msg_total: int
+    read_at: datetime
+
+
+@dataclass(frozen=True)
+class Order:
+    """One order from the brand's signed webhook (idempotent by its id)."""
+
+    order_id: str
+    amount_fen: int
+    paid_at: datetime
+    buyer: str  # external_userid, or "v:<visitor id>", or "p:<phone hash>"
+    chat_id: str | None
