@@ -40,6 +40,8 @@ SCAN_PATH_MODULES = {
     "siyu.live_codes.scan",
     "siyu.live_codes.scan_pages",
     "siyu.live_codes.client_limit",
+    "siyu.live_codes.segment_routes",
+    "siyu.layering.membership_repository",
     "siyu.statistics.buffer",
     "siyu.storage.signing_key",
     "siyu.web.scan_memory",

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from routers.contract import Cursor, file_response
-from services import layering_admin, public_base
+from services import code_admin, layering_admin, public_base, scan_url
 from siyu.core.errors import NotFound
 from siyu.layering.api import (
     ContactLink,
@@ -21,6 +21,7 @@ from siyu.layering.api import (
     QuestionnaireView,
     SegmentCreate,
     SegmentList,
+    SegmentRouteCreate,
     SegmentView,
     TagList,
     TagView,
@@ -29,6 +30,7 @@ from siyu.layering.api import (
     segment_view,
     visitor_view,
 )
+from siyu.live_codes.api import OptionView, option_view
 from siyu.web.visitors import is_visitor_id
 
 router = Router()
@@ -145,6 +147,20 @@ def segment_members_csv(segment_id: str):
     body = "".join(admin.members_csv(segment_id))
     headers = {"Content-Disposition": f'attachment; filename="segment-{segment_id}.csv"'}
     return Response(status_code=200, content_type=CSV, body=body, headers=headers)
+
+
+@router.post(
+    "/admin/codes/<code_id>/segment-routes",
+    status_code=201,
+    tags=["layering"],
+    summary="Route a segment to its own pool (精准群): add targets with the route's id as option_id",
+)
+def add_segment_route(code_id: str, body: Annotated[SegmentRouteCreate, Body()]) -> OptionView:
+    """On a group or staff code: a scanner in the segment gets the route's pool, everyone else the code's
+    main pool (its targets without option_id). Routes are tried in the order they were added."""
+    segment = layering_admin().segment(body.segment_id)
+    route = code_admin().add_segment_route(code_id, segment.id, body.label or segment.name[:40])
+    return option_view(route, scan_url(router.current_event, code_id))
 
 
 @router.get("/admin/tags", tags=["layering"], summary="The tag library: every tag with its sources")

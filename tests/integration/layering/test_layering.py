@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.helpers import admin_event, sample_event, visitor_id_of
+from tests.helpers import admin_event, b64, new_group_screenshot, qr_data_uri, sample_event, scan_event, visitor_id_of
 
 QUESTIONNAIRE = {
     "title": "肤质小问卷",
@@ -126,3 +126,24 @@ def test_a_contract_violation_is_a_422(admin):
     status, answer = admin("POST", "/admin/segments", {"name": "x", "rule": {}})
     assert status == 422
     assert admin("GET", "/admin/segments/nosuchseg")[0] == 404
+
+
+def test_a_precise_group_code_routes_the_segments_members_to_their_pool(stack, admin, pages):
+    _, created = admin("POST", "/admin/questionnaires", QUESTIONNAIRE)
+    _, segment = admin("POST", "/admin/segments", {"name": "精准群 痘痘", "rule": {"all": ["3"]}})
+    _, live = admin("POST", "/admin/codes", {"name": "精准群活码"})
+    status, route = admin("POST", f"/admin/codes/{live['id']}/segment-routes", {"segment_id": segment["id"]})
+    assert status == 201 and route["segment_id"] == segment["id"]
+    daily_url, daily = new_group_screenshot("日常群")
+    precise_url, precise = new_group_screenshot("精准群")
+    for image, extra in ((daily, {}), (precise, {"option_id": route["id"]})):
+        status, answer = admin("POST", f"/admin/codes/{live['id']}/targets", {"image_base64": b64(image), **extra})
+        assert status == 201, answer
+    assert admin("POST", f"/admin/codes/{segment['id']}/segment-routes", {"segment_id": "nosuchseg"})[0] == 404
+
+    pages("POST", created["id"], {"q0": "油皮", "q1": "痘痘"}, "f" * 20)  # in the segment
+    pages("POST", created["id"], {"q0": "油皮", "q1": "闭口"}, "0" * 20)  # not in it
+    scan = stack.functions["ScanFunction"].invoke
+    assert qr_data_uri(precise_url) in scan(scan_event(live["id"], visitor_id="f" * 20))["body"]
+    assert qr_data_uri(daily_url) in scan(scan_event(live["id"], visitor_id="0" * 20))["body"]
+    assert qr_data_uri(daily_url) in scan(scan_event(live["id"]))["body"]  # first time: no segments yet

@@ -128,6 +128,11 @@ class SegmentCreate(_Input):
     rule: RuleInput
 
 
+class SegmentRouteCreate(_Input):
+    segment_id: str = Field(pattern=r"^[a-z0-9]{4,32}$", description="The segment whose members get this pool.")
+    label: str | None = Field(None, min_length=1, max_length=40, description="Defaults to the segment's name.")
+
+
 class SegmentView(BaseModel):
     id: str
     name: str

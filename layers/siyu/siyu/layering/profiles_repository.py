@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from siyu.core.clock import from_iso, to_precise_iso
 from siyu.core.errors import StaleVersion
+from siyu.layering.membership_repository import SegmentMembership, profile_key
 from siyu.layering.model import Contact, Profile, Segment
 from siyu.layering.rules import rule_document, rule_from_document
 from siyu.storage import aws
@@ -56,10 +57,6 @@ def retention() -> timedelta:
 
 def expires_at(now: datetime) -> dict[str, str]:
     return n(int((now + retention()).timestamp()))
-
-
-def profile_key(visitor_id: str) -> Item:
-    return {"pk": s(f"PROFILE#{visitor_id}"), "sk": s("PROFILE")}
 
 
 def segment_key(segment_id: str) -> Item:
@@ -87,10 +84,7 @@ class ProfilesTable:
 
     def segments_of(self, visitor_id: str) -> frozenset[str]:
         """The visitor's segment membership: one GetItem of one attribute (what a scan may afford)."""
-        item = self._client.get_item(
-            TableName=self._table, Key=profile_key(visitor_id), ProjectionExpression="segments"
-        ).get("Item", {})
-        return frozenset(item.get("segments", {}).get("SS", []))
+        return SegmentMembership(self._client, self._table).segments_of(visitor_id)
 
     def save(self, profile: Profile, now: datetime, joined: Collection[str] = (), left: Collection[str] = ()) -> None:
         """Write `profile` (its version must still be the stored one: StaleVersion otherwise) with
