@@ -122,7 +122,7 @@ class LocalStack:
             )
             # After the join way exists: the plan's audience is its groups.
             self.info["wecom_sop_plan_id"] = seed_wecom_sop_demo(self.api.url, token, codes["group"])
-            self.info["layering"] = seed_layering_demo(self.api.url, token)
+            self.info["layering"] = seed_layering_demo(self.api.url, token, codes["group"]["id"])
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
             threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()

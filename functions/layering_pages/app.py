@@ -99,7 +99,9 @@ def _questionnaire(event, posted: bool):
     form = _form(event)
     if form is None:
         return unreadable_page()
-    token, group = _first(form, "c"), _first(form, "g")[:64] or None
+    # The page's hidden fields; a form posted straight to the link keeps the link's own ?c= and ?g=
+    token = _first(form, "c") or query.get("c", "")[:2000]
+    group = (_first(form, "g") or query.get("g", ""))[:64] or None
     submitted = service.submit(questionnaire_id, visitor_id, form, token=token or None, group=group)
     if submitted.response is None:  # 422: the same form, with what was entered and what is missing
         hidden = {"c": token, "g": group or ""}

@@ -4,12 +4,21 @@ the segment count moving; and the seeded demo questionnaire (seed 003's codebook
 
 from __future__ import annotations
 
+import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta, timezone
 from http.cookiejar import CookieJar
 
-from local_stack.demo import call
+from local_stack.demo import DEMO_CHATS, call
+from siyu.layering.orders import signature
+from tests.e2e.http import post_json, wait_for
+from tests.e2e.test_rotation_e2e import fire
+from tests.helpers import qr_data_uri
+
+CHINA = timezone(timedelta(hours=8))
 
 PHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -17,12 +26,18 @@ PHONE_UA = (
 )
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 302 itself is the answer
+
+
 class Phone:
     """A phone's browser: keeps its cookies (the siyu_vid visitor cookie)."""
 
-    def __init__(self):
+    def __init__(self, follow_redirects: bool = True):
         self.jar = CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar)] + ([] if follow_redirects else [NoRedirect()])
+        self.opener = urllib.request.build_opener(*handlers)
 
     def open(self, url: str, form: dict | None = None) -> tuple[int, str]:
         data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
@@ -94,3 +109,89 @@ def test_the_demo_questionnaire_fills_the_demo_precise_group_segment(running_sta
     visitor = api("GET", f"/admin/visitors/{phone.visitor_id}")[1]
     assert visitor["tags"] == ["2", "3", "D", "油皮"] and visitor["segments"] == [demo["segment_id"]]
     assert api("GET", f"/admin/segments/{demo['segment_id']}")[1]["count"] == before + 1
+
+
+def test_the_demo_precise_group_code_routes_the_demo_segment(running_stack):
+    info = running_stack.info
+    demo = info["layering"]
+
+    def api(method, path, body=None):
+        return call(info["api_url"], info["admin_token"], method, path, body)
+
+    code = api("GET", f"/admin/codes/{demo['precise_code_id']}")[1]
+    (route,) = [o for o in code["options"] if o.get("segment_id") == demo["segment_id"]]
+    precise = next(t for t in code["targets"] if t.get("option_id") == route["id"])
+    daily = next(t for t in code["targets"] if not t.get("option_id"))
+    acne, other = Phone(), Phone()
+    acne.open(demo["questionnaire_url"], {"q0": "混合性皮肤", "q1": "痘痘", "q2": "祛痘"})
+    other.open(demo["questionnaire_url"], {"q0": "干性皮肤", "q1": "干燥缺水", "q2": "补水保湿"})
+    assert qr_data_uri(precise["url"]) in acne.open(demo["precise_scan_url"])[1]
+    assert qr_data_uri(daily["url"]) in other.open(demo["precise_scan_url"])[1]
+
+
+def test_the_demo_flash_groups_rates_fill_in_as_customers_join_speak_click_and_sign_up(running_stack):
+    info = running_stack.info
+    demo, emulator = info["layering"], info["wecom_emulator_url"]
+
+    def api(method, path, body=None):
+        return call(info["api_url"], info["admin_token"], method, path, body)
+
+    chat = DEMO_CHATS[0]
+    customer = f"wmflash{int(time.time() * 1000) % 10**9}"
+    joined = post_json(
+        f"{emulator}/_emulator/scan", {"url": info["wecom_demo"]["group_join_way_url"], "external_userid": customer}
+    )
+    assert joined[0] == 200 and joined[1]["chat_id"] == chat, joined
+
+    def group_row():
+        rows = api("GET", f"/admin/flash-groups/{demo['flash_id']}/metrics")[1]["rows"]
+        return next(r for r in rows if r["scope"] == "group" and r["key"] == chat and r["date"] is None)
+
+    before = wait_for(lambda: (row := group_row())["members"] > 0 and row)
+    assert post_json(f"{emulator}/_emulator/chats/{chat}/speak", {"external_userid": customer})[0] == 200
+
+    phone = Phone(follow_redirects=False)
+    phone.open(demo["questionnaire_url"])  # the visitor cookie
+    status, _ = phone.open(demo["learning_link_url"])
+    assert status == 302
+    status, page = phone.open(demo["signup_url"], {"q0": "周六直播"})
+    assert status == 200, page
+
+    secret = "demo-brand-order-secret"
+    assert api("PUT", "/admin/order-webhook", {"secret": secret})[0] == 204
+    order = {
+        "order_id": f"E2E-{customer}",
+        "amount_fen": 12900,
+        "paid_at": datetime.now(UTC).isoformat(),
+        "external_userid": customer,
+        "chat_id": chat,
+    }
+    raw, stamp = json.dumps(order).encode(), str(int(time.time()))
+    request = urllib.request.Request(
+        f"{info['api_url']}/hooks/orders",
+        data=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-Siyu-Timestamp": stamp,
+            "X-Siyu-Signature": signature(secret, stamp, raw),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert json.loads(answer.read()) == {"result": "new"}
+
+    job = fire(info["api_url"], "LayeringJobFunction")
+    assert job, job
+    after = group_row()
+    assert after["learning_rate"]["numerator"] == before["learning_rate"]["numerator"] + 1
+    assert after["interest_rate"]["numerator"] == before["interest_rate"]["numerator"] + 1
+    assert after["conversion"]["numerator"] == before["conversion"]["numerator"] + 1
+    assert after["revenue_fen"] == before["revenue_fen"] + 12900
+    today = next(
+        r
+        for r in api("GET", f"/admin/flash-groups/{demo['flash_id']}/metrics")[1]["rows"]
+        if r["scope"] == "flash" and r["date"] == datetime.now(CHINA).date().isoformat()
+    )
+    activity = today["activity_rate"]
+    # WeCom counts activity per owner: a figure when the owner's groups are exactly the flash group's
+    assert activity["numerator"] or "per owner" in (activity["reason"] or ""), activity
+    assert "groupchat/statistic" in activity["source"]
