@@ -128,7 +128,7 @@ def layering_admin() -> LayeringAdmin:
     return LayeringAdmin(
         QuestionnairesTable.from_environment(),
         profiles,
-        Segments(profiles),
+        Segments(profiles, tagger=lambda: contact_tagger() if contact_tagger().connected() else None),
         SigningKey.from_environment().get,
         scans=visitors_table(),
         tagger=lambda: contact_tagger() if contact_tagger().connected() else None,

@@ -8,18 +8,20 @@ from siyu.layering.job import LayeringJob
 from siyu.layering.profiles_repository import ProfilesTable
 from siyu.layering.segments import Segments
 from siyu.wecom.connection import WecomConnections
+from siyu.wecom.contact_tagger import WecomContactTagger
 from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
 from siyu.wecom.group_activity import WecomGroupActivity
 from siyu.wecom.repository import WecomTable
 
 logger = Logger(service="layering_job")
-activity = WecomGroupActivity(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment()))
+connections = WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment())
+activity, tagger = WecomGroupActivity(connections), WecomContactTagger(connections)
 job = LayeringJob(
     FlashTable.from_environment(),
     ContactsTable.from_environment(),
     lambda: activity if activity.connected() else None,
-    Segments(ProfilesTable.from_environment()),
+    Segments(ProfilesTable.from_environment(), tagger=lambda: tagger if tagger.connected() else None),
 )
 
 

@@ -61,7 +61,7 @@ def count_signup(questionnaire, response, first: bool) -> None:
 tagger = WecomContactTagger(WecomConnections(WecomTable.from_environment(), CredentialsStore.from_environment()))
 service = Answering(
     QuestionnairesTable.from_environment(),
-    Segments(ProfilesTable.from_environment()),
+    Segments(ProfilesTable.from_environment(), tagger=lambda: tagger if tagger.connected() else None),
     SigningKey.from_environment().get,
     scans=VisitorsTable.from_environment(),
     contacts=FollowFacts(ContactsTable.from_environment()),

@@ -150,10 +150,15 @@ class FakeTagger:
     fail: bool = False
     corp: list[str] = field(default_factory=list)
 
-    def mark(self, user_id: str, external_user_id: str, tags: Collection[str]) -> None:
+    removed: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+
+    def mark(self, user_id: str, external_user_id: str, tags: Collection[str], remove: Collection[str] = ()) -> None:
         if self.fail:
             raise RuntimeError("WeCom said no")
-        self.marked.append((user_id, external_user_id, tuple(tags)))
+        if tags:
+            self.marked.append((user_id, external_user_id, tuple(tags)))
+        if remove:
+            self.removed.append((user_id, external_user_id, tuple(remove)))
 
     def corp_tags(self) -> list[str]:
         return list(self.corp)

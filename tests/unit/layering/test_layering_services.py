@@ -26,7 +26,7 @@ QUESTIONS = [
 @pytest.fixture
 def world():
     questionnaires, profiles, tagger = FakeQuestionnaires(), FakeProfiles(), FakeTagger()
-    segments = Segments(profiles, clock=lambda: NOW)
+    segments = Segments(profiles, clock=lambda: NOW, tagger=lambda: tagger)
     answering = Answering(questionnaires, segments, lambda: KEY, tagger=lambda: tagger, clock=lambda: NOW)
     admin = LayeringAdmin(questionnaires, profiles, segments, lambda: KEY, clock=lambda: NOW)
     return answering, admin, profiles, tagger
@@ -145,3 +145,14 @@ def test_a_questionnaire_with_a_bad_codebook_is_refused(world):
         admin.create_questionnaire("x", [Question("q", "text", (Option("a", "t"),))])
     with pytest.raises(InvalidInput):
         admin.create_segment("nothing", Rule())
+
+
+def test_a_contact_in_a_segment_carries_its_wecom_tag_while_a_member(world):
+    answering, admin, _, tagger = world
+    questionnaire = admin.create_questionnaire("肤质问卷", QUESTIONS)
+    segment = admin.create_segment("油皮精准群", Rule(all=("B",)))
+    token = contact_token("wmEXT1", "zhangsan", KEY, NOW + timedelta(days=1))
+    answering.submit(questionnaire.id, "v" * 20, {"q0": ["油皮"], "q1": ["痘痘"]}, token=token)
+    assert ("zhangsan", "wmEXT1", (segment.wecom_tag,)) in tagger.marked and len(segment.wecom_tag) <= 30
+    answering.submit(questionnaire.id, "v" * 20, {"q0": ["干皮"], "q1": ["痘痘"]})
+    assert tagger.removed == [("zhangsan", "wmEXT1", (segment.wecom_tag,))]

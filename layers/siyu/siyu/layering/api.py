@@ -139,6 +139,10 @@ class SegmentView(BaseModel):
     rule: dict[str, list[str] | int | bool]
     count: int = Field(description="Members now (kept up to date as profiles change).")
     backfilled: bool = Field(description="The one-time pass over existing visitors is done.")
+    wecom_tag: str = Field(
+        description="The corp tag members who are WeCom contacts carry: an SOP plan reaches the segment through "
+        '企业群发 with target {"kind": "wecom_tags", "tags": [this]}.'
+    )
     created_at: datetime
 
 
@@ -226,6 +230,7 @@ def segment_view(segment: Segment) -> SegmentView:
         rule=rule_document(segment.rule),
         count=max(segment.count, 0),
         backfilled=segment.backfilled,
+        wecom_tag=segment.wecom_tag,
         created_at=segment.created_at,
     )
 

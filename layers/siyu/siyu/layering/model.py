@@ -123,6 +123,12 @@ class Segment:
     count: int = 0
     backfilled: bool = False  # the one-time pass over existing profiles is done
 
+    @property
+    def wecom_tag(self) -> str:
+        """The corp tag its WeCom contacts carry while they are members (at most 30 characters, unique
+        by the id's start): what an SOP plan's 企业群发 ``wecom_tags`` audience targets the segment by."""
+        return f"分群·{self.name}"[:23] + f"#{self.id[:6]}"
+
 
 @dataclass(frozen=True)
 class TrackedLink:

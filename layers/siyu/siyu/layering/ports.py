@@ -79,6 +79,8 @@ class ContactTagger(Protocol):
     """Put tags on a WeCom contact (corp tags made as needed): ``externalcontact/mark_tag``.
     Raises on failure; the caller logs it and keeps the answer."""
 
-    def mark(self, user_id: str, external_user_id: str, tags: Collection[str]) -> None: ...
+    def mark(
+        self, user_id: str, external_user_id: str, tags: Collection[str], remove: Collection[str] = ()
+    ) -> None: ...
 
     def corp_tags(self) -> list[str]: ...

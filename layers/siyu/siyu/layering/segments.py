@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,8 +21,10 @@ from datetime import datetime
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, StaleVersion
 from siyu.layering.model import Profile
-from siyu.layering.ports import ProfileStore
+from siyu.layering.ports import ContactTagger, ProfileStore
 from siyu.layering.rules import matches
+
+logger = logging.getLogger("siyu.layering")
 
 ATTEMPTS = 5
 
@@ -30,6 +33,8 @@ ATTEMPTS = 5
 class Segments:
     profiles: ProfileStore
     clock: Callable[[], datetime] = utcnow
+    # WeCom: a member who is a known contact carries the segment's corp tag (None: not connected)
+    tagger: Callable[[], ContactTagger | None] = lambda: None
 
     def change(self, visitor_id: str, edit: Callable[[Profile], Profile]) -> Profile:
         """Apply `edit` to the visitor's profile (a new one if none) and keep memberships right;
@@ -60,8 +65,20 @@ class Segments:
         now_in = frozenset(sid for sid, segment in segments.items() if matches(segment.rule, profile, now))
         was_in = profile.segments & segments.keys()  # a deleted segment is dropped without a write
         saved = replace(profile, segments=now_in, updated_at=now)
-        self.profiles.save(saved, now, joined=sorted(now_in - was_in), left=sorted(was_in - now_in))
+        joined, left = sorted(now_in - was_in), sorted(was_in - now_in)
+        self.profiles.save(saved, now, joined=joined, left=left)
+        if profile.contact is not None and (joined or left):
+            self._tag_contact(profile, [segments[s].wecom_tag for s in joined], [segments[s].wecom_tag for s in left])
         return replace(saved, version=profile.version + 1)
+
+    def _tag_contact(self, profile: Profile, add: list[str], remove: list[str]) -> None:
+        """The segments' corp tags on the WeCom contact (best effort: the membership is kept)."""
+        try:
+            tagger = self.tagger()
+            if tagger is not None and profile.contact is not None:
+                tagger.mark(profile.contact.user_id, profile.contact.external_user_id, add, remove)
+        except Exception as error:
+            logger.warning("the contact's segment tags were not updated in WeCom (%s)", type(error).__name__)
 
     def backfill(self, segment_id: str, page_size: int = 100) -> int:
         """Add every existing profile that matches the new segment (one paged pass); how many joined."""

@@ -35,10 +35,14 @@ class WecomContactTagger:
     def connected(self) -> bool:
         return self.connections.current() is not None
 
-    def mark(self, user_id: str, external_user_id: str, tags: Collection[str]) -> None:
+    def mark(self, user_id: str, external_user_id: str, tags: Collection[str], remove: Collection[str] = ()) -> None:
+        """Add `tags` (made as needed) and take off `remove` (those the corp has) in one mark_tag."""
         ids = self._ids_for(sorted(set(tags)))
-        if ids:
-            body = {"userid": user_id, "external_userid": external_user_id, "add_tag": ids}
+        gone = [self._ids[name] for name in sorted(set(remove)) if name in self._ids]
+        if ids or gone:
+            body: dict[str, Any] = {"userid": user_id, "external_userid": external_user_id}
+            body.update({"add_tag": ids} if ids else {})
+            body.update({"remove_tag": gone} if gone else {})
             self.connections.client().post("/cgi-bin/externalcontact/mark_tag", body)
 
     def corp_tags(self) -> list[str]:
