@@ -132,6 +132,7 @@ def layering_admin() -> LayeringAdmin:
         SigningKey.from_environment().get,
         scans=visitors_table(),
         tagger=lambda: contact_tagger() if contact_tagger().connected() else None,
+        codes=CodesTable.from_environment(),
     )
 
 

@@ -147,3 +147,14 @@ def test_a_precise_group_code_routes_the_segments_members_to_their_pool(stack, a
     assert qr_data_uri(precise_url) in scan(scan_event(live["id"], visitor_id="f" * 20))["body"]
     assert qr_data_uri(daily_url) in scan(scan_event(live["id"], visitor_id="0" * 20))["body"]
     assert qr_data_uri(daily_url) in scan(scan_event(live["id"]))["body"]  # first time: no segments yet
+
+
+def test_the_tag_library_lists_each_tag_with_its_sources(admin):
+    _, created = admin("POST", "/admin/questionnaires", QUESTIONNAIRE)
+    _, grouped = admin(
+        "POST", "/admin/codes", {"name": "分组", "kind": "grouped", "options": [{"label": "上海", "tag": "city:sh"}]}
+    )
+    status, library = admin("GET", "/admin/tags")
+    sources = {item["tag"]: item["sources"] for item in library["items"]}
+    assert status == 200 and f"questionnaire:{created['id']}" in sources["B"]
+    assert f"pick:{grouped['id']}" in sources["city:sh"]

@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from siyu.core.clock import to_iso, utcnow
 from siyu.core.errors import InvalidInput, NotFound
@@ -18,6 +19,8 @@ from siyu.layering.model import (
     MULTI,
     PHONE,
     SINGLE,
+    SOURCE_CHANNEL,
+    SOURCE_CODE,
     SOURCE_PICK,
     SOURCE_WECOM,
     Profile,
@@ -29,6 +32,7 @@ from siyu.layering.model import (
 from siyu.layering.ports import ContactTagger, ProfileStore, QuestionnaireStore, ScanFacts
 from siyu.layering.rules import answer_counts, rule_problems, valid_tag
 from siyu.layering.segments import Segments
+from siyu.live_codes.model import LiveCode
 from siyu.statistics.visitors_repository import VisitorRecord
 
 MAX_QUESTIONS = 30
@@ -43,6 +47,29 @@ class VisitorTags:
     codes: list[VisitorRecord]  # from the scan ledger
 
 
+class CodeList(Protocol):
+    def list_codes(self, status: str | None, limit: int, cursor: str | None) -> tuple[list[LiveCode], str | None]: ...
+
+
+def code_tags(codes: CodeList) -> dict[str, set[str]]:
+    """Every tag the live codes give, with its sources: the code's, a channel's, a grouped option's."""
+    found: dict[str, set[str]] = {}
+    cursor: str | None = None
+    while True:
+        page, cursor = codes.list_codes(None, 100, cursor)
+        for code in page:
+            for tag in code.tags:
+                found.setdefault(tag, set()).add(f"{SOURCE_CODE}:{code.id}")
+            for channel in code.channels:
+                for tag in channel.tags:
+                    found.setdefault(tag, set()).add(f"{SOURCE_CHANNEL}:{channel.id}")
+            for option in code.options:
+                if not option.segment_id:
+                    found.setdefault(option.tag, set()).add(f"{SOURCE_PICK}:{code.id}")
+        if cursor is None:
+            return found
+
+
 @dataclass
 class LayeringAdmin:
     questionnaires: QuestionnaireStore
@@ -51,6 +78,7 @@ class LayeringAdmin:
     signing_key: Callable[[], bytes]
     scans: ScanFacts | None = None
     tagger: Callable[[], ContactTagger | None] = lambda: None
+    codes: CodeList | None = None  # the live codes, whose code, channel and option tags the library lists
     clock: Callable[[], datetime] = utcnow
 
     # -- questionnaires --------------------------------------------------------------------
@@ -178,6 +206,8 @@ class LayeringAdmin:
         """Every tag with its sources: grouped picks, codes, channels, questionnaires, and the
         corp's WeCom tags when WeCom is connected."""
         library = dict(self.profiles.tag_library())
+        for name, sources in (code_tags(self.codes) if self.codes is not None else {}).items():
+            library[name] = library.get(name, frozenset()) | sources
         tagger = self.tagger()
         if tagger is not None:
             for name in tagger.corp_tags():

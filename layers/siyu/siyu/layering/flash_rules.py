@@ -36,11 +36,13 @@ class Figure:
     reason: str | None = None
 
 
-def ratio(numerator: int | None, denominator: int | None, source: str, missing: str | None = None) -> Figure:
+def ratio(
+    numerator: int | None, denominator: int | None, source: str, missing: str | None = None, zero: str = "no members"
+) -> Figure:
     if missing is not None or numerator is None or denominator is None:
         return Figure(None, numerator, denominator, source, missing or "no data")
     if denominator == 0:
-        return Figure(None, numerator, 0, source, "no members (or scanners) to divide by")
+        return Figure(None, numerator, 0, source, f"{zero} to divide by")
     return Figure(round(numerator / denominator, 4), numerator, denominator, source)
 
 
@@ -66,7 +68,8 @@ def join_rate(code_id: str | None, counters: Mapping[str, int] | None, over_rang
         return ratio(None, None, "statistics", "the flash group has no code: scanners are counted per code")
     counters = counters or {}
     scanners = counters.get("n|code" if over_range else "u|code", 0)
-    return ratio(counters.get("j|code", 0), scanners, source)
+    zero = "no new scanners in the range" if over_range else "no scanners that day"
+    return ratio(counters.get("j|code", 0), scanners, source, zero=zero)
 
 
 def activity_rate(
@@ -91,4 +94,4 @@ def activity_rate(
             return ratio(None, None, source, reason)
         spoke += read.member_has_msg
         total += read.member_total
-    return ratio(spoke, total, source)
+    return ratio(spoke, total, source + " (WeCom's member_total counts the owner and staff too)")
