@@ -40,6 +40,7 @@ def _base() -> str:
     "/admin/links", status_code=201, tags=["layering"], summary="Wrap a link as a tracked short link (/l/{id})"
 )
 def create_link(body: Annotated[LinkCreate, Body()]) -> LinkView:
+    """A `learning` link names the `group` it is posted in (422 otherwise)."""
     link = link_admin().create(body.url, body.plan_id, body.step, body.group, body.learning)
     return link_view(link, _base())
 
@@ -58,6 +59,8 @@ def get_link(link_id: str) -> LinkStats:
 
 @router.post("/admin/flash-groups", status_code=201, tags=["layering"], summary="Define a flash group (快闪群)")
 def create_flash(body: Annotated[FlashCreate, Body()]) -> FlashView:
+    """`first_day` is not after `last_day`, the range is at most 92 days, and each chat id is listed once
+    (422 otherwise)."""
     flash = flash_metrics().create(
         body.name, body.chat_ids, body.first_day, body.last_day, body.code_id, body.signup_questionnaire_id
     )

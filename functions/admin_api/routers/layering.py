@@ -44,7 +44,9 @@ def _url(questionnaire_id: str) -> str:
 
 @router.post("/admin/questionnaires", status_code=201, tags=["layering"], summary="Build a questionnaire (问卷)")
 def create_questionnaire(body: Annotated[QuestionnaireCreate, Body()]) -> QuestionnaireCreated:
-    """Each option's `tag` is the codebook: answering with that option puts the tag on the visitor."""
+    """Each option's `tag` is the codebook: answering with that option puts the tag on the visitor.
+    Rules across fields (422): single and multi questions need options, text and phone questions have
+    none; a label appears once per question; one phone question at most."""
     questionnaire = layering_admin().create_questionnaire(
         body.title, body.questions_records(), body.intro, body.thanks, body.thanks_link, body.signup
     )
@@ -105,6 +107,8 @@ def contact_link(questionnaire_id: str, body: Annotated[ContactLinkCreate, Body(
     "/admin/segments", status_code=201, tags=["layering"], summary="Create a segment (existing visitors backfilled)"
 )
 def create_segment(body: Annotated[SegmentCreate, Body()]) -> SegmentView:
+    """The rule needs at least one condition, and no tag in both `all` and `none` (422 otherwise). Existing
+    visitors who match are added before the answer (a one-time paged pass); later ones as their tags change."""
     return segment_view(layering_admin().create_segment(body.name, body.rule.record()))
 
 
@@ -156,8 +160,9 @@ def segment_members_csv(segment_id: str):
     summary="Route a segment to its own pool (精准群): add targets with the route's id as option_id",
 )
 def add_segment_route(code_id: str, body: Annotated[SegmentRouteCreate, Body()]) -> OptionView:
-    """On a group or staff code: a scanner in the segment gets the route's pool, everyone else the code's
-    main pool (its targets without option_id). Routes are tried in the order they were added."""
+    """On a group or staff code (409 on a grouped code, or a segment routed twice): a scanner in the segment
+    gets the route's pool, everyone else the code's main pool (its targets without option_id). Routes are
+    tried in the order they were added. 404 when the segment or the code does not exist."""
     segment = layering_admin().segment(body.segment_id)
     route = code_admin().add_segment_route(code_id, segment.id, body.label or segment.name[:40])
     return option_view(route, scan_url(router.current_event, code_id))

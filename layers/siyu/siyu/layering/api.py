@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from siyu.api.types import CalendarDay, Text, _Input, view_of
 from siyu.layering.admin import VisitorTags
@@ -18,7 +18,14 @@ from siyu.layering.rules import rule_document
 TagName = Annotated[
     str, Field(pattern=r"^[^\s,;]{1,30}$", description="A tag: 1-30 characters, no spaces, commas or ';'.")
 ]
-HttpUrl = Annotated[str, Field(pattern=r"^https?://\S{3,2000}$", max_length=2000)]
+HttpUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#]\S*)?$",
+        max_length=2000,
+        description="A full http(s) URL.",
+    ),
+]
 Ids = Annotated[list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]], Field(max_length=50)]
 
 
@@ -33,7 +40,7 @@ class QuestionInput(_Input):
         description="single / multi choice (options), short text, or a phone number (with a consent checkbox)."
     )
     options: list[OptionInput] = Field(default_factory=list, max_length=30)
-    required: bool = True
+    required: StrictBool = True
 
 
 class QuestionnaireCreate(_Input):
@@ -42,7 +49,7 @@ class QuestionnaireCreate(_Input):
     intro: str | None = Field(None, max_length=1000)
     thanks: str | None = Field(None, max_length=1000, description="The thank-you text after submitting.")
     thanks_link: HttpUrl | None = Field(None, description="An optional link under the thank-you text.")
-    signup: bool = Field(False, description="An activity sign-up (报名): its respondents count in 兴趣率.")
+    signup: StrictBool = Field(False, description="An activity sign-up (报名): its respondents count in 兴趣率.")
 
     def questions_records(self) -> list[Question]:
         return [
@@ -105,8 +112,8 @@ class RuleInput(_Input):
     questionnaires: Ids = Field(default_factory=list, description="Answered one of these questionnaires.")
     added_within_days: int | None = Field(None, ge=1, le=3650)
     joined_within_days: int | None = Field(None, ge=1, le=3650)
-    stayed: bool | None = Field(None, description="Still a WeCom contact who never left (true), or not (false).")
-    left: bool | None = Field(None, description="Deleted the guide or left (true).")
+    stayed: StrictBool | None = Field(None, description="Still a WeCom contact who never left (true), or not (false).")
+    left: StrictBool | None = Field(None, description="Deleted the guide or left (true).")
 
     def record(self) -> Rule:
         return Rule(
@@ -270,7 +277,7 @@ class LinkCreate(_Input):
     plan_id: str | None = Field(None, max_length=64, description="The SOP plan the link is sent in.")
     step: str | None = Field(None, max_length=64, description="The plan's step.")
     group: ChatId | None = Field(None, description="The customer group it is posted in.")
-    learning: bool = Field(False, description="A learning link: its openers count in the group's 学习率.")
+    learning: StrictBool = Field(False, description="A learning link: its openers count in the group's 学习率.")
 
 
 class LinkView(BaseModel):
