@@ -158,3 +158,9 @@ def test_the_tag_library_lists_each_tag_with_its_sources(admin):
     sources = {item["tag"]: item["sources"] for item in library["items"]}
     assert status == 200 and f"questionnaire:{created['id']}" in sources["B"]
     assert f"pick:{grouped['id']}" in sources["city:sh"]
+
+
+def test_an_id_no_questionnaire_has_is_the_missing_page_without_a_lookup(pages):
+    for junk in ("x" * 3000, "../../etc", "QNR"):
+        page = pages("GET", junk)
+        assert page["statusCode"] == 404 and "问卷不存在" in page["body"]

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, NotFound, StaleVersion
+from siyu.core.ids import is_id
 from siyu.layering.model import SOURCE_PICK, SOURCE_QUESTIONNAIRE, Contact, Profile, Questionnaire, Response
 from siyu.layering.ports import ContactFacts, ContactTagger, QuestionnaireStore, ScanFacts
 from siyu.layering.rules import Filled, answer_counts, read_form
@@ -57,7 +58,7 @@ class Answering:
     clock: Callable[[], datetime] = utcnow
 
     def open(self, questionnaire_id: str) -> Questionnaire:
-        questionnaire = self.questionnaires.get(questionnaire_id)
+        questionnaire = self.questionnaires.get(questionnaire_id) if is_id(questionnaire_id) else None
         if questionnaire is None:
             raise NotFound(f"no questionnaire {questionnaire_id!r}")
         return questionnaire
