@@ -19,8 +19,10 @@ from siyu.layering.api import (
     QuestionnaireCreated,
     QuestionnaireList,
     QuestionnaireView,
+    RuleInput,
     SegmentCreate,
     SegmentList,
+    SegmentPreview,
     SegmentRouteCreate,
     SegmentView,
     TagList,
@@ -110,6 +112,13 @@ def create_segment(body: Annotated[SegmentCreate, Body()]) -> SegmentView:
     """The rule needs at least one condition, and no tag in both `all` and `none` (422 otherwise). Existing
     visitors who match are added before the answer (a one-time paged pass); later ones as their tags change."""
     return segment_view(layering_admin().create_segment(body.name, body.rule.record()))
+
+
+@router.post("/admin/segments/preview", tags=["layering"], summary="Preview a rule's count before making it a segment")
+def preview_segment(body: Annotated[RuleInput, Body()]) -> SegmentPreview:
+    """A one-off pass over visitors' profiles (at most 20,000); the same rules as a segment's `rule` (422)."""
+    count, looked_at, complete = layering_admin().preview(body.record())
+    return SegmentPreview(count=count, looked_at=looked_at, complete=complete)
 
 
 @router.get("/admin/segments", tags=["layering"], summary="List segments with their counts")

@@ -78,6 +78,8 @@ def test_answers_become_the_visitors_tags_and_move_the_segment_count(admin, page
     status, view = admin("GET", f"/admin/questionnaires/{created['id']}")
     assert view["responses"] == 1 and [o["count"] for o in view["questions"][1]["options"]] == [1, 1]
 
+    status, preview = admin("POST", "/admin/segments/preview", {"any": ["4"]})
+    assert status == 200 and preview["count"] >= 1 and preview["complete"]
     # A later segment is backfilled from the existing profiles
     status, closed = admin("POST", "/admin/segments", {"name": "闭口", "rule": {"any": ["4"]}})
     assert status == 201 and closed["count"] == 1 and closed["backfilled"]

@@ -156,3 +156,13 @@ def test_a_contact_in_a_segment_carries_its_wecom_tag_while_a_member(world):
     assert ("zhangsan", "wmEXT1", (segment.wecom_tag,)) in tagger.marked and len(segment.wecom_tag) <= 30
     answering.submit(questionnaire.id, "v" * 20, {"q0": ["干皮"], "q1": ["痘痘"]})
     assert tagger.removed == [("zhangsan", "wmEXT1", (segment.wecom_tag,))]
+
+
+def test_a_rules_count_can_be_previewed_before_it_is_a_segment(world):
+    answering, admin, _, _ = world
+    questionnaire = admin.create_questionnaire("肤质问卷", QUESTIONS)
+    for i in range(5):
+        answering.submit(questionnaire.id, f"{i:020d}", {"q0": ["油皮" if i < 3 else "干皮"], "q1": ["痘痘"]})
+    assert admin.preview(Rule(all=("B",))) == (3, 5, True)
+    assert admin.preview(Rule(all=("B",)), limit=2) == (2, 2, False)
+    assert admin.all_segments() == []

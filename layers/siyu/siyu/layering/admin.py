@@ -30,12 +30,13 @@ from siyu.layering.model import (
     Segment,
 )
 from siyu.layering.ports import ContactTagger, ProfileStore, QuestionnaireStore, ScanFacts
-from siyu.layering.rules import answer_counts, rule_problems, valid_tag
+from siyu.layering.rules import answer_counts, matches, rule_problems, valid_tag
 from siyu.layering.segments import Segments
 from siyu.live_codes.model import LiveCode
 from siyu.statistics.visitors_repository import VisitorRecord
 
 MAX_QUESTIONS = 30
+PREVIEW_LIMIT = 20_000
 MAX_OPTIONS = 30
 
 
@@ -168,6 +169,24 @@ class LayeringAdmin:
         self.profiles.create_segment(segment)
         self.segments.backfill(segment.id)
         return self.segment(segment.id)
+
+    def preview(self, rule: Rule, limit: int = PREVIEW_LIMIT) -> tuple[int, int, bool]:
+        """How many visitors a rule would hold now, before it is a segment: (matching, looked at,
+        whether every profile was looked at). A one-off paged pass an operator asks for, at most
+        `limit` profiles; a segment, once made, is kept incrementally."""
+        problems = rule_problems(rule)
+        if problems:
+            raise InvalidInput("rule: " + "; ".join(problems))
+        matching = seen = 0
+        cursor: str | None = None
+        now = self.clock()
+        while seen < limit:
+            page, cursor = self.profiles.profiles_page(cursor, min(100, limit - seen))
+            seen += len(page)
+            matching += sum(matches(rule, profile, now) for profile in page)
+            if cursor is None:
+                return matching, seen, True
+        return matching, seen, False
 
     def segment(self, segment_id: str) -> Segment:
         segment = self.profiles.segment(segment_id)

@@ -140,6 +140,12 @@ class SegmentRouteCreate(_Input):
     label: str | None = Field(None, min_length=1, max_length=40, description="Defaults to the segment's name.")
 
 
+class SegmentPreview(BaseModel):
+    count: int = Field(description="Visitors the rule holds now.")
+    looked_at: int = Field(description="Profiles looked at.")
+    complete: bool = Field(description="Every profile was looked at (false: more than 20,000; count is of those).")
+
+
 class SegmentView(BaseModel):
     id: str
     name: str
