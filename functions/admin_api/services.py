@@ -19,6 +19,7 @@ from siyu.layering.links import LinkAdmin
 from siyu.layering.links_repository import LinksTable
 from siyu.layering.profiles_repository import ProfilesTable
 from siyu.layering.questionnaires_repository import QuestionnairesTable
+from siyu.layering.queue_repository import LayeringQueue
 from siyu.layering.secret_repository import OrderWebhookSecret
 from siyu.layering.segments import Segments
 from siyu.live_codes.admin import CodeAdmin
@@ -133,6 +134,7 @@ def layering_admin() -> LayeringAdmin:
         scans=visitors_table(),
         tagger=lambda: contact_tagger() if contact_tagger().connected() else None,
         codes=CodesTable.from_environment(),
+        backfills=LayeringQueue.from_environment(),
     )
 
 

@@ -5,6 +5,7 @@ count), a refused form that keeps what was entered, the CSV exports, tracked lin
 from __future__ import annotations
 
 import copy
+import json
 from urllib.parse import urlencode
 
 import pytest
@@ -166,3 +167,14 @@ def test_an_id_no_questionnaire_has_is_the_missing_page_without_a_lookup(pages):
     for junk in ("x" * 3000, "../../etc", "QNR"):
         page = pages("GET", junk)
         assert page["statusCode"] == 404 and "问卷不存在" in page["body"]
+
+
+def test_the_layering_job_takes_a_backfill_from_its_queue(stack, admin):
+    _, segment = admin("POST", "/admin/segments", {"name": "队列回填", "rule": {"any": ["B"]}})
+    record = {
+        "messageId": "m1",
+        "body": json.dumps({"backfill": segment["id"], "cursor": "e30="}),
+        "eventSource": "aws:sqs",
+    }
+    answer = stack.functions["LayeringJobFunction"].invoke({"Records": [record]})
+    assert answer == {"batchItemFailures": []}  # a segment already backfilled: nothing to do, settled

@@ -166,3 +166,23 @@ def test_a_rules_count_can_be_previewed_before_it_is_a_segment(world):
     assert admin.preview(Rule(all=("B",))) == (3, 5, True)
     assert admin.preview(Rule(all=("B",)), limit=2) == (2, 2, False)
     assert admin.all_segments() == []
+
+
+def test_a_backfill_beyond_its_budget_says_where_it_stopped_and_goes_on_from_there(world):
+    answering, admin, profiles, _ = world
+    questionnaire = admin.create_questionnaire("肤质问卷", QUESTIONS)
+    for i in range(250):
+        answering.submit(questionnaire.id, f"{i:020d}", {"q0": ["油皮"], "q1": ["痘痘"]})
+    ticks = iter(range(10_000))
+    segments = Segments(profiles, clock=lambda: NOW, monotonic=lambda: 10.0 * next(ticks))  # 10 s a look
+    handed: list[tuple[str, str]] = []
+
+    class Queue:
+        def backfill_later(self, segment_id: str, cursor: str) -> None:
+            handed.append((segment_id, cursor))
+
+    slow = LayeringAdmin(admin.questionnaires, profiles, segments, lambda: KEY, backfills=Queue(), clock=lambda: NOW)
+    segment = slow.create_segment("油皮", Rule(all=("B",)))  # the request's budget: one page here
+    assert 0 < segment.count < 250 and not segment.backfilled and handed[0][0] == segment.id
+    joined, cursor = segments.backfill(segment.id, handed[0][1], budget=float("inf"))
+    assert cursor is None and admin.segment(segment.id).count == 250 and admin.segment(segment.id).backfilled

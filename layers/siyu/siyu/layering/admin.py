@@ -37,6 +37,7 @@ from siyu.statistics.visitors_repository import VisitorRecord
 
 MAX_QUESTIONS = 30
 PREVIEW_LIMIT = 20_000
+REQUEST_BUDGET = 5.0  # seconds of a new segment's backfill done in the admin request
 MAX_OPTIONS = 30
 
 
@@ -46,6 +47,10 @@ class VisitorTags:
     tags: dict[str, str]  # tag -> source
     profile: Profile | None
     codes: list[VisitorRecord]  # from the scan ledger
+
+
+class Backfills(Protocol):
+    def backfill_later(self, segment_id: str, cursor: str) -> None: ...
 
 
 class CodeList(Protocol):
@@ -80,6 +85,7 @@ class LayeringAdmin:
     scans: ScanFacts | None = None
     tagger: Callable[[], ContactTagger | None] = lambda: None
     codes: CodeList | None = None  # the live codes, whose code, channel and option tags the library lists
+    backfills: Backfills | None = None  # a new segment's backfill beyond the request's budget (None: all now)
     clock: Callable[[], datetime] = utcnow
 
     # -- questionnaires --------------------------------------------------------------------
@@ -167,7 +173,10 @@ class LayeringAdmin:
             raise InvalidInput("rule: " + "; ".join(problems))
         segment = Segment(id=new_id(), name=name, rule=rule, created_at=self.clock())
         self.profiles.create_segment(segment)
-        self.segments.backfill(segment.id)
+        budget = REQUEST_BUDGET if self.backfills is not None else float("inf")
+        _, cursor = self.segments.backfill(segment.id, budget=budget)
+        if cursor is not None and self.backfills is not None:  # the rest in the layering job
+            self.backfills.backfill_later(segment.id, cursor)
         return self.segment(segment.id)
 
     def preview(self, rule: Rule, limit: int = PREVIEW_LIMIT) -> tuple[int, int, bool]:

@@ -66,3 +66,10 @@ class LayeringJob:
                 logger.warning("the group activity of an owner was not read (%s)", type(error).__name__)
         report["segments"] = len(self.segments.recheck())
         return report
+
+    def backfill(self, segment_id: str, cursor: str, later: Callable[[str, str], None], budget: float) -> int:
+        """One budget of a new segment's backfill from `cursor`; the rest handed to `later`."""
+        joined, left_at = self.segments.backfill(segment_id, cursor, budget=budget)
+        if left_at is not None:
+            later(segment_id, left_at)
+        return joined

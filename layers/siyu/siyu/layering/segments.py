@@ -5,7 +5,9 @@
   ``rules.matches``) and writes the difference: member items added or removed and the counts moved,
   in the same transaction as the profile (``ProfilesTable.save``).
 - When a segment is created, ``backfill`` makes one paged pass over the profile index (ListIndex,
-  PROFILES) to add the profiles that already match: once per segment, never per evaluation.
+  PROFILES) to add the profiles that already match: once per segment, never per evaluation. It runs
+  for a time budget and says where it stopped (a cursor): the admin request does the first part, the
+  layering queue (``LayeringJobFunction``) the rest, one budget per message.
 - Rules with ``added_within_days`` / ``joined_within_days`` change by time alone: the daily job
   (``recheck``) re-evaluates only those segments' members, and recounts every segment from its
   member items (what TTL dropped).
@@ -14,13 +16,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, StaleVersion
-from siyu.layering.model import Profile
+from siyu.layering.model import Profile, Segment
 from siyu.layering.ports import ContactTagger, ProfileStore
 from siyu.layering.rules import matches
 
@@ -33,6 +36,7 @@ ATTEMPTS = 5
 class Segments:
     profiles: ProfileStore
     clock: Callable[[], datetime] = utcnow
+    monotonic: Callable[[], float] = time.monotonic
     # WeCom: a member who is a known contact carries the segment's corp tag (None: not connected)
     tagger: Callable[[], ContactTagger | None] = lambda: None
 
@@ -60,8 +64,8 @@ class Segments:
                 continue
         raise Conflict(f"the profile of visitor {visitor_id} kept changing; try again")
 
-    def _save(self, profile: Profile, now: datetime) -> Profile:
-        segments = {segment.id: segment for segment in self.profiles.segments()}
+    def _save(self, profile: Profile, now: datetime, known: dict[str, Segment] | None = None) -> Profile:
+        segments = known if known is not None else {segment.id: segment for segment in self.profiles.segments()}
         now_in = frozenset(sid for sid, segment in segments.items() if matches(segment.rule, profile, now))
         was_in = profile.segments & segments.keys()  # a deleted segment is dropped without a write
         saved = replace(profile, segments=now_in, updated_at=now)
@@ -80,22 +84,33 @@ class Segments:
         except Exception as error:
             logger.warning("the contact's segment tags were not updated in WeCom (%s)", type(error).__name__)
 
-    def backfill(self, segment_id: str, page_size: int = 100) -> int:
-        """Add every existing profile that matches the new segment (one paged pass); how many joined."""
+    def backfill(
+        self, segment_id: str, cursor: str | None = None, budget: float = 25.0, page_size: int = 100
+    ) -> tuple[int, str | None]:
+        """Add the existing profiles that match the new segment, from `cursor` on, for about `budget`
+        seconds: (how many joined, where to go on; None when the pass is done and the segment is
+        marked backfilled). A profile is saved from the page as read (its version the condition);
+        one that changed since is read again."""
         segment = self.profiles.segment(segment_id)
         if segment is None or segment.backfilled:
-            return 0
-        joined, cursor = 0, None
+            return 0, None
+        joined, started = 0, self.monotonic()
         while True:
             page, cursor = self.profiles.profiles_page(cursor, page_size)
+            segments = {s.id: s for s in self.profiles.segments()}
             for profile in page:
-                if segment_id not in profile.segments and matches(segment.rule, profile, self.clock()):
+                if segment_id in profile.segments or not matches(segment.rule, profile, self.clock()):
+                    continue
+                try:
+                    saved: Profile | None = self._save(profile, self.clock(), segments)
+                except StaleVersion:
                     saved = self.reevaluate(profile.visitor_id)
-                    joined += saved is not None and segment_id in saved.segments
+                joined += saved is not None and segment_id in saved.segments
             if cursor is None:
-                break
-        self.profiles.mark_backfilled(segment_id)
-        return joined
+                self.profiles.mark_backfilled(segment_id)
+                return joined, None
+            if self.monotonic() - started >= budget:
+                return joined, cursor
 
     def recheck(self) -> dict[str, int]:
         """The daily pass: members of time-bound segments re-evaluated (those past the window
