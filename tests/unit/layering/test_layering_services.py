@@ -78,12 +78,12 @@ def test_a_new_segment_is_backfilled_once_by_pages_and_then_kept_incrementally(w
         answering.submit(questionnaire.id, f"{i:020d}", {"q0": ["油皮" if i % 2 else "干皮"], "q1": ["痘痘"]})
     oily = admin.create_segment("油皮", Rule(all=("B",)))
     assert oily.count == 125 and oily.backfilled
-    assert len(profiles.page_size_seen) == 3  # 250 profiles in pages of 100: one pass
+    assert len(profiles.page_size_seen) == 10  # 250 profiles in pages of 25: one pass
     reads = profiles.profile_reads
     answering.submit(questionnaire.id, "x" * 20, {"q0": ["油皮"], "q1": ["闭口"]})
     assert admin.segment(oily.id).count == 126
     assert profiles.profile_reads - reads <= 2  # one visitor's profile, not everyone's
-    assert profiles.page_size_seen == [100, 100, 100]
+    assert profiles.page_size_seen == [25] * 10
 
 
 def test_a_lost_race_is_retried_from_a_fresh_read(world):

@@ -38,6 +38,7 @@ from siyu.statistics.visitors_repository import VisitorRecord
 MAX_QUESTIONS = 30
 PREVIEW_LIMIT = 20_000
 REQUEST_BUDGET = 5.0  # seconds of a new segment's backfill done in the admin request
+REQUEST_PAGE = 25  # profiles per page there: the budget is looked at after each page
 MAX_OPTIONS = 30
 
 
@@ -174,7 +175,7 @@ class LayeringAdmin:
         segment = Segment(id=new_id(), name=name, rule=rule, created_at=self.clock())
         self.profiles.create_segment(segment)
         budget = REQUEST_BUDGET if self.backfills is not None else float("inf")
-        _, cursor = self.segments.backfill(segment.id, budget=budget)
+        _, cursor = self.segments.backfill(segment.id, budget=budget, page_size=REQUEST_PAGE)
         if cursor is not None and self.backfills is not None:  # the rest in the layering job
             self.backfills.backfill_later(segment.id, cursor)
         return self.segment(segment.id)
