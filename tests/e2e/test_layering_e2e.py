@@ -14,7 +14,7 @@ from http.cookiejar import CookieJar
 
 from local_stack.demo import DEMO_CHATS, call
 from siyu.layering.orders import signature
-from tests.e2e.http import post_json, wait_for
+from tests.e2e.http import get_json, post_json, wait_for
 from tests.e2e.test_rotation_e2e import fire
 from tests.helpers import qr_data_uri
 
@@ -195,3 +195,61 @@ def test_the_demo_flash_groups_rates_fill_in_as_customers_join_speak_click_and_s
     # WeCom counts activity per owner: a figure when the owner's groups are exactly the flash group's
     assert activity["numerator"] or "per owner" in (activity["reason"] or ""), activity
     assert "groupchat/statistic" in activity["source"]
+
+
+def test_a_questionnaire_in_the_welcome_message_tags_the_wecom_contact(running_stack):
+    """Seed 003: after adding the guide, the customer is led to the questionnaire; the welcome's link
+    carries a signed contact token, so the answers' tags go to the contact in WeCom too."""
+    info = running_stack.info
+    emulator = info["wecom_emulator_url"]
+
+    def api(method, path, body=None):
+        return call(info["api_url"], info["admin_token"], method, path, body)
+
+    questionnaire = info["layering"]
+    status, code = api("POST", "/admin/codes", {"name": "e2e 问卷导购", "kind": "staff", "title": "添加顾问"})
+    assert status == 201, code
+    # WeCom takes https links: the questionnaire as it is deployed (PUBLIC_BASE_URL), opened here on the local API
+    public = "https://qr.example.cn"
+    path = questionnaire["questionnaire_url"].removeprefix(info["api_url"])
+    link = {"title": "1 分钟肤质问卷", "url": public + path}
+    assert (
+        api("PATCH", f"/admin/codes/{code['id']}", {"welcome": {"text": "欢迎！先填个小问卷吧", "link": link}})[0]
+        == 200
+    )
+    status, target = api("POST", f"/admin/codes/{code['id']}/targets", {"wecom_user": "wangwu", "staff_name": "王五"})
+    assert status == 201, target
+    customer = f"wmq{int(time.time() * 1000) % 10**9}"
+    assert post_json(f"{emulator}/_emulator/scan", {"url": target["url"], "external_userid": customer})[0] == 200
+
+    def welcome_link():
+        for c in get_json(f"{emulator}/_emulator/calls"):
+            if (
+                c["path"].endswith("send_welcome_msg")
+                and c["body"].get("text", {}).get("content") == "欢迎！先填个小问卷吧"
+            ):
+                url = c["body"]["attachments"][0]["link"]["url"]
+                if "c=" in url:
+                    return url
+        return None
+
+    url = wait_for(welcome_link)
+    assert url.startswith(f"{public}{path}?c=")
+    url = url.replace(public, info["api_url"])
+    phone = Phone()
+    status, page = phone.open(url)
+    assert status == 200
+    status, page = phone.open(url, {"q0": "油性皮肤", "q1": "痘痘", "q2": "祛痘"})
+    assert status == 200, page
+    visitor = api("GET", f"/admin/visitors/{phone.visitor_id}")[1]
+    assert visitor["contact"] == {"external_userid": customer, "userid": "wangwu"}
+    marks = [
+        c
+        for c in get_json(f"{emulator}/_emulator/calls")
+        if c["path"].endswith("mark_tag")
+        and c["body"].get("external_userid") == customer
+        and c["response"]["errcode"] == 0
+    ]
+    # the answers' three tags (油皮, 3, D), and the demo segment's tag (3 + D) as the contact joins it
+    assert {m["body"]["userid"] for m in marks} == {"wangwu"}
+    assert sorted(len(m["body"]["add_tag"]) for m in marks) == [1, 3]

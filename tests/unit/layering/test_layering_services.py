@@ -10,7 +10,7 @@ import pytest
 
 from siyu.core.errors import InvalidInput, StaleVersion
 from siyu.layering.admin import LayeringAdmin
-from siyu.layering.answers import Answering, contact_token
+from siyu.layering.answers import Answering, contact_token, with_contact_token
 from siyu.layering.model import Option, Question, Rule
 from siyu.layering.segments import Segments
 from tests.fakes.layering import FakeProfiles, FakeQuestionnaires, FakeTagger
@@ -186,3 +186,14 @@ def test_a_backfill_beyond_its_budget_says_where_it_stopped_and_goes_on_from_the
     assert 0 < segment.count < 250 and not segment.backfilled and handed[0][0] == segment.id
     joined, cursor = segments.backfill(segment.id, handed[0][1], budget=float("inf"))
     assert cursor is None and admin.segment(segment.id).count == 250 and admin.segment(segment.id).backfilled
+
+
+def test_only_a_questionnaires_link_gets_a_contact_token():
+    expires = NOW + timedelta(days=30)
+    signed = with_contact_token("https://qr.example.cn/q/abcd1234?g=wrX", "wmA", "zhangsan", KEY, expires)
+    assert signed.startswith("https://qr.example.cn/q/abcd1234?g=wrX&c=")
+    answering = Answering(FakeQuestionnaires(), Segments(FakeProfiles()), lambda: KEY, clock=lambda: NOW)
+    contact = answering.contact_of(signed.partition("&c=")[2])
+    assert contact is not None and (contact.external_user_id, contact.user_id) == ("wmA", "zhangsan")
+    for other in ("https://example.com/welcome", "https://qr.example.cn/s/abcd1234", signed):
+        assert with_contact_token(other, "wmA", "zhangsan", KEY, expires) == other

@@ -11,9 +11,11 @@ still count for the visitor, nothing goes to WeCom.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from siyu.core.clock import utcnow
 from siyu.core.errors import Conflict, NotFound, StaleVersion
@@ -27,11 +29,23 @@ from siyu.web.signed_links import LinkRefused, sign, verify
 logger = logging.getLogger("siyu.layering")
 
 CONTACT_KIND = "contact"
+QUESTIONNAIRE_PATH = re.compile(r"^/q/[a-z0-9]{4,32}$")
 ATTEMPTS = 5
 
 
 def contact_token(external_user_id: str, user_id: str, key: bytes, expires_at: datetime) -> str:
     return sign({"k": CONTACT_KIND, "e": external_user_id, "u": user_id}, expires_at, key)
+
+
+def with_contact_token(url: str, external_user_id: str, user_id: str, key: bytes, expires_at: datetime) -> str:
+    """`url` with a signed contact token when it is a questionnaire's link (``/q/<id>``) without one
+    (a welcome message's link, sent to one contact); any other URL as it is."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if not QUESTIONNAIRE_PATH.match(parts.path) or any(name == "c" for name, _ in query):
+        return url
+    token = contact_token(external_user_id, user_id, key, expires_at)
+    return urlunsplit(parts._replace(query=urlencode([*query, ("c", token)])))
 
 
 def source_of_questionnaire(questionnaire_id: str) -> str:
