@@ -30,6 +30,7 @@ from siyu.web.http_status import http_status
 from siyu.web.request_bodies import json_document, media_type, raw_body
 from siyu.web.visitors import (
     VISITOR_COOKIE,
+    address_key,
     cookie_value,
     is_bot,
     is_visitor_id,
@@ -49,6 +50,7 @@ MAX_FORM_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 
 flashes = FlashTable.from_environment()
+signing_key = SigningKey.from_environment()
 
 
 def count_signup(questionnaire, response, first: bool) -> None:
@@ -62,14 +64,14 @@ tagger = WecomContactTagger(WecomConnections(WecomTable.from_environment(), Cred
 service = Answering(
     QuestionnairesTable.from_environment(),
     Segments(ProfilesTable.from_environment(), tagger=lambda: tagger if tagger.connected() else None),
-    SigningKey.from_environment().get,
+    signing_key.get,
     scans=VisitorsTable.from_environment(),
     contacts=FollowFacts(ContactsTable.from_environment()),
     tagger=lambda: tagger if tagger.connected() else None,
     on_response=count_signup,
 )
 orders = OrderWebhook(flashes, OrderWebhookSecret.from_environment())
-clicks = LinkClicks(LinksTable.from_environment(), os.environ.get("CLIENT_HASH_KEY", ""))
+clicks = LinkClicks(LinksTable.from_environment(), lambda: address_key(signing_key.get()))
 
 
 def lambda_handler(event, context):

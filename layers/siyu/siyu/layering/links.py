@@ -35,7 +35,7 @@ def china_day(instant: datetime) -> str:
 @dataclass
 class LinkClicks:
     links: LinkStore
-    hash_key: str
+    hash_key: Callable[[], str]  # the key of address hashes (web.visitors.address_key of the signing key)
     clock: Callable[[], datetime] = utcnow
 
     def click(self, link_id: str, visitor_id: str | None, address: str, bot: bool) -> str | None:
@@ -47,7 +47,7 @@ class LinkClicks:
             return link.url
         now = self.clock()
         day = china_day(now)
-        who = f"v:{visitor_id}" if visitor_id else f"a:{address_hash(self.hash_key, address)}"
+        who = f"v:{visitor_id}" if visitor_id else f"a:{address_hash(self.hash_key(), address)}"
         self.links.record_click(Click(link.id, day, who, visitor_id), now)
         if link.learning and link.group and visitor_id:
             self.links.record_learning(link.group, visitor_id, day, now)
