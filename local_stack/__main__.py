@@ -44,6 +44,8 @@ siyu is running locally.
   Staff code     {info.get("staff_scan_url", "(no demo)")}   <- round robin over store guides
   Grouped code   {info.get("grouped_scan_url", "(no demo)")}   <- pick a city, get its group
   Campaign       {info.get("campaign_url", "(no demo)")}   <- join, get your poster, scan it from another profile
+  Questionnaire  {info.get("layering", {}).get("questionnaire_url", "(no demo)")}   <- answer it: tags, then segments
+  Precise group  {info.get("layering", {}).get("precise_scan_url", "(no demo)")}   <- after answering 痘痘 + 祛痘
   Admin token    "admin_token" in {args.data_dir / "stack.json"} (send it as "Authorization: Bearer <token>")
   OpenAPI        {info["openapi_url"]}
   Data           {args.data_dir} (kept across restarts; delete it to start over)

@@ -26,6 +26,7 @@ from local_stack.emulator import Emulator
 from local_stack.functions import load_functions
 from local_stack.gateway import LocalApi
 from local_stack.iam import IamGuard
+from local_stack.layering_demo import seed_layering_demo
 from local_stack.queues import QueuePollers
 from local_stack.scheduler import Scheduler
 from local_stack.snapshot import Snapshot
@@ -121,6 +122,7 @@ class LocalStack:
             )
             # After the join way exists: the plan's audience is its groups.
             self.info["wecom_sop_plan_id"] = seed_wecom_sop_demo(self.api.url, token, codes["group"])
+            self.info["layering"] = seed_layering_demo(self.api.url, token, codes["group"]["id"])
         _write_json(self.data_dir / "stack.json", self.info)
         if self.persist:
             threading.Thread(target=self._keep_snapshot, daemon=True, name="snapshot").start()

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -104,6 +105,20 @@ def known_ids(info: dict, token: str) -> dict[str, set[str]]:
     _, alert_channels = call(api, token, "GET", "/admin/alert-channels")
     for channel in alert_channels.get("items", []) if isinstance(alert_channels, dict) else []:
         add("channel_id", channel.get("id"))
+    # Customer layering: the demo questionnaire answered once (a respondent), its segment, links, flash group.
+    layering = info.get("layering") or {}
+    if layering.get("questionnaire_url"):
+        form = urllib.parse.urlencode({"q0": "油性皮肤", "q1": "痘痘", "q2": "祛痘"}).encode()
+        with urllib.request.urlopen(
+            urllib.request.Request(layering["questionnaire_url"], data=form), timeout=60
+        ) as answer:
+            add("visitor_id", answer.headers.get("Set-Cookie", "").partition("siyu_vid=")[2].partition(";")[0])
+    add("questionnaire_id", layering.get("questionnaire_id"))
+    add("segment_id", layering.get("segment_id"))
+    add("flash_id", layering.get("flash_id"))
+    _, links = call(api, token, "GET", "/admin/links")
+    for link in links.get("items", []) if isinstance(links, dict) else []:
+        add("link_id", link.get("id"))
     return found
 
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.logging import correlation_paths
 
-from routers import alerts, campaigns, channels, codes, sop, stats, targets, wecom
+from routers import alerts, campaigns, channels, codes, flash, layering, sop, stats, targets, wecom
 from routers.contract import AdminResolver, body_refusal
 from siyu.core.errors import SiyuError
 from siyu.web.admin_claims import admin_refusal, required_claim
@@ -34,6 +34,8 @@ app.include_router(stats.router)
 app.include_router(sop.router)
 app.include_router(campaigns.router)
 app.include_router(wecom.router)
+app.include_router(layering.router)
+app.include_router(flash.router)
 
 
 @app.get("/admin/openapi.json", include_in_schema=False)

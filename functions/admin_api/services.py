@@ -12,6 +12,16 @@ from siyu.campaigns.poster_jobs import PosterRenderer
 from siyu.campaigns.repository import CampaignsTable
 from siyu.campaigns.repository.erasure import ErasureRecords
 from siyu.campaigns.service import CampaignService
+from siyu.layering.admin import LayeringAdmin
+from siyu.layering.flash import FlashMetrics
+from siyu.layering.flash_repository import FlashTable
+from siyu.layering.links import LinkAdmin
+from siyu.layering.links_repository import LinksTable
+from siyu.layering.profiles_repository import ProfilesTable
+from siyu.layering.questionnaires_repository import QuestionnairesTable
+from siyu.layering.queue_repository import LayeringQueue
+from siyu.layering.secret_repository import OrderWebhookSecret
+from siyu.layering.segments import Segments
 from siyu.live_codes.admin import CodeAdmin
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.targets_admin import TargetAdmin
@@ -20,8 +30,10 @@ from siyu.sop.repository import SopTable
 from siyu.statistics.admin import StatsAdmin
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitorsTable
+from siyu.storage.signing_key import SigningKey
 from siyu.storage.uploads_bucket import UploadsBucket
 from siyu.wecom.connection import WecomConnections
+from siyu.wecom.contact_tagger import WecomContactTagger
 from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
 from siyu.wecom.group_messages import WecomGroupMessages
@@ -104,6 +116,43 @@ def stats_admin() -> StatsAdmin:
 @functools.cache
 def visitors_table() -> VisitorsTable:
     return VisitorsTable.from_environment()
+
+
+@functools.cache
+def contact_tagger() -> WecomContactTagger:
+    return WecomContactTagger(wecom_connections())
+
+
+@functools.cache
+def layering_admin() -> LayeringAdmin:
+    profiles = ProfilesTable.from_environment()
+    return LayeringAdmin(
+        QuestionnairesTable.from_environment(),
+        profiles,
+        Segments(profiles, tagger=lambda: contact_tagger() if contact_tagger().connected() else None),
+        SigningKey.from_environment().get,
+        scans=visitors_table(),
+        tagger=lambda: contact_tagger() if contact_tagger().connected() else None,
+        codes=CodesTable.from_environment(),
+        backfills=LayeringQueue.from_environment(),
+    )
+
+
+@functools.cache
+def link_admin() -> LinkAdmin:
+    return LinkAdmin(LinksTable.from_environment())
+
+
+@functools.cache
+def flash_metrics() -> FlashMetrics:
+    return FlashMetrics(
+        FlashTable.from_environment(), LinksTable.from_environment(), StatsTable.from_environment(), wecom_contacts()
+    )
+
+
+@functools.cache
+def order_webhook_secret() -> OrderWebhookSecret:
+    return OrderWebhookSecret.from_environment()
 
 
 def api_base(event) -> str:

@@ -8,8 +8,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from siyu.campaigns.referrals import ReferralQueue
+from siyu.core.clock import utcnow
+from siyu.layering.answers import default_token_lifetime, with_contact_token
 from siyu.live_codes.repository import CodesTable
 from siyu.statistics.repository import StatsTable
+from siyu.storage.signing_key import SigningKey
 from siyu.wecom.connection import WecomConnections
 from siyu.wecom.contacts_repository import ContactsTable
 from siyu.wecom.credentials_repository import CredentialsStore
@@ -22,6 +25,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 table = WecomTable.from_environment()
 connections = WecomConnections(table, CredentialsStore.from_environment())
 codes = CodesTable.from_environment()
+signing_key = SigningKey.from_environment()
 contacts = ContactsTable.from_environment()
 worker = EventsWorker(
     ledger=table,
@@ -32,6 +36,10 @@ worker = EventsWorker(
     rotation=codes,  # a join-way group filling up (or made by WeCom) wakes the rotation job
     # adds and deletes through campaign participants' contact ways go to the campaign worker
     referrals=ReferralEvents(table, contacts, ReferralQueue.from_environment(), connections.client),
+    # a questionnaire linked in the welcome message: its link carries the contact (answers tag them)
+    link_for=lambda url, external, user: with_contact_token(
+        url, external, user, signing_key.get(), utcnow() + default_token_lifetime()
+    ),
 )
 
 

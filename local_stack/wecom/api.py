@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_stack.wecom import groupmsg
+from local_stack.wecom import activity, groupmsg
 from local_stack.wecom.errors import (
     ATTACHMENT_TYPE_INVALID,
     CORPID_MISSING,
@@ -320,6 +320,10 @@ def get_follow_user_list(call: Call) -> dict[str, Any]:
     return ok(follow_user=call.world.follow_users(call.corp_id))
 
 
+def groupchat_statistic(call: Call) -> dict[str, Any]:
+    return ok(**activity.groupchat_statistic(call.world, call.corp_id, call.body))
+
+
 def agent_get(call: Call) -> dict[str, Any]:
     agent_id = call.query.get("agentid", "")
     if not agent_id.isdigit():
@@ -341,6 +345,7 @@ ENDPOINTS: dict[str, tuple[str, Callable[[Call], dict[str, Any]]]] = {
     f"{EXTERNAL}/groupchat/del_join_way": (POST, del_join_way),
     f"{EXTERNAL}/groupchat/get": (POST, groupchat_get),
     f"{EXTERNAL}/groupchat/list": (POST, groupchat_list),
+    f"{EXTERNAL}/groupchat/statistic": (POST, groupchat_statistic),
     f"{EXTERNAL}/send_welcome_msg": (POST, send_welcome_msg),
     f"{EXTERNAL}/get_corp_tag_list": (POST, get_corp_tag_list),
     f"{EXTERNAL}/add_corp_tag": (POST, add_corp_tag),

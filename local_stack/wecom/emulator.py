@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from local_stack.background import BackgroundServer
-from local_stack.wecom import api, callbacks, customers, errors, groupmsg
+from local_stack.wecom import activity, api, callbacks, customers, errors, groupmsg
 from local_stack.wecom.callbacks import CallbackConfig
 from local_stack.wecom.model import Event, World
 
@@ -36,6 +36,7 @@ CONTROL = Map(
     [
         Rule("/_emulator/scan", endpoint="scan", methods=["POST"]),
         Rule("/_emulator/chats/<chat_id>/leave", endpoint="leave", methods=["POST"]),
+        Rule("/_emulator/chats/<chat_id>/speak", endpoint="speak", methods=["POST"]),
         Rule("/_emulator/contacts/<external_userid>/delete", endpoint="delete", methods=["POST"]),
         Rule("/_emulator/groupmsg", endpoint="groupmsg", methods=["GET"]),
         Rule("/_emulator/groupmsg/<msgid>/confirm", endpoint="confirm", methods=["POST"]),
@@ -238,6 +239,13 @@ class WecomEmulator:
             lambda: customers.leave(self._world, chat_id, external_userid, self._clock())
         )
         return refused or json_response({"callbacks": self._deliver([event])})
+
+    def _control_speak(self, request: Request, chat_id: str) -> Response:
+        external_userid = str(self._json(request).get("external_userid", ""))
+        said, refused = self._customer_action(
+            lambda: activity.speak(self._world, chat_id, external_userid, self._clock())
+        )
+        return refused or json_response(said)
 
     def _control_delete(self, request: Request, external_userid: str) -> Response:
         body = self._json(request)

@@ -180,6 +180,7 @@ class World:
         self.welcome_codes: dict[str, WelcomeCode] = {}
         self.group_msgs: dict[str, Any] = {}  # msgid -> groupmsg.GroupMsg (企业群发 tasks)
         self.app_messages: list[dict[str, Any]] = []  # message/send bodies, as sent
+        self.spoken: dict[tuple[str, str, str], dict[str, int]] = {}  # (corp, chat, day) -> member -> messages
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A state file written before a field existed loads with that field empty."""

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "siyu" / "siyu"
-FEATURES = {"live_codes", "statistics", "alerts", "sop", "campaigns", "wecom"}
+FEATURES = {"live_codes", "statistics", "alerts", "sop", "campaigns", "wecom", "layering"}
 SHARED = {"core", "storage", "web", "delivery", "api"}
 MAX_MODULE_LINES = 450
 MAX_LOOSE_MODULES = 3
@@ -40,6 +40,8 @@ SCAN_PATH_MODULES = {
     "siyu.live_codes.scan",
     "siyu.live_codes.scan_pages",
     "siyu.live_codes.client_limit",
+    "siyu.live_codes.segment_routes",
+    "siyu.layering.membership_repository",
     "siyu.statistics.buffer",
     "siyu.storage.signing_key",
     "siyu.web.scan_memory",

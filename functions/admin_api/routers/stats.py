@@ -7,11 +7,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from routers.contract import file_response
-from services import stats_admin, visitors_table
-from siyu.core.errors import NotFound
-from siyu.statistics.api import StatsView, VisitorView, stats_view, visitor_view
+from services import stats_admin
+from siyu.statistics.api import StatsView, stats_view
 from siyu.statistics.rules import to_csv
-from siyu.web.visitors import is_visitor_id
 
 router = Router()
 
@@ -54,11 +52,3 @@ def code_stats_csv(code_id: str, from_: From = None, to: Day = None):
         body=to_csv(report.rows),
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-@router.get("/admin/visitors/<visitor_id>", tags=["stats"], summary="A scanner's visitor record: codes, tags")
-def visitor(visitor_id: str) -> VisitorView:
-    records = visitors_table().of_visitor(visitor_id) if is_visitor_id(visitor_id) else []
-    if not records:
-        raise NotFound(f"no visitor {visitor_id[:40]!r}: the id is the siyu_vid cookie of a scanner")
-    return visitor_view(visitor_id, records)

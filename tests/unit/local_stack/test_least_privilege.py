@@ -16,15 +16,20 @@ TEMPLATE = Template(ROOT / "template.yaml")
 TABLE = TEMPLATE.resolve({"Fn::GetAtt": ["SiyuTable", "Arn"]})
 BUCKET = TEMPLATE.resolve({"Fn::GetAtt": ["UploadsBucket", "Arn"]})
 
+# Customer layering's item families (questionnaires, profiles, segments, tags, links, flash groups, orders).
+LAYERING = {"QNR#*", "PROFILE#*", "SEG#*", "TAGLIB", "LINK#*", "LEARN#*", "FLASH#*", "ACTIVITY#*"}
+LAYERING |= {"SIGNUP#*", "ORDER#*", "ORDERS#*", "BUYER#*"}
+
 # function -> (table partition keys, index partition keys, object prefixes) it may touch at all.
 DECLARED: dict[str, tuple[set[str], set[str], set[str]]] = {
-    "ScanFunction": ({"CODE#*", "STATS#*", "VISITOR#*", "RATE#SCAN#*"}, set(), set()),
+    "ScanFunction": ({"CODE#*", "STATS#*", "VISITOR#*", "RATE#SCAN#*", "PROFILE#*"}, set(), set()),
     "ConsoleFunction": (set(), set(), set()),
     "AdminApiFunction": (
         {"CODE#*", "STATS#*", "VISITOR#*", "ALERT#*", "ALERT_CHANNELS", "PLAN#*", "SOPCAP#*", "CAMPAIGN#*"}
-        | {"ERASE#*", "WECOM", "WECOM#*"},
+        | {"ERASE#*", "WECOM", "WECOM#*"}
+        | LAYERING,
         {"CODE", "PLAN", "CAMPAIGN", "ALERT", "RANK#*", "WECOM#*", "DUE", "SOP", "SOPSEND", "INVITE", "REWARD"}
-        | {"ERASE"},
+        | {"ERASE", "QNRS", "PROFILES", "SEGS", "LINKS", "FLASHES"},
         {"codes/*", "sop/*", "campaigns/*"},
     ),
     "RotateFunction": ({"CODE#*", "ALERT#*", "ALERT_CHANNELS", "WECOM#*"}, {"DUE", "WECOM#GROUPS#*"}, set()),
@@ -44,6 +49,17 @@ DECLARED: dict[str, tuple[set[str], set[str], set[str]]] = {
     ),
     "WecomCallbackFunction": ({"WECOM", "WECOM#SEEN#*"}, set(), set()),
     "WecomWorkerFunction": ({"WECOM", "WECOM#*", "STATS#*", "CODE#*"}, {"WECOM#*"}, set()),
+    "LayeringPagesFunction": (
+        {"QNR#*", "PROFILE#*", "SEG#*", "LINK#*", "LEARN#*", "SIGNUP#*", "ORDER#*", "ORDERS#*", "BUYER#*"}
+        | {"VISITOR#*", "WECOM#CONTACT#*", "WECOM"},
+        {"SEGS"},
+        set(),
+    ),
+    "LayeringJobFunction": (
+        {"FLASH#*", "ACTIVITY#*", "PROFILE#*", "SEG#*", "WECOM#CHAT#*", "WECOM"},
+        {"FLASHES", "PROFILES", "SEGS"},
+        set(),
+    ),
 }
 PUBLIC = {
     "ConsoleFunction",
@@ -52,6 +68,7 @@ PUBLIC = {
     "PosterFunction",
     "WecomCallbackFunction",
     "SopTaskFunction",
+    "LayeringPagesFunction",
 }
 DELETES = {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "s3:DeleteObject", "s3:DeleteObjectVersion"}
 
@@ -82,7 +99,12 @@ def test_each_function_touches_only_its_declared_items_and_objects(function):
 
 # What a public function may delete: the callback its replay memory, the poster function the WeCom
 # token it refreshes and a contact way's state it made; never a campaign record or an object.
-DELETABLE = {"WecomCallbackFunction": {"WECOM", "WECOM#SEEN#*"}, "PosterFunction": {"WECOM", "WECOM#STATE#*"}}
+DELETABLE = {
+    "WecomCallbackFunction": {"WECOM", "WECOM#SEEN#*"},
+    "PosterFunction": {"WECOM", "WECOM#STATE#*"},
+    # a segment member item when its visitor no longer matches; the shared WeCom token when WeCom refuses it
+    "LayeringPagesFunction": {"SEG#*", "WECOM"},
+}
 
 
 @pytest.mark.parametrize("function", sorted(PUBLIC))

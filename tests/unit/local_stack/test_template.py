@@ -95,7 +95,14 @@ def test_local_only_routes_are_not_in_the_template():
 
 def test_rotation_and_sop_run_on_the_template_schedules():
     schedules = {s.function_id: s for s in TEMPLATE.schedules()}
-    assert set(schedules) == {"RotateFunction", "SopFunction", "CampaignWorkerFunction", "WecomWorkerFunction"}
+    assert set(schedules) == {
+        "RotateFunction",
+        "SopFunction",
+        "CampaignWorkerFunction",
+        "WecomWorkerFunction",
+        "LayeringJobFunction",
+    }
+    assert schedules["LayeringJobFunction"].rate_seconds is None  # a daily cron: fired on demand locally
     assert schedules["RotateFunction"].rate_seconds == 300 and schedules["SopFunction"].rate_seconds == 60
     assert schedules["CampaignWorkerFunction"].rate_seconds == 60
     assert schedules["WecomWorkerFunction"].rate_seconds == 3600
@@ -110,10 +117,15 @@ def test_queue_consumers_read_the_queues_the_template_defines():
         "CampaignWorkerFunction": "CampaignQueue",
         "PosterFunction": "PosterQueue",
         "WecomWorkerFunction": "WecomEventQueue",
+        "LayeringJobFunction": "LayeringQueue",
     }
-    assert all(s.partial_failures and s.batch_size == 10 for s in subscriptions.values())
+    assert all(s.partial_failures for s in subscriptions.values())
+    # a segment backfill is one long budget per message; the others take batches of 10
+    assert {f: s.batch_size for f, s in subscriptions.items()} == {f: 10 for f in subscriptions} | {
+        "LayeringJobFunction": 1
+    }
     queues = list(TEMPLATE.queues())
-    for queue in ("SopQueue", "CampaignQueue", "PosterQueue", "WecomEventQueue"):
+    for queue in ("SopQueue", "CampaignQueue", "PosterQueue", "WecomEventQueue", "LayeringQueue"):
         dead_letters = queue.removesuffix("Queue") + "DeadLetterQueue"
         assert queues.index(dead_letters) < queues.index(queue)  # the dead-letter queue exists first
         assert dead_letters in TEMPLATE.queues()[queue]["RedrivePolicy"]

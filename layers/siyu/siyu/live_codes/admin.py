@@ -31,6 +31,7 @@ from siyu.live_codes.edit_rules import (
     checked_zone,
     option_of,
     with_option,
+    with_segment_route,
 )
 from siyu.live_codes.model import (
     ACTIVE,
@@ -156,6 +157,9 @@ class CodeAdmin:
             return with_option(code, spec)
 
         return self.modify(code_id, change).options[-1]
+
+    def add_segment_route(self, code_id: str, segment_id: str, label: str) -> Option:
+        return self.modify(code_id, lambda code: with_segment_route(code, segment_id, label)).options[-1]
 
     def update_option(self, code_id: str, option_id: str, **changes: Any) -> Option:
         changes = {k: v for k, v in changes.items() if v is not None}

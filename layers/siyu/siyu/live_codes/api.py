@@ -297,6 +297,7 @@ class OptionView(BaseModel):
     tag: str
     strategy: str
     scan_url: str
+    segment_id: str | None = Field(None, description="A precise-group route: scanners in this segment get its pool.")
 
 
 ChannelName = Annotated[str, Field(min_length=1, max_length=80, description="Where it is printed, e.g. 门店12号立牌.")]

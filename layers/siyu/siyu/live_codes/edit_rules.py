@@ -81,6 +81,19 @@ def with_option(code: LiveCode, spec: OptionSpec) -> LiveCode:
     return replace(code, options=code.options + (option,))
 
 
+def with_segment_route(code: LiveCode, segment_id: str, label: str) -> LiveCode:
+    """A precise-group route (精准群): scanners in the segment get the route's own pool (targets
+    added with its id as option_id); everyone else the code's main pool."""
+    if code.kind == GROUPED:
+        raise Conflict("a grouped code's scanners pick their pool; segment routes are for group and staff codes")
+    if len(code.options) >= MAX_OPTIONS:
+        raise Conflict(f"a code has at most {MAX_OPTIONS} segment routes")
+    if any(o.segment_id == segment_id for o in code.options):
+        raise Conflict(f"this code already routes segment {segment_id!r}")
+    route = Option(new_id(6), label, "", label[:MAX_TAG_LENGTH], code.strategy, segment_id)
+    return replace(code, options=code.options + (route,))
+
+
 def check_strategy(kind: str, strategy: str) -> None:
     if kind == GROUP and strategy != IN_ORDER:
         raise InvalidInput("a group code fills its groups in order; use a staff code for round_robin or weighted")
@@ -105,7 +118,10 @@ def check_target_fits(code: LiveCode, target: Target, option: Option | None = No
             raise InvalidInput(f"a grouped code's target needs option_id, one of: {labels}")
         strategy = option.strategy
     elif target.option_id:
-        raise InvalidInput("only grouped codes have options; leave option_id out")
+        route = option or code.option(target.option_id)
+        if route is None or not route.segment_id:
+            raise InvalidInput("only grouped codes have options (and group codes their segment routes); fix option_id")
+        strategy = code.strategy
     else:
         strategy = code.strategy
     if target.wecom_user is not None and uses_threshold(strategy):

@@ -98,6 +98,8 @@ class Option:
     description: str
     tag: str  # recorded on the scanner's visitor record when picked
     strategy: str = IN_ORDER
+    # A precise-group route (精准群) on a group or staff code: scanners in this segment get this pool.
+    segment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,11 +244,22 @@ def welcome_for(code: LiveCode, channel_id: str | None) -> Welcome | None:
 
 
 def pool_of(code: LiveCode, option: Option | None = None) -> Pool:
+    """A grouped code's option's pool; a segment route's pool; else the code's main pool (the
+    targets in no route's pool)."""
     if code.kind == GROUPED:
         if option is None:
             return Pool("main", (), IN_ORDER)
         return Pool(option.id, tuple(t for t in code.targets if t.option_id == option.id), option.strategy)
-    return Pool("main", code.targets, code.strategy)
+    if option is not None and option.segment_id:
+        return Pool(option.id, tuple(t for t in code.targets if t.option_id == option.id), code.strategy)
+    return Pool("main", tuple(t for t in code.targets if not t.option_id), code.strategy)
+
+
+def route_for(code: LiveCode, segments: frozenset[str]) -> Option | None:
+    """The first segment route (in the code's order) whose segment the scanner is a member of."""
+    if code.kind == GROUPED:
+        return None
+    return next((o for o in code.options if o.segment_id and o.segment_id in segments), None)
 
 
 def uses_threshold(strategy: str) -> bool:

@@ -161,12 +161,14 @@ def _option_to_item(o: Option) -> Item:
             "description": s(o.description),
             "tag": s(o.tag),
             "strategy": s(o.strategy),
+            **({"segment_id": s(o.segment_id)} if o.segment_id else {}),
         }
     }
 
 
 def _option_from_item(m: Item) -> Option:
-    return Option(m["id"]["S"], m["label"]["S"], m["description"]["S"], m["tag"]["S"], m["strategy"]["S"])
+    segment_id = m.get("segment_id", {}).get("S")
+    return Option(m["id"]["S"], m["label"]["S"], m["description"]["S"], m["tag"]["S"], m["strategy"]["S"], segment_id)
 
 
 def _channel_to_item(c: Channel) -> Item:

@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from siyu.campaigns.referrals import ReferralQueue, campaign_href, scan_facts
 from siyu.core.clock import utcnow
+from siyu.layering.membership_repository import SegmentMembership
 from siyu.live_codes import landing_page
 from siyu.live_codes.assignment import (
     MAX_SHARDS,
@@ -50,19 +51,19 @@ from siyu.live_codes.model import (
     Option,
     Pool,
     Target,
-    pool_of,
     takes_threshold,
 )
 from siyu.live_codes.repository import CodesTable
 from siyu.live_codes.scan_pages import fallback_page as _fallback_page
 from siyu.live_codes.scan_pages import last_good_page
 from siyu.live_codes.scan_pages import target_page as _target_page
+from siyu.live_codes.segment_routes import SegmentLookup, scanner_pool
 from siyu.statistics import rules as scan_stats
 from siyu.statistics.buffer import StatsBuffer
 from siyu.statistics.repository import StatsTable
 from siyu.statistics.visitors_repository import VisitEntry, VisitorRecord, VisitorsTable
 from siyu.storage import aws
-from siyu.storage.codec import error_code
+from siyu.storage.codec import throttled
 from siyu.storage.signing_key import SigningKey
 from siyu.web import scan_memory
 from siyu.web.scan_memory import CodeMemory
@@ -142,6 +143,7 @@ class ScanService:
     monotonic: Callable[[], float] = time.monotonic
     signing_key: KeySource | None = None  # None: the visitor record remembers scanners (no memory cookie)
     client_limit: ClientLimit | None = None  # how far one client may move a code's counters an hour
+    segments: SegmentLookup | None = None  # precise-group routes: the scanner's segment membership
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
     _storage_down_until: float = 0.0
     _key_down_until: float = 0.0
@@ -160,6 +162,7 @@ class ScanService:
                 ClientCounts(aws.dynamodb_for_scans(), os.environ["TABLE_NAME"]),
                 int(os.environ.get("SCAN_CLIENT_LIMIT_PER_HOUR") or DEFAULT_LIMIT),
             ),
+            segments=SegmentMembership.from_environment(fast=True),
         )
 
     def scan(self, code_id: str, count: bool = True, in_wechat: bool = True, **visit: Any) -> ScanResult:
@@ -185,12 +188,12 @@ class ScanService:
             code = cached.code
             if code is None or code.status == ARCHIVED or not visit.count:
                 return self._uncounted(cached, visit, now)
-            option = code.option(visit.option_id)
+            option = code.option(visit.option_id) if code.kind == GROUPED else None  # a route is no pick
             if code.kind == GROUPED and option is None:
                 return self._choices(code, visit, now)
             return self._counted(cached, code, option, visit, now, fresh)
         except StorageError as error:
-            if not _throttled(error):  # throttling is about one hot item, not storage being down
+            if not throttled(error):  # throttling is about one hot item, not storage being down
                 self._storage_down_until = self.monotonic() + STORAGE_BACKOFF_SECONDS
             logger.warning(
                 "storage failed while scanning %s (%s); serving the last known good page", visit.code_id, error
@@ -202,8 +205,8 @@ class ScanService:
     def _counted(
         self, cached: _CachedCode, code: LiveCode, option: Option | None, visit: Visit, now: datetime, fresh: bool
     ) -> ScanResult:
-        pool = pool_of(code, option)
         visitor_id = visit.visitor_id if is_visitor_id(visit.visitor_id) else None
+        pool, route = scanner_pool(code, option, visitor_id, self.segments)  # a precise group's route, or none
         key = self._key()
         known, record = self._known(code.id, visitor_id, visit, key, now)
         target = self._returning(code, pool, known, now)
@@ -217,12 +220,14 @@ class ScanService:
                 if cached.code is None:  # codes are never deleted; this keeps the types honest
                     return self._uncounted(cached, visit, now)
                 code = cached.code
-                pool = pool_of(code, code.option(visit.option_id))
+                option = code.option(option.id) if option else None  # this copy's, for its tag
+                pool, route = scanner_pool(code, option, visitor_id, self.segments)
                 target = self._assign(cached, code, pool, now) if code.status != ARCHIVED else None
         new_visitor = visitor_id is None
         visitor_id = visitor_id or new_visitor_id()
         self._hand_over_referral(visit, visitor_id, new_visitor or visit.first_pick, now, target is not None)
         dims = [f"o:{option.id}"] if option else [scan_stats.CODE, scan_stats.channel_dim(self._channel(code, visit))]
+        dims += [f"o:{route.id}"] if route else []
         if target is None:
             self._count_fallback(code)
             cookie = self._record(code, visitor_id, visit, now, dims, known, record, key, fallback=True)
@@ -442,8 +447,3 @@ class ScanService:
 def _new_channel(code: LiveCode | None, visit: Visit, age: float) -> bool:
     """A channel this copy of the code does not know (made since it was read): re-read it, at most once a second."""
     return bool(visit.channel_id and code and not code.channel(visit.channel_id) and age >= FALLBACK_RECHECK_SECONDS)
-
-
-def _throttled(error: Exception) -> bool:
-    code = error_code(error) if isinstance(error, ClientError) else ""
-    return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")

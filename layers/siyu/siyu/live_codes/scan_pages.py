@@ -59,7 +59,7 @@ def last_good_page(
     still live, else the best cached pick, else the fallback."""
     if code.status == ARCHIVED:
         return "ended", landing_page.ended_page(code.title), None
-    option = code.option(visit.option_id)
+    option = code.option(visit.option_id) if code.kind == GROUPED else None  # a segment route is no pick
     if code.kind == GROUPED and option is None:
         choices = [(f"?{urlencode({'o': o.id})}", o.label, o.description) for o in code.options]
         return "choices", landing_page.choices_page(code.title, code.guidance, choices, visit.in_wechat), None

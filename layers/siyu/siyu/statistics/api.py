@@ -1,16 +1,13 @@
-"""The statistics' and visitors' API contract, and the views built from their records."""
+"""The statistics' API contract, and the views built from its records (a visitor's view is in layering/api.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from siyu.statistics.admin import StatsReport
 from siyu.statistics.rules import METRICS
-from siyu.statistics.visitors_repository import VisitorRecord
 
 Count = Annotated[int, Field(ge=0)]
 Dimension = Literal["code", "channel", "option", "target"]
@@ -110,19 +107,6 @@ class StatsView(BaseModel):
     )
 
 
-class VisitorCodeView(BaseModel):
-    code_id: str
-    first_seen: datetime
-    last_seen: datetime
-    tags: list[str]
-    assigned: dict[str, str] = Field(description="pool (main or option id) -> target id")
-
-
-class VisitorView(BaseModel):
-    visitor_id: str
-    codes: list[VisitorCodeView]
-
-
 def stats_view(report: StatsReport) -> StatsView:
     return StatsView.model_validate(
         {
@@ -134,20 +118,4 @@ def stats_view(report: StatsReport) -> StatsView:
             "rows": report.rows,
             "totals": report.totals(),
         }
-    )
-
-
-def visitor_view(visitor_id: str, records: Sequence[VisitorRecord]) -> VisitorView:
-    return VisitorView(
-        visitor_id=visitor_id,
-        codes=[
-            VisitorCodeView(
-                code_id=r.code_id,
-                first_seen=r.first_seen,
-                last_seen=r.last_seen,
-                tags=sorted(r.tags),
-                assigned={pool: target_id for pool, (target_id, _) in r.assignments.items()},
-            )
-            for r in records
-        ],
     )

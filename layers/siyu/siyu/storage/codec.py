@@ -82,6 +82,12 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def throttled(error: Exception) -> bool:
+    """DynamoDB refused for throughput (one hot item, or the table's limit): not storage being down."""
+    code = error_code(error) if isinstance(error, ClientError) else ""
+    return code in ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded")
+
+
 def condition_failed(error: ClientError) -> bool:
     """A conditional write (or a transaction with one) was refused: the state was not as expected."""
     return error_code(error) in (CONDITION_FAILED, TRANSACTION_CANCELED)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -111,6 +111,9 @@ class EventsWorker:
     clock: Callable[[], datetime] = utcnow
     rotation: RotationWake | None = None  # None: group sizes are kept, the job finds them on its schedule
     referrals: ReferralEvents | None = None  # adds through campaign posters (None: not wired)
+    # The welcome link for this contact (url, external_userid, userid -> url): a questionnaire's link
+    # gets a signed contact token, so the answers tag the contact (None: links go as written)
+    link_for: Callable[[str, str, str], str] | None = None
     _tag_ids: dict[str, str] = field(default_factory=dict)  # corp tag name -> id, read once per container
     _tag_group_id: str | None = None  # the siyu tag group, once it exists
     _media_ids: dict[str, str] = field(default_factory=dict)  # picture URL -> WeCom media id
@@ -194,6 +197,9 @@ class EventsWorker:
         if welcome is None or not event.welcome_code:
             return  # no welcome set, or WeCom gave no code (someone else's welcome went out)
         try:
+            if welcome.link is not None and self.link_for is not None:
+                url = self.link_for(welcome.link.url, event.external_user_id, event.user_id)
+                welcome = replace(welcome, link=replace(welcome.link, url=url))
             body = welcome_body(welcome, event.welcome_code, self._miniprogram_picture(welcome))
             self.client().post("/cgi-bin/externalcontact/send_welcome_msg", body)
         except Exception as error:  # never fails the add: its count is made, and the code lives 20 s
