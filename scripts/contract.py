@@ -87,14 +87,16 @@ def known_ids(info: dict, token: str) -> dict[str, set[str]]:
     _, campaigns = call(api, token, "GET", "/admin/campaigns")
     for campaign in campaigns.get("items", []):
         add("campaign_id", campaign["id"])
+        # The campaign page sets the visitor cookie; the join (a POST) only uses it.
+        with urllib.request.urlopen(f"{api}/c/{campaign['id']}", timeout=60) as answer:
+            visitor = answer.headers.get("Set-Cookie", "").partition("siyu_vid=")[2].partition(";")[0]
         request = urllib.request.Request(
             f"{api}/c/{campaign['id']}/join",
             data=json.dumps({"nickname": "契约测试"}).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            headers={"Content-Type": "application/json", "Accept": "application/json", "Cookie": f"siyu_vid={visitor}"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            visitor = answer.headers.get("Set-Cookie", "").partition("siyu_vid=")[2].partition(";")[0]
+        urllib.request.urlopen(request, timeout=60).close()
         add("visitor_id", visitor)
         _, participants = call(api, token, "GET", f"/admin/campaigns/{campaign['id']}/participants")
         for participant in participants.get("items", []):
