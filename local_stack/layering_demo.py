@@ -103,8 +103,8 @@ def _precise_code(api_url: str, token: str, segment_id: str) -> dict:
     status, route = call(api_url, token, "POST", f"/admin/codes/{code['id']}/segment-routes", body)
     if status != 201:
         raise RuntimeError(f"could not route the demo segment: {status} {route}")
-    _upload(api_url, token, code["id"], demo_group_url(), "日常护肤群", staff_name="日常群")
-    _upload(api_url, token, code["id"], demo_group_url(), "痘痘精准群", staff_name="精准群", option_id=route["id"])
+    _upload(api_url, token, code["id"], demo_group_url(), "日常护肤群")
+    _upload(api_url, token, code["id"], demo_group_url(), "痘痘精准群", option_id=route["id"])
     return code
 
 

@@ -323,3 +323,11 @@ def test_a_channel_made_since_the_container_read_the_code_is_counted_in_it(clock
     service.visit(Visit("code1", channel_id="nosuch"))  # an unknown id: one read a second at most
     service.visit(Visit("code1", channel_id="nosuch"))
     assert service.stats.days[("code1", "2026-11-25")]["v|ch:-"] == 4
+
+
+def test_a_group_never_shows_the_advisor_line_a_staff_member_does(clocks):
+    groups = code(target("g1", "wechat_group", staff_name="精准群"), kind=GROUP, strategy="in_order")
+    page = service_for(groups, clocks)[0].visit(Visit("code1")).page["body"]
+    assert "专属顾问" not in page
+    staff = code(target("amy", staff_name="小王"))
+    assert "您的专属顾问：小王" in service_for(staff, clocks)[0].visit(Visit("code1")).page["body"]

@@ -34,11 +34,12 @@ def target_page(
     if code.kind == GROUPED:  # the code's guidance is its question; the QR's line depends on the pool
         guidance = JOIN_GROUP if joins else ADD_STAFF
     href = campaign_href(referral)
+    staff = None if joins else target.staff_name  # "您的专属顾问" is a person's line, never a group's
     way = way_for(target, channel_id)  # a WeCom-backed target: the way of the channel scanned
     if way is None:
-        return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, target.staff_name, href)
+        return landing_page.target_page(code.title, guidance, target.qr_png, in_wechat, staff, href)
     link = (way.url, landing_page.TAP_TO_JOIN if target.wecom_chat_ids else landing_page.TAP_TO_ADD)
-    return landing_page.target_page(code.title, guidance, way.qr_png, in_wechat, target.staff_name, href, link)
+    return landing_page.target_page(code.title, guidance, way.qr_png, in_wechat, staff, href, link)
 
 
 def fallback_page(code: LiveCode, in_wechat: bool) -> dict[str, Any]:
