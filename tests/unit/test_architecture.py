@@ -29,6 +29,7 @@ SCAN_PATH_MODULES = {
     "siyu.storage.aws",
     "siyu.storage.codec",
     "siyu.storage.paging",
+    "siyu.storage.hourly_counters",
     "siyu.storage.table",
     "siyu.web.html",
     "siyu.web.visitors",

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from siyu.live_codes.assignment import Counters, ShardCount
 from siyu.storage.codec import Item, condition_failed, n, remove_clause, s
+from siyu.storage.hourly_counters import add_within_limit
 from siyu.storage.paging import query_all
 
 if TYPE_CHECKING:  # the stubs are a development dependency, not in the layer
@@ -146,22 +147,6 @@ class ClientCounts:
         self._table = table_name
 
     def add_client_visits(self, code_id: str, address: str, hour: str, count: int, limit: int, now: datetime) -> bool:
-        if count > limit:
-            return False
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": s(f"RATE#SCAN#{code_id}#{address}#{hour}"), "sk": s("RATE")},
-                UpdateExpression="ADD visits :count SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(visits) OR visits <= :most",
-                ExpressionAttributeValues={
-                    ":count": n(count),
-                    ":most": n(limit - count),
-                    ":expires": n(int((now + CLIENT_COUNT_RETENTION).timestamp())),
-                },
-            )
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        pk = f"RATE#SCAN#{code_id}#{address}#{hour}"
+        expires = now + CLIENT_COUNT_RETENTION
+        return add_within_limit(self._client, self._table, pk, count, limit, expires, attribute="visits")

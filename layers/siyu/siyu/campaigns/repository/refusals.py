@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from botocore.exceptions import ClientError
-
 from siyu.campaigns.ports import RefusalDetails
 from siyu.campaigns.records import Refusal
 from siyu.campaigns.repository.base import TableBase
 from siyu.core.clock import to_precise_iso
 from siyu.core.ids import new_id
-from siyu.storage.codec import Item, condition_failed, n, s, text
+from siyu.storage.codec import Item, n, s, text
+from siyu.storage.hourly_counters import add_within_limit
 
 REFUSAL_RETENTION = timedelta(days=400)
 RATE_RETENTION = timedelta(hours=2)
@@ -38,23 +37,9 @@ class RefusalRecords(TableBase):
     ) -> bool:
         """Count one more of `kind` for `key` in `hour` (or a longer period, kept `until` its end),
         unless it already reached `limit`."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": s(f"RATE#{campaign_id}#{kind}#{key}#{hour}"), "sk": s("RATE")},
-                UpdateExpression="ADD n :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(n) OR n < :limit",
-                ExpressionAttributeValues={
-                    ":one": n(1),
-                    ":limit": n(limit),
-                    ":expires": n(int(max(now + RATE_RETENTION, (until or now) + RATE_RETENTION).timestamp())),
-                },
-            )
-            return True
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
+        pk = f"RATE#{campaign_id}#{kind}#{key}#{hour}"
+        expires = max(now + RATE_RETENTION, (until or now) + RATE_RETENTION)
+        return add_within_limit(self._client, self._table, pk, 1, limit, expires)
 
 
 def refusal_of(item: Item) -> Refusal:
