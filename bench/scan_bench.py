@@ -142,6 +142,11 @@ class CallCounter:
         return calls
 
 
+def phone_address(n: int) -> str:
+    """A scanner's own network address: the scan path holds one address to its hourly per-client limit."""
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
 def steady_calls(admin, scan, service) -> dict:
     code_id = create_code(admin, "bench steady", THRESHOLD, STEADY_TARGETS)
     event = scan_event(code_id)
@@ -150,9 +155,10 @@ def steady_calls(admin, scan, service) -> dict:
         scan_ok(first)
         service.stats.flush()  # its statistics, so the steady figures count only their own
         cold = counter.take()
+        phones = [scan_event(code_id, source_ip=phone_address(n)) for n in range(STEADY_SCANS)]  # a scanner each
         started = time.perf_counter()
-        for _ in range(STEADY_SCANS):
-            scan_ok(scan.invoke(event))
+        for phone in phones:
+            scan_ok(scan.invoke(phone))
         elapsed = time.perf_counter() - started
         time.sleep(FLUSH_WAIT)  # no further traffic: the flusher writes what the scans buffered
         steady = counter.take()
@@ -184,7 +190,6 @@ def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
     shard's conditional write; the statistics are one ADD per container every few seconds, the visitor
     record is not written), interleaved, one sample each per round."""
     code_id = create_code(admin, "bench warm", WARM_THRESHOLD, 1)
-    event = scan_event(code_id)
     client, table = service.table._client, service.table._table
     bare_calls = [  # the one write a first-time scan makes, on an item of its own
         {
@@ -201,12 +206,13 @@ def warm_times(admin, scan, service) -> tuple[list[float], list[float]]:
         for call in bare_calls:
             client.update_item(TableName=table, **call)
 
+    phones = [scan_event(code_id, source_ip=phone_address(n)) for n in range(WARM_CALLS)]  # a scanner each
     handler, bare = [], []
     for i in range(WARM_CALLS):
         for which in (0, 1) if i % 2 else (1, 0):  # alternate who goes first
             started = time.perf_counter()
             if which:
-                answer = scan.invoke(event)
+                answer = scan.invoke(phones[i])
             else:
                 bare_scan()
             (handler if which else bare).append(time.perf_counter() - started)
