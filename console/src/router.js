@@ -14,6 +14,9 @@ export const router = createRouter({
     { path: "/sop/:id", name: "plan", component: () => import("./views/SopPlan.vue"), props: true },
     { path: "/campaigns", name: "campaigns", component: () => import("./views/Campaigns.vue") },
     { path: "/campaigns/:id", name: "campaign", component: () => import("./views/CampaignDetail.vue"), props: true },
+    { path: "/flash", name: "flash", component: () => import("./views/Flash.vue") },
+    { path: "/segments", name: "segments", component: () => import("./views/Segments.vue") },
+    { path: "/questionnaires", name: "questionnaires", component: () => import("./views/Questionnaires.vue") },
     { path: "/:rest(.*)*", name: "missing", component: () => import("./views/Missing.vue") },
   ],
 });

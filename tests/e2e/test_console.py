@@ -273,6 +273,34 @@ def test_statistics_draw_their_charts(console, running_stack):
     console.shot("statistics")
 
 
+def test_a_flash_group_draws_its_rates(console, running_stack):
+    info = running_stack.info
+    flash_id = info["layering"]["flash_id"]
+    status, metrics = admin(info, "GET", f"/admin/flash-groups/{flash_id}/metrics")
+    assert status == 200 and any(row["date"] for row in metrics["rows"]), metrics
+    open_console(console, info, f"flash?flash={flash_id}")
+    page = console.page
+    page.locator('[data-test="chart"] canvas').first.wait_for()
+    page.locator('[data-test="flash-table"] .el-table__row').first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1200)  # ECharts' first animation
+    drawn = page.evaluate(
+        """() => [...document.querySelectorAll('[data-test="chart"] canvas')].map((canvas) => {
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let inked = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
+            return inked;
+        })"""
+    )
+    assert len(drawn) == 1 and drawn[0] > 500, drawn
+    # Every figure names its source, or, when it is null, its reason.
+    first = next(row for row in metrics["rows"] if row["date"] and row["key"] == flash_id)
+    shown = page.locator('[data-test="flash-table"]').inner_text()
+    join = first["join_rate"]
+    assert (join["reason"] if join["value"] is None else join["source"]) in shown
+    console.shot("flash")
+
+
 def test_an_sop_plan_from_a_preset_and_its_week(console, running_stack):
     info = running_stack.info
     open_console(console, info, "sop")
