@@ -33,7 +33,7 @@ INSIDE = [
     "0.0.0.0/8",
     "240.0.0.0/4",
 ]
-INSIDE_V6 = ["::1/128", "fe80::/10", "fc00::/7", "ff00::/8", "::/128"]
+INSIDE_V6 = ["::1/128", "fe80::/10", "fc00::/7", "fec0::/10", "ff00::/8", "::/128"]
 PUBLIC = ["8.8.8.8", "1.1.1.1", "203.119.0.1", "114.114.114.114", "2400:3200::1", "2001:4860:4860::8888"]
 
 
@@ -300,3 +300,10 @@ def test_an_error_status_is_a_failed_delivery_without_the_query(serve):
     with pytest.raises(DeliveryFailed) as failed:
         sender.post(f"{server.url}/cgi-bin/webhook/send?key=robot-secret", b"{}", {})
     assert "HTTP 500" in str(failed.value) and "robot-secret" not in str(failed.value)
+
+
+def test_a_status_line_with_non_ascii_digits_is_a_failed_exchange_not_a_crash():
+    from siyu.delivery import guarded_http
+
+    with pytest.raises(guarded_http.ExchangeFailed):
+        guarded_http._split(b"HTTP/1.1 \xb2\xb2\xb2 OK\r\nContent-Length: 0\r\n\r\n")

@@ -48,6 +48,8 @@ def address_refusal(address: str, local: bool = False) -> str | None:
         return "a carrier-grade NAT address (100.64.0.0/10)"
     if ip.is_private:
         return "a private network address"
+    if ip.version == 6 and ip.is_site_local:  # fec0::/10: deprecated, still routed inside some networks
+        return "a site-local address"
     if ip.is_reserved or not ip.is_global:
         return "an address that is not on the public internet"
     return None

@@ -190,7 +190,7 @@ def _split(raw: bytes) -> tuple[int, dict[str, str], bytes] | None:
             return None
         lines = head.decode("latin-1").split("\r\n")
         fields = lines[0].split(" ", 2)
-        if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
+        if len(fields) < 2 or not fields[0].startswith("HTTP/") or not (fields[1].isascii() and fields[1].isdigit()):
             raise ExchangeFailed("the answer is not HTTP")
         if not 100 <= int(fields[1]) < 200:
             break
@@ -212,7 +212,7 @@ def _complete(raw: bytes) -> bool:
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return body.endswith(b"0\r\n\r\n")
     length = headers.get("content-length", "")
-    return length.isdigit() and len(body) >= int(length)
+    return length.isascii() and length.isdigit() and len(body) >= int(length)
 
 
 def _answer(raw: bytes, truncated: bool, max_answer: int, where: str) -> Answer:
