@@ -117,3 +117,16 @@ def test_a_held_referral_scan_is_still_handed_to_the_campaign_worker():
     assert [sent[3] for sent in queue.sent] == ["target"] * 3 + ["uncounted"] * 3  # the worker: client_over_scan_limit
     assert all(page.visitor_id for page in pages)  # a first visit gets its visitor cookie, held or not
     assert [page.visitor_id for page in pages] == [sent[4] for sent in queue.sent]  # the id its referral went with
+
+
+def test_the_limit_holds_in_the_container_while_the_signing_key_cannot_be_read():
+    from tests.fakes.live_codes import storage_error
+
+    clocks = Clocks()
+    service = ScanService(
+        FakeCodeStore(codes={"code1": code(target("amy"))}), 0, FakeVisitorStore(), FakeStatsStore(),
+        clock=clocks.wall, monotonic=clocks.monotonic, signing_key=Key(storage_error()),
+        client_limit=ClientLimit(FakeClientCounts(), limit=3),
+    )  # fmt: skip
+    pages = [service.visit(Visit("code1", address="203.0.113.7")) for _ in range(6)]
+    assert [page.counted for page in pages] == [True] * 3 + [False] * 3

@@ -147,6 +147,7 @@ class ScanService:
     _cache: dict[str, _CachedCode] = field(default_factory=dict)
     _storage_down_until: float = 0.0
     _key_down_until: float = 0.0
+    _container_key: str = field(default_factory=new_visitor_id)  # hashes addresses while the signing key is down
 
     @classmethod
     def from_environment(cls) -> ScanService:
@@ -262,7 +263,7 @@ class ScanService:
     def _screened(self, visit: Visit, now: datetime) -> Visit:
         """The visit with its address hashed (and dropped); over the client's hourly limit, uncounted."""
         key = self._key() if visit.address else None
-        hashed = address_hash(address_key(key), visit.address) if key else ""
+        hashed = address_hash(address_key(key) if key else self._container_key, visit.address) if visit.address else ""
         limit = self.client_limit
         held = visit.count and limit is not None and not limit.allows(visit.code_id, hashed, now)
         visit = replace(visit, address="", address_hash=hashed or visit.address_hash, count=visit.count and not held)
